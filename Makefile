@@ -1,0 +1,92 @@
+# mod_acmpca: the AWS Private CA API inside Apache httpd.
+# `make run` serves it on 127.0.0.1; `make test` runs every test. See README.md.
+
+APXS      ?= apxs
+HTTPD     ?= /usr/sbin/apache2
+PYTHON    ?= /usr/bin/python3
+CC        ?= gcc
+BUILD     ?= build
+PORT      ?= 8080
+RUNDIR    ?= $(CURDIR)/run
+STORE     ?=
+
+APR_CFLAGS := $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
+HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+BOTOCORE_MODEL ?= /usr/lib/python3/dist-packages/botocore/data/acm-pca/2017-08-22/service-2.json
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wformat=2 -Wvla -Wpointer-arith -Wwrite-strings -Wundef
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -DOPENSSL_API_COMPAT=30000 \
+              -DOPENSSL_NO_DEPRECATED -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LIBS   := -lssl -lcrypto -lsqlite3 -lhiredis -lcjson -laprutil-1 -lapr-1
+
+CORE_SRC := $(sort $(wildcard src/util/*.c src/x509/*.c src/store/*.c src/ops/*.c src/auth/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/model.o
+LIB      := $(BUILD)/libacmpca.a
+MODULE   := $(BUILD)/mod_acmpca.so
+UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+
+.PHONY: all deps run test unit api install boundary format format-check clean
+.DELETE_ON_ERROR:
+
+all: $(MODULE)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/gen/model.c: scripts/gen_model.py src/ops/model-overlay.json $(BOTOCORE_MODEL)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen_model.py $(BOTOCORE_MODEL) src/ops/model-overlay.json > $@
+
+$(BUILD)/gen/model.o: $(BUILD)/gen/model.c include/acmpca/model.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(wildcard include/acmpca/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The module is the only object that sees httpd's headers.
+$(MODULE): mod_acmpca.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -shared -o $@ mod_acmpca.c $(LIB) $(LIBS)
+
+$(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -lcmocka $(LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+api: $(MODULE)
+	@sh t/run-api.sh
+
+test: deps boundary
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory api
+
+run: deps all
+	@RUNDIR="$(RUNDIR)" PORT="$(PORT)" STORE="$(STORE)" HTTPD="$(HTTPD)" \
+	    MODULE="$(CURDIR)/$(MODULE)" sh scripts/run.sh
+
+install: all
+	$(APXS) -i -n acmpca $(MODULE)
+	install -m 0644 conf/acmpca.load conf/acmpca.conf $(DESTDIR)/etc/apache2/mods-available/
+
+# Nothing below the glue may include an httpd header.
+boundary:
+	@! grep -rlE '#include [<"](httpd|http_|ap_|util_|mpm_|scoreboard)' src include
+
+format:
+	clang-format -i mod_acmpca.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+
+format-check:
+	clang-format --dry-run -Werror mod_acmpca.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+
+clean:
+	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \
+	    t/conf/modperl_inc.pl t/htdocs/index.html t/TEST

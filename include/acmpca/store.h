@@ -1,0 +1,170 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * The store: one interface, several providers (sqlite now, redis later).
+ *
+ * Contract for every provider:
+ * - Each call is atomic on its own; there are no transactions spanning calls. Records
+ *   that must change together are one record (the CA document holds status, config,
+ *   tags, policy and permissions) or change in one call (create + idempotency claim).
+ * - Absence is APR_NOTFOUND, never logged as an error. A lost optimistic race is
+ *   ACMPCA_ECONFLICT. A unique key already taken is APR_EEXIST. An unreachable or failing
+ *   backend is any other status; the caller answers 503/500.
+ * - Results are allocated in the pool p of the call; the store keeps no pointer to them.
+ * - Safe to call from several threads and processes at once: a provider keeps one
+ *   connection per thread (sqlite) or per process (redis), opened after fork. */
+#ifndef ACMPCA_STORE_H
+#define ACMPCA_STORE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef struct acmpca_store_t acmpca_store_t;
+
+/** A certificate authority: a JSON document plus the columns the store indexes. */
+typedef struct acmpca_ca_rec_t {
+    const char *id;      /* lowercase uuid */
+    const char *account; /* owner account id */
+    apr_int64_t seq;     /* creation order, assigned by ca_create, unique, increasing */
+    apr_int64_t version; /* bumped by every write; ca_update writes only if it matches */
+    const char *doc;     /* the CA document (JSON text, see src/ops/ca_doc.c) */
+} acmpca_ca_rec_t;
+
+/** An issued certificate; also the audit record of its issuance and revocation. */
+typedef struct acmpca_cert_rec_t {
+    const char *ca_id;
+    const char *serial;       /* lowercase hex, no colons, no leading zero octets */
+    const char *pem;          /* the certificate */
+    const char *subject;      /* RFC 2253 */
+    const char *template_arn;
+    apr_time_t not_before;
+    apr_time_t not_after;
+    apr_time_t issued_at;
+    apr_time_t revoked_at;    /* 0: not revoked */
+    const char *revocation_reason; /* NULL unless revoked */
+} acmpca_cert_rec_t;
+
+/** An idempotency claim: (scope, token) -> result, valid until expires. */
+typedef struct acmpca_idem_t {
+    const char *scope;    /* e.g. "CreateCertificateAuthority:<account>" or "issue:<ca id>" */
+    const char *token;
+    apr_time_t expires;
+    const char *existing; /* out: the result stored by the first call, on APR_EEXIST */
+} acmpca_idem_t;
+
+/** An object served at GET /<bucket>/<key> (CRLs, audit reports). */
+typedef struct acmpca_object_t {
+    const char *bucket;
+    const char *key;
+    const char *content_type;
+    const unsigned char *data;
+    apr_size_t len;
+    apr_time_t modified;
+    const char *etag;      /* quoted, set by the store on put */
+} acmpca_object_t;
+
+/** An audit report request (CreateCertificateAuthorityAuditReport). */
+typedef struct acmpca_report_rec_t {
+    const char *ca_id;
+    const char *id;
+    const char *status;   /* CREATING | SUCCESS | FAILED */
+    const char *bucket;
+    const char *key;
+    const char *format;   /* JSON | CSV */
+    apr_time_t created_at;
+} acmpca_report_rec_t;
+
+/** Called for each certificate by cert_iter; return non-zero to stop (returned as is). */
+typedef int acmpca_cert_cb(void *baton, const acmpca_cert_rec_t *rec);
+
+#define ACMPCA_STORE_F_MULTIHOST 0x01 /* state shared by several hosts */
+
+#define ACMPCA_CERT_ITER_ALL     0
+#define ACMPCA_CERT_ITER_REVOKED 1
+
+typedef struct acmpca_store_provider_t {
+    const char *name; /* "sqlite" */
+    unsigned int flags;
+
+    /** Config time: parse args ("<path>" for sqlite). Returns NULL or an error text. */
+    const char *(*create)(acmpca_store_t **ps, const char *args, apr_pool_t *p);
+    /** post_config, as root: create and migrate the schema; owner_uid/gid (or -1) get
+     *  ownership of the files so that the workers can write them. */
+    apr_status_t (*open)(acmpca_store_t *s, long owner_uid, long owner_gid, apr_pool_t *p);
+    /** child_init: prepare per-process state (connections are opened lazily). */
+    apr_status_t (*attach)(acmpca_store_t *s, apr_pool_t *pchild);
+
+    /* CAs. ca_create assigns rec->seq and rec->version, stores the wrapped key with it
+     * and, when idem is given, claims (scope, token) -> result atomically with it
+     * (APR_EEXIST and idem->existing when the token is already claimed, unexpired). */
+    apr_status_t (*ca_create)(acmpca_store_t *s, acmpca_ca_rec_t *rec,
+                              const unsigned char *wrapped_key, apr_size_t keylen,
+                              acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p);
+    apr_status_t (*ca_get)(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
+                           apr_pool_t *p);
+    /** Write rec->doc if the stored version is still rec->version; bumps rec->version. */
+    apr_status_t (*ca_update)(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p);
+    /** Remove a CA and all its records for good (after its restoration period). */
+    apr_status_t (*ca_purge)(acmpca_store_t *s, const char *id, apr_pool_t *p);
+    /** CAs of account (NULL: every account) with seq > after_seq in seq order, at most
+     *  limit, as acmpca_ca_rec_t * in *precs. */
+    apr_status_t (*ca_list)(acmpca_store_t *s, const char *account, apr_int64_t after_seq,
+                            int limit, apr_array_header_t **precs, apr_pool_t *p);
+    apr_status_t (*ca_count)(acmpca_store_t *s, const char *account, apr_int64_t *pcount,
+                             apr_pool_t *p);
+    apr_status_t (*ca_key_get)(acmpca_store_t *s, const char *id, const unsigned char **pkey,
+                               apr_size_t *plen, apr_pool_t *p);
+
+    /* Certificates. cert_put: APR_EEXIST when (ca_id, serial) exists, or, with idem,
+     * when the token is claimed (idem->existing = the serial of the first call). */
+    apr_status_t (*cert_put)(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
+                             acmpca_idem_t *idem, apr_pool_t *p);
+    apr_status_t (*cert_get)(acmpca_store_t *s, const char *ca_id, const char *serial,
+                             acmpca_cert_rec_t **prec, apr_pool_t *p);
+    /** APR_NOTFOUND when unknown, APR_EEXIST when already revoked. */
+    apr_status_t (*cert_revoke)(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                apr_time_t revoked_at, const char *reason, apr_pool_t *p);
+    apr_status_t (*cert_count)(acmpca_store_t *s, const char *ca_id, int which,
+                               apr_int64_t *pcount, apr_pool_t *p);
+    /** Stream the CA's certificates in serial order without holding them all. */
+    apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which,
+                              acmpca_cert_cb *cb, void *baton, apr_pool_t *p);
+
+    /** Look a claim up: APR_SUCCESS and *presult, or APR_NOTFOUND (also when expired). */
+    apr_status_t (*idem_get)(acmpca_store_t *s, const char *scope, const char *token,
+                             apr_time_t now, const char **presult, apr_pool_t *p);
+
+    /* Objects (replace on put; readers see the old or the new bytes, never half). */
+    apr_status_t (*object_put)(acmpca_store_t *s, acmpca_object_t *obj, apr_pool_t *p);
+    apr_status_t (*object_get)(acmpca_store_t *s, const char *bucket, const char *key,
+                               acmpca_object_t **pobj, apr_pool_t *p);
+
+    /* Audit reports. */
+    apr_status_t (*report_put)(acmpca_store_t *s, const acmpca_report_rec_t *rec,
+                               apr_pool_t *p);
+    apr_status_t (*report_get)(acmpca_store_t *s, const char *ca_id, const char *id,
+                               acmpca_report_rec_t **prec, apr_pool_t *p);
+    /** The most recent report of a CA (APR_NOTFOUND if none). */
+    apr_status_t (*report_latest)(acmpca_store_t *s, const char *ca_id,
+                                  acmpca_report_rec_t **prec, apr_pool_t *p);
+
+    /** Atomically increment and return a named counter (CRL numbers); starts at 1. */
+    apr_status_t (*counter_next)(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,
+                                 apr_pool_t *p);
+} acmpca_store_provider_t;
+
+struct acmpca_store_t {
+    const acmpca_store_provider_t *provider;
+    const char *args;
+    void *impl; /* the provider's own state */
+};
+
+/** Create a store from "name:args" ("sqlite:/var/lib/acmpca/acmpca.db"). Returns NULL, or
+ *  an error text naming the known providers when name is unknown. Config time. */
+const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_t *p);
+
+/** The providers, NULL-terminated. */
+extern const acmpca_store_provider_t *const acmpca_store_providers[];
+
+extern const acmpca_store_provider_t acmpca_store_sqlite;
+
+#endif

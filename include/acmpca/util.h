@@ -1,0 +1,51 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * Small helpers of the util layer: base64, PEM, time, identifiers. */
+#ifndef ACMPCA_UTIL_H
+#define ACMPCA_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* ---- base64 (standard alphabet, padded) ---------------------------------------------- */
+
+/** Strict decode: only the standard alphabet and correct padding (no whitespace).
+ *  APR_EINVAL when s is not valid base64. The result (NUL-terminated too) lives in p. */
+apr_status_t acmpca_b64_decode(unsigned char **pout, apr_size_t *poutlen, const char *s,
+                               apr_size_t len, apr_pool_t *p);
+const char *acmpca_b64_encode(const unsigned char *buf, apr_size_t len, apr_pool_t *p);
+
+/* ---- hex ---------------------------------------------------------------------------- */
+
+/** Lowercase hex ("e8cbd2"), and with colons ("e8:cb:d2") as Describe's Serial. */
+const char *acmpca_hex(const unsigned char *buf, apr_size_t len, int colons, apr_pool_t *p);
+
+/* ---- time --------------------------------------------------------------------------- */
+
+/** Epoch seconds as the wire carries timestamps (a JSON number). */
+double acmpca_time_epoch(apr_time_t t);
+
+/** Seconds since the epoch as apr_time_t. */
+apr_time_t acmpca_time_from_epoch(double seconds);
+
+/** Parse a Validity END_DATE: YYYYMMDDHHMMSS (GeneralizedTime) or YYMMDDHHMMSS (UTCTime,
+ *  YY >= 50 -> 19YY). APR_EINVAL when malformed or not a real calendar instant. */
+apr_status_t acmpca_time_parse_end_date(apr_time_t *pt, long long value);
+
+/** t plus n calendar months (day clamped to the month's end), in UTC. */
+apr_time_t acmpca_time_add_months(apr_time_t t, long long months);
+
+/** Format as RFC 3339-ish "YYYY-MM-DDTHH:MM:SS+0000" (audit reports) in UTC. */
+const char *acmpca_time_audit(apr_time_t t, apr_pool_t *p);
+
+/* ---- identifiers -------------------------------------------------------------------- */
+
+/** Fill buf with len bytes from the CSPRNG; APR_EGENERAL if it fails. */
+apr_status_t acmpca_random(unsigned char *buf, apr_size_t len);
+
+/** A random lowercase UUID v4. */
+const char *acmpca_uuid(apr_pool_t *p);
+
+/** True if s is a lowercase UUID as the service makes them. */
+int acmpca_is_uuid(const char *s);
+
+#endif

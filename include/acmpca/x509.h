@@ -1,0 +1,176 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * The x509 layer: everything that touches OpenSSL (keys, CSRs, certificates, templates,
+ * key wrapping). Objects returned here are owned by the pool passed in: a pool cleanup
+ * frees them, so callers never call OpenSSL free functions. */
+#ifndef ACMPCA_X509_H
+#define ACMPCA_X509_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <apr_tables.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <cjson/cJSON.h>
+
+#include "acmpca/err.h"
+
+/* ---- keys (src/x509/key.c) ----------------------------------------------------------- */
+
+/** Generate the key pair of a KeyAlgorithm ("RSA_2048", "EC_prime256v1", ...).
+ *  Unsupported algorithms (ML_DSA_*, SM2, unknown) -> InvalidArgsException. */
+apr_status_t acmpca_key_generate(EVP_PKEY **pkey, const char *key_algorithm,
+                                 acmpca_err_t *err, apr_pool_t *p);
+
+/** The KeyAlgorithm name that describes key ("RSA_2048", "EC_secp384r1"); NULL if none. */
+const char *acmpca_key_algorithm_of(EVP_PKEY *key);
+
+/** Check that a SigningAlgorithm ("SHA256WITHRSA", ...) can be used with a key of
+ *  key_algorithm. Otherwise InvalidArgsException with AWS's message:
+ *  "Signing algorithm SHA384WITHECDSA cannot be used with key type RSA_2048. Valid signing
+ *  algorithms are: SHA256WITHRSA, SHA384WITHRSA, SHA512WITHRSA." */
+apr_status_t acmpca_sigalg_check(const char *signing_algorithm, const char *key_algorithm,
+                                 acmpca_err_t *err, apr_pool_t *p);
+
+/** Size in bytes of the AES-256 key-encryption key. */
+#define ACMPCA_KEK_LEN 32
+
+/** Wrap a private key (PKCS#8 DER) with AES-256-GCM under kek. aad (e.g. the CA id) is
+ *  bound into the tag so a wrapped key cannot be moved to another CA. Output:
+ *  version byte | 12-byte nonce | ciphertext | 16-byte tag, allocated in p. */
+apr_status_t acmpca_key_wrap(unsigned char **pout, apr_size_t *poutlen, EVP_PKEY *key,
+                             const unsigned char *kek, const char *aad, apr_pool_t *p);
+
+/** Reverse of acmpca_key_wrap. APR_EINVAL (nothing else said) when the blob was tampered
+ *  with, wrapped under another kek or for another aad. Plaintext is cleansed. */
+apr_status_t acmpca_key_unwrap(EVP_PKEY **pkey, const unsigned char *in, apr_size_t inlen,
+                               const unsigned char *kek, const char *aad, apr_pool_t *p);
+
+/** True when the public key of key equals pub. */
+int acmpca_key_same_public(EVP_PKEY *key, EVP_PKEY *pub);
+
+/* ---- names (src/x509/name.c) --------------------------------------------------------- */
+
+/** Build an X509_NAME from an ASN1Subject JSON object (standard attributes in the
+ *  order of PCA-API.md §7.1, or CustomAttributes in their order). Standard and custom
+ *  mixed, an empty subject, or a bad OID -> InvalidArgsException. */
+apr_status_t acmpca_name_from_json(X509_NAME **pname, const cJSON *subject,
+                                   acmpca_err_t *err, apr_pool_t *p);
+
+/** RFC 2253 string of a name ("CN=x,O=y,C=US"), in p. */
+const char *acmpca_name_rfc2253(const X509_NAME *name, apr_pool_t *p);
+
+/* ---- CSRs (src/x509/csr.c) ----------------------------------------------------------- */
+
+/** Make the CA's PKCS#10 CSR: subject from JSON, CsrExtensions (KeyUsage critical,
+ *  SubjectInformationAccess), signed with signing_algorithm. PEM text into ppem. */
+apr_status_t acmpca_csr_make(const char **ppem, EVP_PKEY *key, const cJSON *subject,
+                             const cJSON *csr_extensions, const char *signing_algorithm,
+                             acmpca_err_t *err, apr_pool_t *p);
+
+/** Parse a CSR as it arrives (PEM, DER tolerated) and verify its self-signature.
+ *  Anything wrong -> MalformedCSRException. */
+apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
+                              acmpca_err_t *err, apr_pool_t *p);
+
+/** True when the CSR carries the public key of key (a root signing its own CSR). */
+int acmpca_csr_has_key(X509_REQ *csr, EVP_PKEY *key);
+
+/* ---- certificates (src/x509/cert.c, template.c) -------------------------------------- */
+
+typedef struct acmpca_template_t {
+    const char *name;     /* "SubordinateCACertificate_PathLen0/V1" */
+    int is_ca;            /* BasicConstraints CA:TRUE */
+    int path_len;         /* -1: no pathLenConstraint */
+    int root;             /* a root template: self-signed on the CA's own CSR */
+    int csr_passthrough;  /* copies CSR extensions the template does not define */
+    int api_passthrough;  /* applies ApiPassthrough */
+    int blank;            /* only BasicConstraints (+AKI/SKI); rest from API */
+    int bc_critical;      /* BasicConstraints marked critical */
+    unsigned int key_usage; /* X509v3_KU_* bits; 0: none from the template */
+    const char *const *eku; /* NULL-terminated OID short names, or NULL */
+    int eku_critical;
+} acmpca_template_t;
+
+#define ACMPCA_TEMPLATE_ARN_PREFIX "arn:aws:acm-pca:::template/"
+#define ACMPCA_TEMPLATE_DEFAULT    "EndEntityCertificate/V1"
+
+/** Look a template up by ARN (arn:aws:acm-pca:::template/<Name>/V1); NULL if unknown. */
+const acmpca_template_t *acmpca_template_find(const char *template_arn);
+
+/** What the issuer hands the certificate builder. */
+typedef struct acmpca_issue_t {
+    X509_REQ *csr;             /* parsed and verified */
+    EVP_PKEY *issuer_key;      /* the CA's private key */
+    X509 *issuer_cert;         /* NULL when self-signing (root template) */
+    const char *signing_algorithm;
+    const acmpca_template_t *tmpl;
+    const unsigned char *serial; /* big-endian, positive */
+    apr_size_t serial_len;
+    apr_time_t not_before;
+    apr_time_t not_after;
+    const char *crl_url;       /* CDP URI, NULL for none */
+    const char *ocsp_url;      /* AIA OCSP URI, NULL for none */
+    const cJSON *api_passthrough; /* NULL unless the template honours it */
+} acmpca_issue_t;
+
+/** Build and sign a certificate as PCA-API.md §7.2/§7.3 say. Problems with the
+ *  request (e.g. passthrough content) -> InvalidArgsException. */
+apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
+                               apr_pool_t *p);
+
+/** PEM text of a certificate, in p. */
+const char *acmpca_cert_pem(X509 *cert, apr_pool_t *p);
+
+/** Parse one PEM certificate (DER tolerated); MalformedCertificateException otherwise. */
+apr_status_t acmpca_cert_parse(X509 **pcert, const unsigned char *buf, apr_size_t len,
+                               acmpca_err_t *err, apr_pool_t *p);
+
+/** Parse a PEM bundle into an array of X509 * (in order); MalformedCertificateException
+ *  when any block is not a certificate or there is none. */
+apr_status_t acmpca_chain_parse(apr_array_header_t **pchain, const unsigned char *buf,
+                                apr_size_t len, acmpca_err_t *err, apr_pool_t *p);
+
+typedef struct acmpca_cert_info_t {
+    const char *serial_hex;  /* lowercase, no colons, no leading zero octets */
+    const char *serial_colons; /* "e8:cb:..." */
+    apr_time_t not_before;
+    apr_time_t not_after;
+    const char *subject;     /* RFC 2253 */
+    int is_ca;
+    int path_len;            /* -1 when unconstrained or not a CA */
+    int self_signed;         /* subject == issuer and the signature verifies with its key */
+} acmpca_cert_info_t;
+
+void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p);
+
+/** Every check of ImportCertificateAuthorityCertificate (PCA-API.md §5.7): cert carries
+ *  ca_key's public key (CertificateMismatch); ROOT: self-signed, chain absent; SUBORDINATE:
+ *  not self-signed, chain present, ordered issuer->root, each signs the one before, last
+ *  self-signed, signatures and validity (InvalidRequest / CertificateMismatch); CA:TRUE
+ *  critical basic constraints, path lengths; only allowed critical extensions
+ *  (MalformedCertificate). chain may be NULL. */
+apr_status_t acmpca_ca_import_check(X509 *cert, const apr_array_header_t *chain,
+                                    EVP_PKEY *ca_key, int is_root, apr_time_t now,
+                                    acmpca_err_t *err, apr_pool_t *p);
+
+/* ---- helpers shared by the files of src/x509 ---------------------------------------- */
+
+/** The digest a usable SigningAlgorithm signs with ("SHA384WITHECDSA" -> SHA-384);
+ *  NULL when the name is unknown or the module cannot sign with it (SM3WITHSM2, ML_DSA_*). */
+const EVP_MD *acmpca_sigalg_md(const char *signing_algorithm);
+
+/** X509v3_KU_* bits of a KeyUsage JSON object (CsrExtensions, ApiPassthrough); members
+ *  that are absent or not true count as false. 0 when key_usage is NULL. */
+unsigned int acmpca_key_usage_bits(const cJSON *key_usage);
+
+/** A critical keyUsage extension with the X509v3_KU_* bits of ku, owned by p. */
+apr_status_t acmpca_ext_key_usage(X509_EXTENSION **pext, unsigned int ku, apr_pool_t *p);
+
+/** A GENERAL_NAME from a GeneralName JSON object (exactly one member set), owned by p.
+ *  Bad content (no or several members, non-ASCII IA5 text, bad IP address or OID)
+ *  -> InvalidArgsException. */
+apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json,
+                                           acmpca_err_t *err, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,311 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * IssueCertificate and GetCertificate (PCA-API.md §5.5, §5.6). */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acmpca/util.h"
+#include "ops_int.h"
+
+#define IDEMPOTENCY_WINDOW apr_time_from_sec(5 * 60)
+#define SERIAL_LEN         16 /* 126 random bits, positive, 16 octets */
+#define SERIAL_TRIES       4
+
+typedef struct issue_ctx {
+    const acmpca_op_ctx_t *ctx;
+    const cJSON *in;
+    acmpca_ca_t *ca;
+    const acmpca_template_t *tmpl;
+    const char *template_arn;
+    X509_REQ *csr;
+    EVP_PKEY *ca_key;
+    X509 *ca_cert;   /* NULL while a root signs its own certificate */
+    acmpca_issue_t issue;
+} issue_ctx;
+
+/* ---- the checks of §5.5, in order ---------------------------------------------------- */
+
+static apr_status_t check_state(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    const char *status = acmpca_ca_status(ic->ca, ic->ctx->now);
+
+    /* A pending root may sign exactly one thing: its own CSR, with a root template. */
+    if (!strcmp(status, ACMPCA_ST_PENDING) && ic->tmpl && ic->tmpl->root
+        && !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_TYPE), "ROOT")) {
+        return APR_SUCCESS;
+    }
+    return acmpca_state_allow("IssueCertificate", ic->ca, ic->ctx->now, err, p);
+}
+
+static apr_status_t parse_csr(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    const char *b64 = acmpca_json_str(ic->in, ACMPCA_K_CSR);
+    unsigned char *buf;
+    apr_size_t len;
+
+    if (acmpca_b64_decode(&buf, &len, b64, strlen(b64), p) != APR_SUCCESS) {
+        return acmpca_err_set(err, ACMPCA_ERR_SERIALIZATION, p, "The Csr is not valid base64.");
+    }
+    return acmpca_csr_parse(&ic->csr, buf, len, err, p);
+}
+
+static apr_status_t check_template(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    acmpca_cert_info_t issuer;
+
+    if (ic->tmpl->root) {
+        if (strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_TYPE), "ROOT")
+            || !acmpca_csr_has_key(ic->csr, ic->ca_key)) {
+            return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p,
+                                  "The template %s can only be used by a root certificate "
+                                  "authority to sign its own certificate signing request.",
+                                  ic->template_arn);
+        }
+        return APR_SUCCESS;
+    }
+    if (!ic->tmpl->is_ca || !ic->ca_cert) {
+        return APR_SUCCESS;
+    }
+    /* RFC 5280 path lengths: a CA may only certify CAs with a shorter path below. */
+    acmpca_cert_info(&issuer, ic->ca_cert, p);
+    if (issuer.path_len == 0
+        || (issuer.path_len > 0 && ic->tmpl->path_len >= issuer.path_len)
+        || (issuer.path_len > 0 && ic->tmpl->path_len < 0)) {
+        return acmpca_err_set(err, ACMPCA_ERR_VALIDATION, p,
+                              "The path length of template %s is not allowed by the path "
+                              "length constraint %d of the issuing certificate authority.",
+                              ic->template_arn, issuer.path_len);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_ca_material(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    const char *pem = acmpca_json_str(ic->ca->doc, ACMPCA_D_CERT);
+    apr_status_t rv;
+
+    if ((rv = acmpca_ca_key(&ic->ca_key, ic->ctx, ic->ca, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (pem && !ic->tmpl->root) {
+        rv = acmpca_cert_parse(&ic->ca_cert, (const unsigned char *)pem, strlen(pem), err, p);
+        if (rv != APR_SUCCESS) {
+            return acmpca_err_internal(err, rv, "stored CA certificate unreadable");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- extension URLs (PCA-API.md §11.15) --------------------------------------------- */
+
+static void revocation_urls(issue_ctx *ic, apr_pool_t *p)
+{
+    const cJSON *rc = acmpca_json_obj(ic->ca->doc, ACMPCA_K_REVOCATION_CONFIG);
+    const cJSON *crl = acmpca_json_obj(rc, ACMPCA_K_CRL_CONFIG);
+    const cJSON *ocsp = acmpca_json_obj(rc, ACMPCA_K_OCSP_CONFIG);
+    const cJSON *cdp = acmpca_json_obj(crl, "CrlDistributionPointExtensionConfiguration");
+    const char *cname, *env_url = ic->ctx->env->public_url;
+
+    if (acmpca_json_bool(crl, ACMPCA_K_ENABLED, 0) && !acmpca_json_bool(cdp, "OmitExtension", 0)
+        && !ic->tmpl->root) {
+        const char *path = acmpca_json_str(crl, "CustomPath");
+        const char *file = apr_pstrcat(p, path ? path : "crl", "/", ic->ca->ref.id, ".crl", NULL);
+        cname = acmpca_json_str(crl, "CustomCname");
+        ic->issue.crl_url =
+            cname ? apr_pstrcat(p, "http://", cname, "/", file, NULL)
+                  : apr_pstrcat(p, env_url, "/", acmpca_json_str(crl, "S3BucketName"), "/", file,
+                                NULL);
+    }
+    if (acmpca_json_bool(ocsp, ACMPCA_K_ENABLED, 0)) {
+        cname = acmpca_json_str(ocsp, "OcspCustomCname");
+        ic->issue.ocsp_url = cname ? apr_pstrcat(p, "http://", cname, NULL)
+                                   : apr_pstrcat(p, env_url, "/ocsp", NULL);
+    }
+}
+
+/* ---- issuing ----------------------------------------------------------------------- */
+
+static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    const cJSON *config = acmpca_json_obj(ic->ca->doc, ACMPCA_K_CA_CONFIG);
+    int short_lived = !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_USAGE_MODE),
+                              "SHORT_LIVED_CERTIFICATE");
+    apr_status_t rv;
+
+    ic->template_arn = acmpca_json_str(ic->in, ACMPCA_K_TEMPLATE_ARN);
+    if (!ic->template_arn) {
+        ic->template_arn = ACMPCA_TEMPLATE_ARN_PREFIX ACMPCA_TEMPLATE_DEFAULT;
+    }
+    ic->tmpl = acmpca_template_find(ic->template_arn);
+    if ((rv = check_state(ic, err, p)) != APR_SUCCESS
+        || (rv = parse_csr(ic, err, p)) != APR_SUCCESS
+        || (rv = acmpca_sigalg_check(acmpca_json_str(ic->in, ACMPCA_K_SIGNING_ALGORITHM),
+                                     acmpca_json_str(config, ACMPCA_K_KEY_ALGORITHM), err, p))
+               != APR_SUCCESS) {
+        return rv;
+    }
+    if (!ic->tmpl) {
+        return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p, "The template %s is not known.",
+                              ic->template_arn);
+    }
+    if ((rv = load_ca_material(ic, err, p)) != APR_SUCCESS
+        || (rv = check_template(ic, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acmpca_validity_compute(
+        &ic->issue.not_before, &ic->issue.not_after, acmpca_json_obj(ic->in, ACMPCA_K_VALIDITY),
+        acmpca_json_obj(ic->in, ACMPCA_K_VALIDITY_NOT_BEFORE), ic->ctx->now,
+        ic->ca_cert ? acmpca_json_time(ic->ca->doc, ACMPCA_K_NOT_AFTER) : 0, short_lived, err, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    ic->issue.csr = ic->csr;
+    ic->issue.issuer_key = ic->ca_key;
+    ic->issue.issuer_cert = ic->ca_cert;
+    ic->issue.signing_algorithm = acmpca_json_str(ic->in, ACMPCA_K_SIGNING_ALGORITHM);
+    ic->issue.tmpl = ic->tmpl;
+    ic->issue.api_passthrough = ic->tmpl->api_passthrough
+                                    ? acmpca_json_obj(ic->in, ACMPCA_K_API_PASSTHROUGH)
+                                    : NULL;
+    revocation_urls(ic, p);
+    return APR_SUCCESS;
+}
+
+static apr_status_t sign_and_store(const char **pserial, issue_ctx *ic, acmpca_idem_t *idem,
+                                   acmpca_err_t *err, apr_pool_t *p)
+{
+    unsigned char serial[SERIAL_LEN];
+    acmpca_cert_rec_t rec = {0};
+    acmpca_cert_info_t info;
+    X509 *cert;
+    apr_status_t rv;
+    int tries;
+
+    for (tries = 0; tries < SERIAL_TRIES; tries++) {
+        if (acmpca_random(serial, sizeof(serial)) != APR_SUCCESS) {
+            return acmpca_err_internal(err, APR_EGENERAL, "random serial");
+        }
+        serial[0] = (unsigned char)((serial[0] & 0x7F) | 0x40); /* positive, full length */
+        ic->issue.serial = serial;
+        ic->issue.serial_len = sizeof(serial);
+        if ((rv = acmpca_cert_issue(&cert, &ic->issue, err, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        acmpca_cert_info(&info, cert, p);
+        rec.ca_id = ic->ca->ref.id;
+        rec.serial = info.serial_hex;
+        rec.pem = acmpca_cert_pem(cert, p);
+        rec.subject = info.subject;
+        rec.template_arn = ic->template_arn;
+        rec.not_before = info.not_before;
+        rec.not_after = info.not_after;
+        rec.issued_at = ic->ctx->now;
+        rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, idem, p);
+        if (rv == APR_EEXIST && idem && idem->existing) {
+            *pserial = idem->existing; /* a concurrent retry with the same token won */
+            return APR_SUCCESS;
+        }
+        if (rv == APR_SUCCESS) {
+            *pserial = rec.serial;
+            return APR_SUCCESS;
+        }
+        if (rv != APR_EEXIST) {
+            return acmpca_ops_store_error(err, rv, "storing a certificate");
+        }
+    }
+    return acmpca_err_internal(err, APR_EEXIST, "no unique serial after several tries");
+}
+
+apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
+                                  acmpca_err_t *err, apr_pool_t *p)
+{
+    issue_ctx ic = {ctx, in, NULL, NULL, NULL, NULL, NULL, NULL, {0}};
+    const char *token = acmpca_json_str(in, ACMPCA_K_IDEMPOTENCY_TOKEN);
+    acmpca_idem_t idem = {NULL, token, ctx->now + IDEMPOTENCY_WINDOW, NULL};
+    const char *serial = NULL;
+    apr_status_t rv;
+
+    if ((rv = acmpca_ca_load(&ic.ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    idem.scope = apr_pstrcat(p, "IssueCertificate:", ic.ca->ref.id, NULL);
+    if (token) {
+        rv = ctx->store->provider->idem_get(ctx->store, idem.scope, token, ctx->now, &serial, p);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return acmpca_ops_store_error(err, rv, "reading an idempotency token");
+        }
+    }
+    if (!serial) {
+        if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
+            || (rv = sign_and_store(&serial, &ic, token ? &idem : NULL, err, p)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    *pout = acmpca_json_own(cJSON_CreateObject(), p);
+    cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_ARN, acmpca_arn_cert(ic.ca->ref.arn, serial, p));
+    return APR_SUCCESS;
+}
+
+/* ************************************************************************************
+ * GetCertificate
+ */
+
+/* "e8:cb:d2" -> "e8cbd2", the form certificate ARNs and the store use. */
+static const char *serial_plain(const char *colons, apr_pool_t *p)
+{
+    char *out = apr_palloc(p, strlen(colons) + 1), *o = out;
+
+    for (; *colons; colons++) {
+        if (*colons != ':') {
+            *o++ = *colons;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
+                                acmpca_err_t *err, apr_pool_t *p)
+{
+    const char *cert_arn = acmpca_json_str(in, ACMPCA_K_CERT_ARN);
+    const char *ca_serial, *ca_pem, *chain, *serial;
+    acmpca_ca_ref_t owner;
+    acmpca_cert_rec_t *rec;
+    acmpca_ca_t *ca;
+    apr_status_t rv;
+
+    if ((rv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    /* A certificate ARN of another CA, or the two ARNs swapped, is not a valid ARN here. */
+    if (acmpca_arn_parse_cert(&owner, &serial, cert_arn, p) != APR_SUCCESS
+        || strcmp(owner.id, ca->ref.id) || strcmp(owner.account, ca->ref.account)
+        || strcmp(owner.region, ca->ref.region)) {
+        return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARN, p, "Not a valid arn.");
+    }
+    if ((rv = acmpca_state_allow("GetCertificate", ca, ctx->now, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = ctx->store->provider->cert_get(ctx->store, ca->ref.id, serial, &rec, p);
+    if (rv == APR_NOTFOUND) {
+        return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p, "Could not find certificate %s.",
+                              cert_arn);
+    }
+    if (rv != APR_SUCCESS) {
+        return acmpca_ops_store_error(err, rv, "loading a certificate");
+    }
+    *pout = acmpca_json_own(cJSON_CreateObject(), p);
+    cJSON_AddStringToObject(*pout, ACMPCA_K_CERT, rec->pem);
+    /* The chain is the issuing CA's certificate and its own chain; a root's self-signed
+     * certificate has none. */
+    ca_pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+    ca_serial = acmpca_json_str(ca->doc, ACMPCA_K_SERIAL);
+    if (ca_pem && !(ca_serial && !strcmp(serial_plain(ca_serial, p), rec->serial))) {
+        chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN);
+        cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN,
+                                chain ? apr_pstrcat(p, ca_pem, chain, NULL) : ca_pem);
+    }
+    return APR_SUCCESS;
+}

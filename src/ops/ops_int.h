@@ -1,0 +1,138 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * What the operation families share inside src/ops (not part of the public API). */
+#ifndef ACMPCA_OPS_INT_H
+#define ACMPCA_OPS_INT_H
+
+#include <cjson/cJSON.h>
+
+#include "acmpca/ops.h"
+#include "acmpca/json.h"
+#include "acmpca/arn.h"
+
+/* ---- validation against the service model (validate.c, pattern.c) ------------------- */
+
+/** Check a request body against the model shape (index into acmpca_model_shapes).
+ *  Wrong JSON types or bad base64 -> SerializationException; constraint violations ->
+ *  ValidationException with AWS's "N validation errors detected: ..." message. */
+apr_status_t acmpca_validate(const cJSON *in, int shape, acmpca_err_t *err, apr_pool_t *p);
+
+/** Full match of s against one of the model's patterns; *known = 0 if no matcher. */
+int acmpca_pattern_match(const char *pattern, const char *s, int *known, apr_pool_t *p);
+
+/** Code points in a UTF-8 string, -1 when it is not UTF-8. */
+long acmpca_utf8_length(const char *s);
+
+/* ---- one operation's context ------------------------------------------------------ */
+
+typedef struct acmpca_op_ctx_t {
+    const acmpca_call_t *call;
+    const acmpca_env_t *env;
+    acmpca_store_t *store;
+    const char *account; /* the caller's account: the tenant every lookup is scoped to */
+    apr_time_t now;
+} acmpca_op_ctx_t;
+
+typedef apr_status_t acmpca_op_fn(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
+                                  acmpca_err_t *err, apr_pool_t *p);
+
+/* The operations, by family file. */
+acmpca_op_fn acmpca_op_create_ca, acmpca_op_describe_ca, acmpca_op_list_cas,
+    acmpca_op_update_ca, acmpca_op_delete_ca, acmpca_op_restore_ca;
+acmpca_op_fn acmpca_op_get_ca_csr, acmpca_op_import_ca_cert, acmpca_op_get_ca_cert;
+acmpca_op_fn acmpca_op_issue_cert, acmpca_op_get_cert;
+acmpca_op_fn acmpca_op_tag_ca, acmpca_op_untag_ca, acmpca_op_list_tags;
+
+#endif
+
+/* ---- the CA document (ca_doc.c) ----------------------------------------------------
+ * A CA is one store record holding a JSON document: the members Describe returns, plus
+ * private members whose names start with '_' (never shown): _Csr, _Certificate,
+ * _CertificateChain, _Tags, _StatusBeforeDelete, _Policy, _Permissions. */
+
+#define ACMPCA_D_CSR        "_Csr"
+#define ACMPCA_D_CERT       "_Certificate"
+#define ACMPCA_D_CHAIN      "_CertificateChain"
+#define ACMPCA_D_TAGS       "_Tags"
+#define ACMPCA_D_PRE_DELETE "_StatusBeforeDelete"
+
+#define ACMPCA_ST_CREATING "CREATING"
+#define ACMPCA_ST_PENDING  "PENDING_CERTIFICATE"
+#define ACMPCA_ST_ACTIVE   "ACTIVE"
+#define ACMPCA_ST_DISABLED "DISABLED"
+#define ACMPCA_ST_EXPIRED  "EXPIRED"
+#define ACMPCA_ST_FAILED   "FAILED"
+#define ACMPCA_ST_DELETED  "DELETED"
+
+typedef struct acmpca_ca_t {
+    acmpca_ca_rec_t *rec;
+    cJSON *doc; /* parsed rec->doc, owned by the pool */
+    acmpca_ca_ref_t ref;
+} acmpca_ca_t;
+
+/** Turn a store failure into the error the client hears (503, cause logged). */
+apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const char *what);
+
+/** Load the CA an ARN names, scoped to the caller's account and the server's region:
+ *  not a CA ARN -> InvalidArnException; unknown, another tenant's, or past its
+ *  restoration period -> ResourceNotFoundException. */
+apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                            acmpca_err_t *err, apr_pool_t *p);
+
+/** Status as clients see it: ACTIVE/DISABLED become EXPIRED once the CA certificate's
+ *  NotAfter has passed. */
+const char *acmpca_ca_status(const acmpca_ca_t *ca, apr_time_t now);
+
+/** Change the stored status and LastStateChangeAt. */
+void acmpca_ca_set_status(acmpca_ca_t *ca, const char *status, apr_time_t now);
+
+/** The public CertificateAuthority object of Describe/List. */
+cJSON *acmpca_ca_describe(const acmpca_ca_t *ca, apr_time_t now, apr_pool_t *p);
+
+/** Change a CA in a read-modify-write loop: load, call fn, write if nobody else wrote
+ *  in between; on a lost race reload and call fn again. */
+typedef apr_status_t acmpca_ca_mutate_fn(acmpca_ca_t *ca, void *baton, acmpca_err_t *err,
+                                         apr_pool_t *p);
+apr_status_t acmpca_ca_mutate(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                              acmpca_ca_mutate_fn *fn, void *baton, acmpca_err_t *err,
+                              apr_pool_t *p);
+
+/** The CA's private key, unwrapped (owned by p, cleansed when p goes). */
+apr_status_t acmpca_ca_key(EVP_PKEY **pkey, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
+                           acmpca_err_t *err, apr_pool_t *p);
+
+/** Add/replace a timestamp member (epoch seconds). */
+void acmpca_json_set_time(cJSON *obj, const char *key, apr_time_t t);
+apr_time_t acmpca_json_time(const cJSON *obj, const char *key);
+
+/* ---- the state machine (state.c, PCA-API.md §4.1) --------------------------------- */
+
+/** May operation op run on a CA in its current status? Otherwise the error §4.1 names
+ *  (InvalidStateException, RequestInProgressException or RequestFailedException). */
+apr_status_t acmpca_state_allow(const char *op, const acmpca_ca_t *ca, apr_time_t now,
+                                acmpca_err_t *err, apr_pool_t *p);
+
+/* ---- revocation configuration (revocation.c, PCA-API.md §5.1.1) ------------------- */
+
+/** The rules of §5.1.1 beyond the model: InvalidArgsException. NULL is fine. */
+apr_status_t acmpca_revocation_check(const cJSON *conf, acmpca_err_t *err, apr_pool_t *p);
+
+/** The configuration as Describe echoes it (defaults filled in). Members absent from
+ *  conf are taken from previous (Update), else disabled. Returns a new tree. */
+cJSON *acmpca_revocation_normalize(const cJSON *conf, const cJSON *previous);
+
+/* ---- tags (tags.c, PCA-API.md §5.20) ------------------------------------------------ */
+
+/** Tag rules beyond the model (key/value characters, "aws:" prefix, duplicate keys):
+ *  InvalidTagException. NULL is fine. */
+apr_status_t acmpca_tags_check(const cJSON *tags, acmpca_err_t *err, apr_pool_t *p);
+
+/* ---- validity (validity.c, PCA-API.md §5.5.1) --------------------------------------- */
+
+/** NotBefore/NotAfter of a certificate issued now from IssueCertificate's Validity and
+ *  ValidityNotBefore. ca_not_after (0: none, a root signing itself) caps NotAfter;
+ *  short_lived caps the lifetime at 7 days. Violations -> ValidationException, a bad
+ *  ValidityNotBefore type -> InvalidArgsException. */
+apr_status_t acmpca_validity_compute(apr_time_t *pnot_before, apr_time_t *pnot_after,
+                                     const cJSON *validity, const cJSON *not_before,
+                                     apr_time_t now, apr_time_t ca_not_after, int short_lived,
+                                     acmpca_err_t *err, apr_pool_t *p);

@@ -1,0 +1,96 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * Certificate validity from the Validity and ValidityNotBefore members (API_Validity). */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acmpca/util.h"
+#include "ops_int.h"
+
+#define BACKDATE         apr_time_from_sec(60 * 60) /* AWS backdates NotBefore an hour */
+#define SHORT_LIVED_MAX  apr_time_from_sec(7 * 86400)
+
+static apr_status_t invalid(acmpca_err_t *err, apr_pool_t *p, const char *msg)
+{
+    return acmpca_err_set(err, ACMPCA_ERR_VALIDATION, p, "%s", msg);
+}
+
+/* The instant a Validity names, for types that name one. */
+static apr_status_t instant(apr_time_t *pt, const char *type, long long value,
+                            acmpca_err_t *err, apr_pool_t *p)
+{
+    if (!strcmp(type, "END_DATE")) {
+        if (acmpca_time_parse_end_date(pt, value) != APR_SUCCESS) {
+            return invalid(err, p, "The validity END_DATE value is not a valid date in "
+                                   "YYYYMMDDHHMMSS or YYMMDDHHMMSS form.");
+        }
+        return APR_SUCCESS;
+    }
+    *pt = acmpca_time_from_epoch((double)value); /* ABSOLUTE */
+    return APR_SUCCESS;
+}
+
+static apr_status_t not_after_of(apr_time_t *pt, const cJSON *validity, apr_time_t now,
+                                 acmpca_err_t *err, apr_pool_t *p)
+{
+    const char *type = acmpca_json_str(validity, ACMPCA_K_TYPE);
+    long long value = (long long)acmpca_json_num(validity, ACMPCA_K_VALUE, 0);
+
+    /* DAYS, MONTHS and YEARS count from the time of issue, not from NotBefore (AWS). */
+    if (!strcmp(type, "DAYS")) {
+        if (value > 365LL * 1000) {
+            return invalid(err, p, "The validity period is too long.");
+        }
+        *pt = now + apr_time_from_sec((apr_time_t)value * 86400);
+        return APR_SUCCESS;
+    }
+    if (!strcmp(type, "MONTHS") || !strcmp(type, "YEARS")) {
+        long long months = !strcmp(type, "YEARS") ? value * 12 : value;
+        if (value > 12 * 1000) {
+            return invalid(err, p, "The validity period is too long.");
+        }
+        *pt = acmpca_time_add_months(now, months);
+        return APR_SUCCESS;
+    }
+    return instant(pt, type, value, err, p);
+}
+
+apr_status_t acmpca_validity_compute(apr_time_t *pnot_before, apr_time_t *pnot_after,
+                                     const cJSON *validity, const cJSON *not_before,
+                                     apr_time_t now, apr_time_t ca_not_after, int short_lived,
+                                     acmpca_err_t *err, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    *pnot_before = now - BACKDATE;
+    if (not_before) {
+        const char *type = acmpca_json_str(not_before, ACMPCA_K_TYPE);
+        if (strcmp(type, "ABSOLUTE") && strcmp(type, "END_DATE")) {
+            return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p,
+                                  "ValidityNotBefore must be of type ABSOLUTE, not %s.", type);
+        }
+        rv = instant(pnot_before, type, (long long)acmpca_json_num(not_before, ACMPCA_K_VALUE, 0),
+                     err, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if ((rv = not_after_of(pnot_after, validity, now, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (*pnot_after <= now) {
+        return invalid(err, p, "The certificate validity must end in the future.");
+    }
+    if (*pnot_after <= *pnot_before) {
+        return invalid(err, p, "The certificate validity must end after it begins.");
+    }
+    if (ca_not_after && *pnot_after > ca_not_after) {
+        return invalid(err, p, "The certificate validity cannot extend beyond the validity of "
+                               "the issuing certificate authority.");
+    }
+    if (short_lived && *pnot_after - now > SHORT_LIVED_MAX) {
+        return invalid(err, p, "A certificate authority in SHORT_LIVED_CERTIFICATE mode can "
+                               "issue certificates valid for at most 7 days.");
+    }
+    return APR_SUCCESS;
+}

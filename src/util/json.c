@@ -1,0 +1,86 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * cJSON trees owned by APR pools, and small lookups. */
+#include <apr_strings.h>
+
+#include "acmpca/json.h"
+
+static apr_status_t json_cleanup(void *data)
+{
+    cJSON_Delete(data);
+    return APR_SUCCESS;
+}
+
+cJSON *acmpca_json_own(cJSON *j, apr_pool_t *p)
+{
+    if (j) {
+        apr_pool_cleanup_register(p, j, json_cleanup, apr_pool_cleanup_null);
+    }
+    return j;
+}
+
+cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+
+    if (!j) {
+        return NULL;
+    }
+    /* Trailing garbage after the value is not JSON either (whitespace aside). */
+    while (end && end < buf + len && (*end == ' ' || *end == '\t' || *end == '\r'
+                                      || *end == '\n' || *end == '\0')) {
+        end++;
+    }
+    if (end && end < buf + len) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return acmpca_json_own(j, p);
+}
+
+const char *acmpca_json_print(const cJSON *j, apr_pool_t *p)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    const char *copy;
+
+    if (!s) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, s);
+    cJSON_free(s);
+    return copy;
+}
+
+const char *acmpca_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double acmpca_json_num(const cJSON *obj, const char *key, double def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int acmpca_json_bool(const cJSON *obj, const char *key, int def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+cJSON *acmpca_json_obj(const cJSON *obj, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+void acmpca_json_set(cJSON *obj, const char *key, cJSON *value)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, key)) {
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
+    }
+    else {
+        cJSON_AddItemToObject(obj, key, value);
+    }
+}
