@@ -19,7 +19,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -DOPENSSL_API_COMPAT=30000 \
               -DOPENSSL_NO_DEPRECATED -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LIBS   := -lssl -lcrypto -lsqlite3 -lhiredis -lcjson -laprutil-1 -lapr-1
+LIBS   := -lssl -lcrypto -lsqlite3 -lhiredis -lcjson -laprutil-1 -lapr-1 -lm
 
 CORE_SRC := $(sort $(wildcard src/util/*.c src/x509/*.c src/store/*.c src/ops/*.c src/auth/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/model.o

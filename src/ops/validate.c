@@ -72,13 +72,13 @@ static void check_length(vctx *v, const cJSON *j, const acmpca_shape_t *sh, cons
 {
     if (sh->has_min && len < sh->min) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have length greater than or equal to %lld",
-                             sh->min));
+                apr_psprintf(v->p, "Member must have length greater than or equal to %" APR_INT64_T_FMT,
+                             (apr_int64_t)sh->min));
     }
     if (sh->has_max && len > sh->max) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have length less than or equal to %lld",
-                             sh->max));
+                apr_psprintf(v->p, "Member must have length less than or equal to %" APR_INT64_T_FMT,
+                             (apr_int64_t)sh->max));
     }
 }
 
@@ -137,13 +137,13 @@ static void check_number(vctx *v, const cJSON *j, const acmpca_shape_t *sh, cons
     }
     if (sh->has_min && d < (double)sh->min) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have value greater than or equal to %lld",
-                             sh->min));
+                apr_psprintf(v->p, "Member must have value greater than or equal to %" APR_INT64_T_FMT,
+                             (apr_int64_t)sh->min));
     }
     if (sh->has_max && d > (double)sh->max) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have value less than or equal to %lld",
-                             sh->max));
+                apr_psprintf(v->p, "Member must have value less than or equal to %" APR_INT64_T_FMT,
+                             (apr_int64_t)sh->max));
     }
 }
 

@@ -323,7 +323,7 @@ static apr_status_t conn_close(void *res, void *params, apr_pool_t *pool)
 
 static int user_version(sqlite3 *db, int *pversion)
 {
-    sqlite3_stmt *stmt;
+    sqlite3_stmt *stmt = NULL;
     int rc;
 
     rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
@@ -491,6 +491,50 @@ static apr_status_t call_end(sq_call_t *call, apr_status_t rv)
     return rv;
 }
 
+/* Bind ?1..?n in order from fmt:
+ *   's' const char * (NULL binds NULL)
+ *   'i' apr_int64_t
+ *   'n' apr_int64_t, where 0 binds NULL (revoked_at: "not revoked")
+ *   'b' const void * then apr_size_t
+ * SQLITE_STATIC does not copy: call_end clears the bindings before the caller's values
+ * can go away. */
+static int stmt_vbind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+{
+    const char *s;
+    const void *data;
+    apr_int64_t n;
+    apr_size_t len;
+    int i, rc = SQLITE_OK;
+
+    for (i = 1; *fmt && rc == SQLITE_OK; ++fmt, ++i) {
+        switch (*fmt) {
+        case 's':
+            s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
+            break;
+        case 'i':
+            rc = sqlite3_bind_int64(stmt, i, va_arg(ap, apr_int64_t));
+            break;
+        case 'n':
+            n = va_arg(ap, apr_int64_t);
+            rc = n ? sqlite3_bind_int64(stmt, i, n) : sqlite3_bind_null(stmt, i);
+            break;
+        case 'b':
+            data = va_arg(ap, const void *);
+            len = va_arg(ap, apr_size_t);
+            /* A NULL pointer would bind SQL NULL, not an empty blob. */
+            rc = len ? sqlite3_bind_blob64(stmt, i, data, len, SQLITE_STATIC)
+                     : sqlite3_bind_zeroblob(stmt, i, 0);
+            break;
+        default:
+            rc = SQLITE_MISUSE;
+            break;
+        }
+    }
+    return rc;
+}
+
+/* The statement id, prepared on this connection's first use. */
 static apr_status_t stmt_get(sq_call_t *call, stmt_id id, sqlite3_stmt **pstmt)
 {
     sq_conn_t *conn = call->conn;
@@ -508,57 +552,17 @@ static apr_status_t stmt_get(sq_call_t *call, stmt_id id, sqlite3_stmt **pstmt)
     return APR_SUCCESS;
 }
 
-/* Bind ?1..?n in order from fmt: 's' const char * (NULL binds NULL), 'i' apr_int64_t,
- * 'b' const void * then apr_size_t. SQLITE_STATIC does not copy: call_end clears the
- * bindings before the caller's values can go away. */
-static int stmt_vbind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
-{
-    const char *s;
-    const void *data;
-    apr_size_t len;
-    int i, rc = SQLITE_OK;
-
-    for (i = 1; *fmt && rc == SQLITE_OK; ++fmt, ++i) {
-        switch (*fmt) {
-        case 's':
-            s = va_arg(ap, const char *);
-            rc = s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
-            break;
-        case 'i':
-            rc = sqlite3_bind_int64(stmt, i, va_arg(ap, apr_int64_t));
-            break;
-        case 'b':
-            data = va_arg(ap, const void *);
-            len = va_arg(ap, apr_size_t);
-            /* A NULL pointer would bind SQL NULL, not an empty blob. */
-            rc = len ? sqlite3_bind_blob64(stmt, i, data, len, SQLITE_STATIC)
-                     : sqlite3_bind_zeroblob(stmt, i, 0);
-            break;
-        default:
-            rc = SQLITE_MISUSE;
-            break;
-        }
-    }
-    return rc;
-}
-
-/* The statement id, prepared on this connection's first use and bound from fmt. */
+/* The statement id with its parameters bound from fmt (see stmt_vbind). */
 static apr_status_t stmt_prep(sq_call_t *call, sqlite3_stmt **pstmt, stmt_id id,
                               const char *fmt, ...)
 {
-    sq_conn_t *conn = call->conn;
+    apr_status_t rv;
     va_list ap;
     int rc;
 
-    if (!conn->stmts[id]) {
-        rc = sqlite3_prepare_v3(conn->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                &conn->stmts[id], NULL);
-        if (rc != SQLITE_OK) {
-            return failed(call, rc);
-        }
+    if ((rv = stmt_get(call, id, pstmt)) != APR_SUCCESS) {
+        return rv;
     }
-    conn->used |= (apr_uint64_t)1 << id;
-    *pstmt = conn->stmts[id];
     va_start(ap, fmt);
     rc = stmt_vbind(*pstmt, fmt, ap);
     va_end(ap);
@@ -593,21 +597,822 @@ static apr_status_t stmt_run(sq_call_t *call, sqlite3_stmt *stmt)
 /* Prepare, bind and run a statement that returns no rows. */
 static apr_status_t exec(sq_call_t *call, stmt_id id, const char *fmt, ...)
 {
-    sq_conn_t *conn = call->conn;
-    sqlite3_stmt *stmt;
+    sqlite3_stmt *stmt = NULL;
     apr_status_t rv;
     va_list ap;
     int rc;
 
-    if ((rv = stmt_prep(call, &stmt, id, "")) != APR_SUCCESS) {
+    if ((rv = stmt_get(call, id, &stmt)) != APR_SUCCESS) {
         return rv;
     }
     va_start(ap, fmt);
     rc = stmt_vbind(stmt, fmt, ap);
     va_end(ap);
-    if (rc != SQLITE_OK) {
-        return failed(call, rc);
-    }
-    (void)conn;
-    return stmt_run(call, stmt);
+    return rc == SQLITE_OK ? stmt_run(call, stmt) : failed(call, rc);
 }
+
+/* Rows changed by the last write of this call's connection. */
+static int changes(sq_call_t *call)
+{
+    return sqlite3_changes(call->conn->db);
+}
+
+static const char *col_str(sqlite3_stmt *stmt, int i, apr_pool_t *p)
+{
+    const unsigned char *v = sqlite3_column_text(stmt, i);
+
+    /* column_bytes after column_text: the length of the text form. */
+    return v ? apr_pstrmemdup(p, (const char *)v, (apr_size_t)sqlite3_column_bytes(stmt, i))
+             : NULL;
+}
+
+static const unsigned char *col_blob(sqlite3_stmt *stmt, int i, apr_size_t *plen,
+                                     apr_pool_t *p)
+{
+    const void *v = sqlite3_column_blob(stmt, i);
+
+    *plen = (apr_size_t)sqlite3_column_bytes(stmt, i);
+    /* An empty blob comes back as NULL; callers get an empty buffer instead. */
+    return *plen ? apr_pmemdup(p, v, *plen) : apr_pcalloc(p, 1);
+}
+
+/**************************************************************************************
+ * Configuration, schema and process life-cycle
+ */
+
+static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
+{
+    acmpca_store_t *s;
+    sq_store_t *st;
+    apr_size_t len = args ? strlen(args) : 0;
+
+    if (!len) {
+        return "needs the path of its database file (sqlite:/var/lib/acmpca/acmpca.db)";
+    }
+    /* Workers run with "/" as their directory; a relative name would move. */
+    if (args[0] != '/' || args[len - 1] == '/') {
+        return apr_psprintf(p, "'%s' is not the absolute path of a file", args);
+    }
+    st = apr_pcalloc(p, sizeof(*st));
+    st->path = apr_pstrdup(p, args);
+    st->pool = p;
+    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+        return "cannot create a mutex";
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->provider = &acmpca_store_sqlite;
+    s->args = st->path;
+    s->impl = st;
+    *ps = s;
+    return NULL;
+}
+
+static apr_status_t db_failed(sqlite3 *db, int rc, const char *path, const char *what,
+                              apr_pool_t *p)
+{
+    apr_status_t rv = status_of(db, rc);
+
+    acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p, "ACMPCA0303: sqlite %s of %s: %s", what,
+               path, db ? sqlite3_errmsg(db) : "out of memory");
+    return rv;
+}
+
+/* Apply the next migration, if any, in its own transaction. Reading user_version inside
+ * the write transaction makes two processes migrating at once apply each step once. */
+static apr_status_t migrate_step(sqlite3 *db, const char *path, int *pdone, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    const char *set_version;
+    int rc, version = -1;
+
+    *pdone = 0;
+    if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK
+        || (rc = user_version(db, &version)) != SQLITE_OK) {
+        rv = db_failed(db, rc, path, "migration", p);
+    }
+    else if (version > SQ_SCHEMA_VERSION) {
+        rv = APR_EGENERAL;
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
+                   "ACMPCA0304: sqlite %s has schema version %d, newer than this module's %d",
+                   path, version, SQ_SCHEMA_VERSION);
+    }
+    else if (version == SQ_SCHEMA_VERSION) {
+        *pdone = 1;
+    }
+    else {
+        /* PRAGMA takes no parameter; the number is ours, not input. */
+        set_version = apr_psprintf(p, "PRAGMA user_version = %d", version + 1);
+        if ((rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK
+            || (rc = sqlite3_exec(db, set_version, NULL, NULL, NULL)) != SQLITE_OK
+            || (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+            rv = db_failed(db, rc, path, apr_psprintf(p, "migration to %d", version + 1), p);
+        }
+        else {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_NOTICE, 0, p,
+                       "ACMPCA0305: sqlite %s migrated to schema version %d", path,
+                       version + 1);
+        }
+    }
+    if (!sqlite3_get_autocommit(db)) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rv;
+}
+
+/* WAL lets readers run while one writer commits; the mode is stored in the file. */
+static apr_status_t db_wal(sqlite3 *db, const char *path, apr_pool_t *p)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *mode = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        return db_failed(db, rc, path, "journal_mode", p);
+    }
+    if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        mode = col_str(stmt, 0, p);
+    }
+    else {
+        rv = db_failed(db, rc, path, "journal_mode", p);
+    }
+    sqlite3_finalize(stmt);
+    if (rv == APR_SUCCESS && (!mode || strcmp(mode, "wal"))) {
+        rv = APR_ENOTIMPL;
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
+                   "ACMPCA0306: sqlite %s cannot use WAL mode (journal mode is %s)", path,
+                   mode ? mode : "unknown");
+    }
+    return rv;
+}
+
+/* Create the file if needed, switch it to WAL and bring its schema up to date. */
+static apr_status_t db_prepare(const char *path, apr_pool_t *p)
+{
+    sqlite3 *db = NULL;
+    apr_status_t rv;
+    int rc, done = 0;
+
+    rc = sqlite3_open_v2(path, &db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        rc = conn_setup(db);
+    }
+    if (rc != SQLITE_OK) {
+        rv = db_failed(db, rc, path, "open", p);
+        sqlite3_close(db);
+        return rv;
+    }
+    rv = db_wal(db, path, p);
+    while (rv == APR_SUCCESS && !done) {
+        rv = migrate_step(db, path, &done, p);
+    }
+    sqlite3_close(db);
+    return rv;
+}
+
+/* Hand a file to the worker user, unless it is missing (-wal and -shm come and go) or
+ * already theirs (httpd started by that user, a second post_config). */
+static apr_status_t chown_to(const char *path, long uid, long gid, apr_pool_t *p)
+{
+    struct stat sb;
+    apr_status_t rv;
+
+    if (stat(path, &sb) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    }
+    if ((uid < 0 || sb.st_uid == (uid_t)uid) && (gid < 0 || sb.st_gid == (gid_t)gid)) {
+        return APR_SUCCESS;
+    }
+    if (chown(path, uid < 0 ? (uid_t)-1 : (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
+                   "ACMPCA0307: sqlite cannot give %s to uid %ld gid %ld", path, uid, gid);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* post_config, as root. The workers must be able to write the file and to create the
+ * -wal and -shm files next to it, hence the directory is theirs too. */
+static apr_status_t sq_open(acmpca_store_t *s, long owner_uid, long owner_gid, apr_pool_t *p)
+{
+    sq_store_t *st = s->impl;
+    const char *dir, *slash = strrchr(st->path, '/');
+    apr_status_t rv;
+
+    dir = slash == st->path ? "/" : apr_pstrmemdup(p, st->path, (apr_size_t)(slash - st->path));
+    rv = apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
+                   "ACMPCA0308: sqlite cannot create the directory %s", dir);
+        return rv;
+    }
+    SQ_OK(db_prepare(st->path, p));
+    /* The file holds wrapped CA keys and the audit trail. SQLite gives -wal and -shm
+     * the mode of the database file. */
+    SQ_OK(apr_file_perms_set(st->path, APR_FPROT_UREAD | APR_FPROT_UWRITE));
+    if (owner_uid >= 0 || owner_gid >= 0) {
+        SQ_OK(chown_to(dir, owner_uid, owner_gid, p));
+        SQ_OK(chown_to(st->path, owner_uid, owner_gid, p));
+        SQ_OK(chown_to(apr_pstrcat(p, st->path, "-wal", NULL), owner_uid, owner_gid, p));
+        SQ_OK(chown_to(apr_pstrcat(p, st->path, "-shm", NULL), owner_uid, owner_gid, p));
+    }
+leave:
+    return rv;
+}
+
+/* child_init: a connection list owned by this child and closed with pchild. */
+static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
+{
+    sq_store_t *st = s->impl;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(st->mutex);
+    if (st->conns == NULL || st->conns_pid != getpid()) {
+        rv = conns_make(st, pchild);
+    }
+    apr_thread_mutex_unlock(st->mutex);
+    return rv;
+}
+
+/**************************************************************************************
+ * Idempotency
+ */
+
+/* Claim (scope, token) for result inside the caller's write transaction, so that the
+ * claim and the record it stands for commit together or not at all. */
+static apr_status_t idem_claim(sq_call_t *call, acmpca_idem_t *idem, const char *result)
+{
+    apr_time_t now = apr_time_now();
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    idem->existing = NULL;
+    SQ_OK(exec(call, ST_IDEM_REAP, "ii", (apr_int64_t)now, (apr_int64_t)SQ_IDEM_REAP));
+    SQ_OK(exec(call, ST_IDEM_CLAIM, "sssii", idem->scope, idem->token, result,
+               (apr_int64_t)idem->expires, (apr_int64_t)now));
+    if (changes(call) == 1) {
+        return APR_SUCCESS;
+    }
+    SQ_OK(stmt_prep(call, &stmt, ST_IDEM_GET, "ssi", idem->scope, idem->token,
+                    (apr_int64_t)now));
+    SQ_OK(stmt_step(call, stmt, &row));
+    /* We hold the write lock, so the row that refused the claim is still there. */
+    idem->existing = row ? col_str(stmt, 0, call->p) : "";
+    rv = APR_EEXIST;
+leave:
+    return rv;
+}
+
+static apr_status_t sq_idem_get(acmpca_store_t *s, const char *scope, const char *token,
+                                apr_time_t now, const char **presult, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *presult = NULL;
+    SQ_OK(call_begin(&call, s, "idem_get", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_IDEM_GET, "ssi", scope, token, (apr_int64_t)now));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *presult = col_str(stmt, 0, p);
+leave:
+    return call_end(&call, rv);
+}
+
+/**************************************************************************************
+ * Certificate authorities
+ */
+
+static acmpca_ca_rec_t *ca_read(sqlite3_stmt *stmt, apr_pool_t *p)
+{
+    acmpca_ca_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+
+    rec->id = col_str(stmt, 0, p);
+    rec->account = col_str(stmt, 1, p);
+    rec->seq = sqlite3_column_int64(stmt, 2);
+    rec->version = sqlite3_column_int64(stmt, 3);
+    rec->doc = col_str(stmt, 4, p);
+    return rec;
+}
+
+static apr_status_t sq_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
+                                 const unsigned char *wrapped_key, apr_size_t keylen,
+                                 acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_int64_t seq;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "ca_create", p));
+    SQ_OK(exec(&call, ST_BEGIN, ""));
+    if (idem) {
+        SQ_OK(idem_claim(&call, idem, idem_result));
+    }
+    SQ_OK(exec(&call, ST_CA_INSERT, "sss", rec->id, rec->account, rec->doc));
+    /* seq is the rowid: AUTOINCREMENT chose it above every seq ever handed out. */
+    seq = sqlite3_last_insert_rowid(call.conn->db);
+    if (wrapped_key) {
+        SQ_OK(exec(&call, ST_KEY_INSERT, "sb", rec->id, (const void *)wrapped_key, keylen));
+    }
+    SQ_OK(exec(&call, ST_COMMIT, ""));
+    rec->seq = seq;
+    rec->version = 1;
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
+                              apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *prec = NULL;
+    SQ_OK(call_begin(&call, s, "ca_get", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_CA_GET, "s", id));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *prec = ca_read(stmt, p);
+leave:
+    return call_end(&call, rv);
+}
+
+/* After an update changed no row: a lost race, or a CA that is gone? */
+static apr_status_t ca_missing_or_conflict(sq_call_t *call, const char *id)
+{
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    SQ_OK(stmt_prep(call, &stmt, ST_CA_EXISTS, "s", id));
+    SQ_OK(stmt_step(call, stmt, &row));
+    rv = row ? ACMPCA_ECONFLICT : APR_NOTFOUND;
+leave:
+    return rv;
+}
+
+static apr_status_t sq_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "ca_update", p));
+    /* Compare-and-set in one statement: no transaction, no lock held across calls. */
+    SQ_OK(exec(&call, ST_CA_UPDATE, "ssi", rec->doc, rec->id, (apr_int64_t)rec->version));
+    if (changes(&call) == 0) {
+        rv = ca_missing_or_conflict(&call, rec->id);
+        goto leave;
+    }
+    rec->version++;
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_ca_purge(acmpca_store_t *s, const char *id, apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "ca_purge", p));
+    SQ_OK(exec(&call, ST_CA_PURGE, "s", id));
+    if (changes(&call) == 0) {
+        rv = APR_NOTFOUND;
+    }
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_ca_list(acmpca_store_t *s, const char *account, apr_int64_t after_seq,
+                               int limit, apr_array_header_t **precs, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_array_header_t *recs;
+    apr_status_t rv;
+    apr_int64_t max = limit > 0 ? limit : -1; /* SQLite: a negative LIMIT is no limit */
+    int row;
+
+    *precs = recs =
+        apr_array_make(p, limit > 0 && limit <= 100 ? limit : 16, sizeof(acmpca_ca_rec_t *));
+    SQ_OK(call_begin(&call, s, "ca_list", p));
+    if (account) {
+        SQ_OK(stmt_prep(&call, &stmt, ST_CA_LIST_ACCOUNT, "iis", (apr_int64_t)after_seq, max,
+                        account));
+    }
+    else {
+        SQ_OK(stmt_prep(&call, &stmt, ST_CA_LIST, "ii", (apr_int64_t)after_seq, max));
+    }
+    while ((rv = stmt_step(&call, stmt, &row)) == APR_SUCCESS && row) {
+        APR_ARRAY_PUSH(recs, acmpca_ca_rec_t *) = ca_read(stmt, p);
+    }
+leave:
+    return call_end(&call, rv);
+}
+
+/* The single value of a count(*) statement. */
+static apr_status_t count_of(sq_call_t *call, sqlite3_stmt *stmt, apr_int64_t *pcount)
+{
+    apr_status_t rv;
+    int row;
+
+    if ((rv = stmt_step(call, stmt, &row)) == APR_SUCCESS) {
+        *pcount = row ? sqlite3_column_int64(stmt, 0) : 0;
+    }
+    return rv;
+}
+
+static apr_status_t sq_ca_count(acmpca_store_t *s, const char *account, apr_int64_t *pcount,
+                                apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+
+    *pcount = 0;
+    SQ_OK(call_begin(&call, s, "ca_count", p));
+    if (account) {
+        SQ_OK(stmt_prep(&call, &stmt, ST_CA_COUNT_ACCOUNT, "s", account));
+    }
+    else {
+        SQ_OK(stmt_prep(&call, &stmt, ST_CA_COUNT, ""));
+    }
+    rv = count_of(&call, stmt, pcount);
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_ca_key_get(acmpca_store_t *s, const char *id, const unsigned char **pkey,
+                                  apr_size_t *plen, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *pkey = NULL;
+    *plen = 0;
+    SQ_OK(call_begin(&call, s, "ca_key_get", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_KEY_GET, "s", id));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pkey = col_blob(stmt, 0, plen, p);
+leave:
+    return call_end(&call, rv);
+}
+
+/**************************************************************************************
+ * Certificates
+ */
+
+static acmpca_cert_rec_t *cert_read(sqlite3_stmt *stmt, apr_pool_t *p)
+{
+    acmpca_cert_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+
+    rec->ca_id = col_str(stmt, 0, p);
+    rec->serial = col_str(stmt, 1, p);
+    rec->pem = col_str(stmt, 2, p);
+    rec->subject = col_str(stmt, 3, p);
+    rec->template_arn = col_str(stmt, 4, p);
+    rec->not_before = sqlite3_column_int64(stmt, 5);
+    rec->not_after = sqlite3_column_int64(stmt, 6);
+    rec->issued_at = sqlite3_column_int64(stmt, 7);
+    rec->revoked_at = sqlite3_column_int64(stmt, 8); /* NULL reads as 0: not revoked */
+    rec->revocation_reason = col_str(stmt, 9, p);
+    return rec;
+}
+
+static apr_status_t cert_insert(sq_call_t *call, const acmpca_cert_rec_t *rec)
+{
+    return exec(call, ST_CERT_INSERT, "sssssiiins", rec->ca_id, rec->serial, rec->pem,
+                rec->subject, rec->template_arn, (apr_int64_t)rec->not_before,
+                (apr_int64_t)rec->not_after, (apr_int64_t)rec->issued_at,
+                (apr_int64_t)rec->revoked_at, rec->revocation_reason);
+}
+
+static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
+                                acmpca_idem_t *idem, apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "cert_put", p));
+    if (!idem) {
+        rv = cert_insert(&call, rec);
+        goto leave;
+    }
+    SQ_OK(exec(&call, ST_BEGIN, ""));
+    SQ_OK(idem_claim(&call, idem, rec->serial));
+    SQ_OK(cert_insert(&call, rec));
+    SQ_OK(exec(&call, ST_COMMIT, ""));
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_cert_get(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                acmpca_cert_rec_t **prec, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *prec = NULL;
+    SQ_OK(call_begin(&call, s, "cert_get", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_CERT_GET, "ss", ca_id, serial));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *prec = cert_read(stmt, p);
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_cert_revoke(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                   apr_time_t revoked_at, const char *reason, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    SQ_OK(call_begin(&call, s, "cert_revoke", p));
+    /* One conditional UPDATE: of two concurrent revocations exactly one wins. */
+    SQ_OK(exec(&call, ST_CERT_REVOKE, "isss", (apr_int64_t)revoked_at, reason, ca_id, serial));
+    if (changes(&call) == 1) {
+        goto leave;
+    }
+    SQ_OK(stmt_prep(&call, &stmt, ST_CERT_EXISTS, "ss", ca_id, serial));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    rv = row ? APR_EEXIST : APR_NOTFOUND;
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_cert_count(acmpca_store_t *s, const char *ca_id, int which,
+                                  apr_int64_t *pcount, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+
+    *pcount = 0;
+    SQ_OK(call_begin(&call, s, "cert_count", p));
+    SQ_OK(stmt_prep(&call, &stmt,
+                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_COUNT_REVOKED : ST_CERT_COUNT,
+                    "s", ca_id));
+    rv = count_of(&call, stmt, pcount);
+leave:
+    return call_end(&call, rv);
+}
+
+/* Rows are stepped one at a time, so a CA with a million certificates costs one row of
+ * memory. The connection (and its read snapshot) is held until the end; a callback that
+ * calls the store meanwhile gets a connection of its own. */
+static apr_status_t sq_cert_iter(acmpca_store_t *s, const char *ca_id, int which,
+                                 acmpca_cert_cb *cb, void *baton, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_pool_t *ptemp = NULL;
+    apr_status_t rv;
+    int row, stop = 0;
+
+    SQ_OK(call_begin(&call, s, "cert_iter", p));
+    SQ_OK(stmt_prep(&call, &stmt,
+                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_ITER_REVOKED : ST_CERT_ITER,
+                    "s", ca_id));
+    SQ_OK(apr_pool_create(&ptemp, p));
+    while (!stop && (rv = stmt_step(&call, stmt, &row)) == APR_SUCCESS && row) {
+        apr_pool_clear(ptemp);
+        stop = cb(baton, cert_read(stmt, ptemp));
+    }
+    if (stop) {
+        rv = stop;
+    }
+leave:
+    if (ptemp) {
+        apr_pool_destroy(ptemp);
+    }
+    return call_end(&call, rv);
+}
+
+/**************************************************************************************
+ * Objects, reports and counters
+ */
+
+/* A strong ETag from the bytes: equal content gives an equal tag, on every host. */
+static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    char *etag;
+
+    if (!EVP_Digest(len ? (const void *)data : "", len, md, &mdlen, EVP_sha256(), NULL)
+        || mdlen < 16) {
+        return NULL;
+    }
+    etag = apr_palloc(p, 1 + 32 + 1 + 1);
+    etag[0] = '"';
+    for (i = 0; i < 16; ++i) {
+        etag[1 + 2 * i] = hex[md[i] >> 4];
+        etag[2 + 2 * i] = hex[md[i] & 0x0f];
+    }
+    etag[33] = '"';
+    etag[34] = '\0';
+    return etag;
+}
+
+static apr_status_t sq_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_pool_t *p)
+{
+    sq_call_t call;
+    const char *etag;
+    apr_status_t rv;
+
+    if (!obj->data && obj->len) {
+        return APR_EINVAL;
+    }
+    if ((etag = etag_of(obj->data, obj->len, p)) == NULL) {
+        return APR_EGENERAL;
+    }
+    obj->etag = etag;
+    if (!obj->modified) {
+        obj->modified = apr_time_now();
+    }
+    SQ_OK(call_begin(&call, s, "object_put", p));
+    rv = exec(&call, ST_OBJECT_PUT, "sssbis", obj->bucket, obj->key, obj->content_type,
+              (const void *)obj->data, obj->len, (apr_int64_t)obj->modified, obj->etag);
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_object_get(acmpca_store_t *s, const char *bucket, const char *key,
+                                  acmpca_object_t **pobj, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    acmpca_object_t *obj;
+    apr_status_t rv;
+    int row;
+
+    *pobj = NULL;
+    SQ_OK(call_begin(&call, s, "object_get", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_OBJECT_GET, "ss", bucket, key));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    obj = apr_pcalloc(p, sizeof(*obj));
+    obj->bucket = col_str(stmt, 0, p);
+    obj->key = col_str(stmt, 1, p);
+    obj->content_type = col_str(stmt, 2, p);
+    obj->data = col_blob(stmt, 3, &obj->len, p);
+    obj->modified = sqlite3_column_int64(stmt, 4);
+    obj->etag = col_str(stmt, 5, p);
+    *pobj = obj;
+leave:
+    return call_end(&call, rv);
+}
+
+static acmpca_report_rec_t *report_read(sqlite3_stmt *stmt, apr_pool_t *p)
+{
+    acmpca_report_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+
+    rec->ca_id = col_str(stmt, 0, p);
+    rec->id = col_str(stmt, 1, p);
+    rec->status = col_str(stmt, 2, p);
+    rec->bucket = col_str(stmt, 3, p);
+    rec->key = col_str(stmt, 4, p);
+    rec->format = col_str(stmt, 5, p);
+    rec->created_at = sqlite3_column_int64(stmt, 6);
+    return rec;
+}
+
+static apr_status_t sq_report_put(acmpca_store_t *s, const acmpca_report_rec_t *rec,
+                                  apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "report_put", p));
+    rv = exec(&call, ST_REPORT_PUT, "ssssssi", rec->ca_id, rec->id, rec->status, rec->bucket,
+              rec->key, rec->format, (apr_int64_t)rec->created_at);
+leave:
+    return call_end(&call, rv);
+}
+
+/* A report query by ca_id and, when id is not NULL, its id. */
+static apr_status_t report_find(acmpca_store_t *s, const char *op, const char *ca_id,
+                                const char *id, acmpca_report_rec_t **prec, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *prec = NULL;
+    SQ_OK(call_begin(&call, s, op, p));
+    if (id) {
+        SQ_OK(stmt_prep(&call, &stmt, ST_REPORT_GET, "ss", ca_id, id));
+    }
+    else {
+        SQ_OK(stmt_prep(&call, &stmt, ST_REPORT_LATEST, "s", ca_id));
+    }
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *prec = report_read(stmt, p);
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_report_get(acmpca_store_t *s, const char *ca_id, const char *id,
+                                  acmpca_report_rec_t **prec, apr_pool_t *p)
+{
+    if (!id) {
+        *prec = NULL;
+        return APR_NOTFOUND;
+    }
+    return report_find(s, "report_get", ca_id, id, prec, p);
+}
+
+static apr_status_t sq_report_latest(acmpca_store_t *s, const char *ca_id,
+                                     acmpca_report_rec_t **prec, apr_pool_t *p)
+{
+    return report_find(s, "report_latest", ca_id, NULL, prec, p);
+}
+
+static apr_status_t sq_counter_next(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,
+                                    apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_int64_t value = 0;
+    apr_status_t rv;
+    int row;
+
+    SQ_OK(call_begin(&call, s, "counter_next", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_COUNTER_NEXT, "s", name));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (row) {
+        value = sqlite3_column_int64(stmt, 0);
+    }
+    /* Only a value whose commit succeeded may be handed out. */
+    SQ_OK(stmt_run(&call, stmt));
+    if (!row) {
+        rv = APR_EGENERAL;
+        goto leave;
+    }
+    *pvalue = value;
+leave:
+    return call_end(&call, rv);
+}
+
+const acmpca_store_provider_t acmpca_store_sqlite = {
+    .name = "sqlite",
+    .flags = 0,
+    .create = sq_create,
+    .open = sq_open,
+    .attach = sq_attach,
+    .ca_create = sq_ca_create,
+    .ca_get = sq_ca_get,
+    .ca_update = sq_ca_update,
+    .ca_purge = sq_ca_purge,
+    .ca_list = sq_ca_list,
+    .ca_count = sq_ca_count,
+    .ca_key_get = sq_ca_key_get,
+    .cert_put = sq_cert_put,
+    .cert_get = sq_cert_get,
+    .cert_revoke = sq_cert_revoke,
+    .cert_count = sq_cert_count,
+    .cert_iter = sq_cert_iter,
+    .idem_get = sq_idem_get,
+    .object_put = sq_object_put,
+    .object_get = sq_object_get,
+    .report_put = sq_report_put,
+    .report_get = sq_report_get,
+    .report_latest = sq_report_latest,
+    .counter_next = sq_counter_next,
+};

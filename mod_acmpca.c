@@ -1,0 +1,579 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * mod_acmpca: the glue between httpd and the core. Directives, hooks, the handler that
+ * turns a request_rec into an acmpca_call_t and the reply into a response. This is the
+ * only file that sees httpd's headers. */
+#include <string.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_mpm.h>
+#include <mpm_common.h>
+#include <unixd.h>
+
+#include <apr_file_io.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+#include "acmpca/json.h"
+#include "acmpca/log.h"
+#include "acmpca/ops.h"
+#include "acmpca/util.h"
+
+module AP_MODULE_DECLARE_DATA acmpca_module;
+
+#define HANDLER_NAME         "acmpca"
+#define DEFAULT_REGION       "us-east-1"
+#define DEFAULT_ACCOUNT      "123456789012"
+#define DEFAULT_MAX_BODY     (4 * 1024 * 1024) /* a 2 MiB chain, base64-encoded, fits */
+#define MAX_BODY_LIMIT       (64 * 1024 * 1024)
+#define DEFAULT_MAX_CAS      200
+#define JSON_CONTENT_TYPE    "application/x-amz-json-1.1"
+#define CREDENTIALS_MAX_SIZE (16 * 1024 * 1024)
+
+/* One access key of the credentials file. */
+typedef struct credential_t {
+    const char *access_key;
+    const char *secret; /* checked by SigV4 (identity issue); never logged */
+    acmpca_caller_t caller;
+} credential_t;
+
+typedef struct acmpca_srv_conf_t {
+    const char *store_spec;
+    acmpca_store_t *store;
+    const char *region;
+    const char *account;
+    const char *key_file;
+    unsigned char *kek;
+    const char *credentials_file;
+    apr_hash_t *credentials; /* access key -> credential_t */
+    const char *public_url;
+    apr_off_t max_body;
+    int max_cas;
+    acmpca_env_t env; /* built in post_config */
+} acmpca_srv_conf_t;
+
+static acmpca_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &acmpca_module);
+}
+
+/* ************************************************************************************
+ * Configuration
+ */
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    acmpca_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    (void)s;
+    conf->max_body = -1;
+    conf->max_cas = -1;
+    return conf;
+}
+
+#define MERGE(f) conf->f = add->f ? add->f : base->f
+
+/* A virtual host inherits every setting it does not make itself. */
+static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    acmpca_srv_conf_t *base = basev, *add = addv;
+    acmpca_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    MERGE(store_spec);
+    MERGE(store);
+    MERGE(region);
+    MERGE(account);
+    MERGE(key_file);
+    MERGE(kek);
+    MERGE(credentials_file);
+    MERGE(credentials);
+    MERGE(public_url);
+    conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
+    conf->max_cas = add->max_cas >= 0 ? add->max_cas : base->max_cas;
+    return conf;
+}
+
+static const char *cmd_ACMPCAStore(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    const char *spec = arg, *msg;
+    (void)dc;
+
+    /* sqlite paths are relative to ServerRoot, like every path httpd takes. */
+    if (!strncmp(arg, "sqlite:", 7) && arg[7] && arg[7] != '/') {
+        spec = apr_pstrcat(cmd->pool, "sqlite:", ap_server_root_relative(cmd->pool, arg + 7),
+                           NULL);
+    }
+    if ((msg = acmpca_store_create(&conf->store, spec, cmd->pool)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name, arg, msg);
+    }
+    conf->store_spec = spec;
+    return NULL;
+}
+
+static const char *cmd_ACMPCARegion(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *c;
+    (void)dc;
+    for (c = arg; *c && ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'); c++)
+        ;
+    if (!*arg || *c || strlen(arg) > 32) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected a region name such as us-east-1",
+                            cmd->cmd->name, arg);
+    }
+    srv_conf(cmd->server)->region = arg;
+    return NULL;
+}
+
+static const char *cmd_ACMPCAAccountId(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (strlen(arg) != 12 || strspn(arg, "0123456789") != 12) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected an account ID of 12 digits",
+                            cmd->cmd->name, arg);
+    }
+    srv_conf(cmd->server)->account = arg;
+    return NULL;
+}
+
+static apr_status_t kek_cleanup(void *kek)
+{
+    OPENSSL_cleanse(kek, ACMPCA_KEK_LEN);
+    return APR_SUCCESS;
+}
+
+/* The KEK is read here, while httpd still runs as root, so that the file can stay
+ * readable by root only; the workers never open it. */
+static const char *cmd_ACMPCAKeyFile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    unsigned char *kek = apr_palloc(cmd->pool, ACMPCA_KEK_LEN + 1);
+    apr_file_t *f;
+    apr_size_t n = ACMPCA_KEK_LEN + 1;
+    apr_status_t rv;
+    (void)dc;
+
+    apr_pool_cleanup_register(cmd->pool, kek, kek_cleanup, apr_pool_cleanup_null);
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, cmd->temp_pool);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s '%s': cannot open the key file (%pm)",
+                            cmd->cmd->name, path, &rv);
+    }
+    rv = apr_file_read_full(f, kek, n, &n);
+    apr_file_close(f);
+    if (n != ACMPCA_KEK_LEN) {
+        return apr_psprintf(cmd->pool,
+                            "%s '%s': the key file must hold exactly %d random bytes "
+                            "(make one with: openssl rand -out FILE %d)",
+                            cmd->cmd->name, path, ACMPCA_KEK_LEN, ACMPCA_KEK_LEN);
+    }
+    conf->key_file = path;
+    conf->kek = kek;
+    return NULL;
+}
+
+static const char *credential_add(apr_hash_t *creds, const cJSON *c, apr_pool_t *p)
+{
+    credential_t *cred = apr_pcalloc(p, sizeof(*cred));
+    const char *akid = acmpca_json_str(c, "AccessKeyId");
+    const char *secret = acmpca_json_str(c, "SecretAccessKey");
+    const char *account = acmpca_json_str(c, "AccountId");
+
+    if (!akid || !secret || !account || strlen(account) != 12
+        || strspn(account, "0123456789") != 12) {
+        return "every entry needs AccessKeyId, SecretAccessKey and a 12-digit AccountId";
+    }
+    if (apr_hash_get(creds, akid, APR_HASH_KEY_STRING)) {
+        return apr_psprintf(p, "access key %s appears twice", akid);
+    }
+    cred->access_key = apr_pstrdup(p, akid);
+    cred->secret = apr_pstrdup(p, secret);
+    cred->caller.access_key = cred->access_key;
+    cred->caller.account = apr_pstrdup(p, account);
+    cred->caller.principal = acmpca_json_str(c, "Principal")
+                                 ? apr_pstrdup(p, acmpca_json_str(c, "Principal"))
+                                 : apr_psprintf(p, "arn:aws:iam::%s:root", account);
+    apr_hash_set(creds, cred->access_key, APR_HASH_KEY_STRING, cred);
+    return NULL;
+}
+
+static const char *cmd_ACMPCACredentialsFile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    const char *path = ap_server_root_relative(cmd->pool, arg), *msg;
+    apr_hash_t *creds = apr_hash_make(cmd->pool);
+    const cJSON *list, *c;
+    apr_finfo_t finfo;
+    char *buf;
+    apr_file_t *f;
+    apr_size_t n;
+    cJSON *root;
+    apr_status_t rv;
+    (void)dc;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE, f);
+    }
+    if (rv != APR_SUCCESS || finfo.size > CREDENTIALS_MAX_SIZE) {
+        return apr_psprintf(cmd->pool, "%s '%s': cannot read the credentials file", cmd->cmd->name,
+                            path);
+    }
+    n = (apr_size_t)finfo.size;
+    buf = apr_palloc(cmd->temp_pool, n + 1);
+    rv = apr_file_read_full(f, buf, n, &n);
+    apr_file_close(f);
+    root = acmpca_json_parse(buf, n, cmd->temp_pool);
+    list = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
+    if (!cJSON_IsArray(list)) {
+        return apr_psprintf(cmd->pool,
+                            "%s '%s': expected JSON {\"Credentials\": [{\"AccessKeyId\", "
+                            "\"SecretAccessKey\", \"AccountId\", \"Principal\"}, ...]}",
+                            cmd->cmd->name, path);
+    }
+    cJSON_ArrayForEach(c, list)
+    {
+        if ((msg = credential_add(creds, c, cmd->pool)) != NULL) {
+            return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name, path, msg);
+        }
+    }
+    OPENSSL_cleanse(buf, n);
+    conf->credentials_file = path;
+    conf->credentials = creds;
+    return NULL;
+}
+
+static const char *cmd_ACMPCAPublicURL(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *url = apr_pstrdup(cmd->pool, arg);
+    size_t n = strlen(url);
+    (void)dc;
+
+    if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strchr(url, ' ')
+        || n <= 8) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected an http:// or https:// URL",
+                            cmd->cmd->name, arg);
+    }
+    while (n > 0 && url[n - 1] == '/') { /* URLs are joined with "/" later */
+        url[--n] = '\0';
+    }
+    srv_conf(cmd->server)->public_url = url;
+    return NULL;
+}
+
+static const char *cmd_ACMPCAMaxBodySize(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dc;
+
+    if (*end || end == arg || v < 1024 || v > MAX_BODY_LIMIT) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected a size in bytes from 1024 to %d",
+                            cmd->cmd->name, arg, MAX_BODY_LIMIT);
+    }
+    srv_conf(cmd->server)->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc,
+                                                       const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dc;
+
+    if (*end || end == arg || v < 1 || v > 1000000) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected a number from 1 to 1000000",
+                            cmd->cmd->name, arg);
+    }
+    srv_conf(cmd->server)->max_cas = (int)v;
+    return NULL;
+}
+
+#define SRV_ONLY RSRC_CONF
+static const command_rec acmpca_cmds[] = {
+    AP_INIT_TAKE1("ACMPCAStore", cmd_ACMPCAStore, NULL, SRV_ONLY,
+                  "Where state lives: sqlite:<path to database file>"),
+    AP_INIT_TAKE1("ACMPCARegion", cmd_ACMPCARegion, NULL, SRV_ONLY,
+                  "The region of the ARNs this server answers for (default us-east-1)"),
+    AP_INIT_TAKE1("ACMPCAAccountId", cmd_ACMPCAAccountId, NULL, SRV_ONLY,
+                  "The account ID of callers without credentials (default 123456789012)"),
+    AP_INIT_TAKE1("ACMPCAKeyFile", cmd_ACMPCAKeyFile, NULL, SRV_ONLY,
+                  "File of 32 random bytes: the key that wraps CA private keys"),
+    AP_INIT_TAKE1("ACMPCACredentialsFile", cmd_ACMPCACredentialsFile, NULL, SRV_ONLY,
+                  "JSON file of access keys, their secrets, accounts and principals"),
+    AP_INIT_TAKE1("ACMPCAPublicURL", cmd_ACMPCAPublicURL, NULL, SRV_ONLY,
+                  "Base URL written into certificates for CRLs and OCSP"),
+    AP_INIT_TAKE1("ACMPCAMaxBodySize", cmd_ACMPCAMaxBodySize, NULL, SRV_ONLY,
+                  "Largest API request body in bytes (default 4194304)"),
+    AP_INIT_TAKE1("ACMPCAMaxCertificateAuthorities", cmd_ACMPCAMaxCertificateAuthorities, NULL,
+                  SRV_ONLY, "Most CAs an account may have, deleted ones included (default 200)"),
+    {NULL}};
+
+/* ************************************************************************************
+ * Hooks
+ */
+
+static void log_to_httpd(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
+                         apr_pool_t *p, const char *msg, void *baton)
+{
+    server_rec *s = baton;
+    (void)p;
+    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, rv, s, "%s", msg);
+}
+
+static const char *default_public_url(server_rec *s, apr_pool_t *p)
+{
+    apr_port_t port = s->port ? s->port : (s->addrs ? s->addrs->host_port : 80);
+    return apr_psprintf(p, "http://%s:%u", s->server_hostname ? s->server_hostname : "localhost",
+                        (unsigned)port);
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *base)
+{
+    long uid = -1, gid = -1;
+    server_rec *s;
+    apr_status_t rv;
+    (void)plog;
+    (void)ptemp;
+
+    acmpca_log_set(log_to_httpd, (acmpca_log_level_t)base->log.level, base);
+    if (geteuid() == 0) { /* the workers, not root, write the store */
+        uid = (long)ap_unixd_config.user_id;
+        gid = (long)ap_unixd_config.group_id;
+    }
+    for (s = base; s; s = s->next) {
+        acmpca_srv_conf_t *conf = srv_conf(s);
+        if (!conf->store) {
+            continue;
+        }
+        if (!conf->kek) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "ACMPCA0001: ACMPCAStore is set for %s but ACMPCAKeyFile is not: CA "
+                         "keys cannot be stored without a key-encryption key",
+                         s->server_hostname);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* Each store opens once, whatever number of virtual hosts share it. */
+        if (!s->is_virtual || conf->store != srv_conf(base)->store) {
+            rv = conf->store->provider->open(conf->store, uid, gid, pconf);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                             "ACMPCA0002: cannot open the store %s", conf->store_spec);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        conf->env.store = conf->store;
+        conf->env.region = conf->region ? conf->region : DEFAULT_REGION;
+        conf->env.account = conf->account ? conf->account : DEFAULT_ACCOUNT;
+        conf->env.kek = conf->kek;
+        conf->env.public_url = conf->public_url ? conf->public_url : default_public_url(s, pconf);
+        conf->env.max_cas = conf->max_cas > 0 ? conf->max_cas : DEFAULT_MAX_CAS;
+        if (conf->max_body < 0) {
+            conf->max_body = DEFAULT_MAX_BODY;
+        }
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *base)
+{
+    server_rec *s;
+
+    for (s = base; s; s = s->next) {
+        acmpca_srv_conf_t *conf = srv_conf(s);
+        if (conf->store && (!s->is_virtual || conf->store != srv_conf(base)->store)) {
+            apr_status_t rv = conf->store->provider->attach(conf->store, pchild);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                             "ACMPCA0003: attaching to the store %s failed", conf->store_spec);
+            }
+        }
+    }
+}
+
+/* ************************************************************************************
+ * The handler
+ */
+
+static int send_reply(request_rec *r, const acmpca_reply_t *reply, const char *request_id)
+{
+    r->status = reply->status;
+    ap_set_content_type(r, JSON_CONTENT_TYPE);
+    apr_table_setn(r->headers_out, "x-amzn-RequestId", request_id);
+    if (reply->error_type) {
+        apr_table_setn(r->err_headers_out, "x-amzn-ErrorType", reply->error_type);
+    }
+    ap_set_content_length(r, (apr_off_t)reply->body_len);
+    if (!r->header_only) {
+        ap_rwrite(reply->body, (int)reply->body_len, r);
+    }
+    return OK;
+}
+
+static int send_error(request_rec *r, acmpca_errtype_t type, const char *message,
+                      const char *request_id)
+{
+    acmpca_err_t err = {type, message, APR_SUCCESS};
+    acmpca_reply_t reply = {0};
+
+    acmpca_ops_error_reply(&reply, &err, r->pool);
+    return send_reply(r, &reply, request_id);
+}
+
+/* Read the whole body, refusing more than max bytes. */
+static apr_status_t read_body(const char **pbody, apr_size_t *plen, request_rec *r,
+                              apr_off_t max)
+{
+    apr_size_t cap = 8192, len = 0;
+    char *buf;
+    long n;
+
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        return APR_EGENERAL;
+    }
+    if (r->remaining > max) {
+        return APR_ENOSPC;
+    }
+    if (r->remaining > 0) {
+        cap = (apr_size_t)r->remaining + 1;
+    }
+    buf = apr_palloc(r->pool, cap);
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + len, cap - len)) > 0) {
+            len += (apr_size_t)n;
+            if ((apr_off_t)len > max) {
+                return APR_ENOSPC;
+            }
+            if (len == cap) { /* chunked: grow */
+                char *bigger = apr_palloc(r->pool, cap * 2);
+                memcpy(bigger, buf, len);
+                buf = bigger;
+                cap *= 2;
+            }
+        }
+        if (n < 0) {
+            return APR_EGENERAL;
+        }
+    }
+    *pbody = buf;
+    *plen = len;
+    return APR_SUCCESS;
+}
+
+/* The access key of a SigV4 Authorization header, if any ("Credential=AKID/..."). */
+static const char *access_key_of(request_rec *r)
+{
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    const char *cred, *slash;
+
+    if (!auth || strncmp(auth, "AWS4-HMAC-SHA256 ", 17)
+        || !(cred = strstr(auth, "Credential=")) || !(slash = strchr(cred + 11, '/'))) {
+        return NULL;
+    }
+    return apr_pstrndup(r->pool, cred + 11, (apr_size_t)(slash - cred - 11));
+}
+
+static int api_request(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id)
+{
+    acmpca_call_t call = {0};
+    acmpca_reply_t reply;
+    const char *akid;
+    apr_status_t rv;
+
+    rv = read_body(&call.body, &call.body_len, r, conf->max_body);
+    if (rv == APR_ENOSPC) {
+        r->connection->keepalive = AP_CONN_CLOSE; /* the rest of the body is not read */
+        return send_error(r, ACMPCA_ERR_REQUEST_TOO_LARGE,
+                          apr_psprintf(r->pool, "The request body is larger than %" APR_OFF_T_FMT
+                                                " bytes.",
+                                       conf->max_body),
+                          request_id);
+    }
+    if (rv != APR_SUCCESS) {
+        return send_error(r, ACMPCA_ERR_SERIALIZATION, "The request body could not be read.",
+                          request_id);
+    }
+    call.env = &conf->env;
+    call.target = apr_table_get(r->headers_in, "X-Amz-Target");
+    call.request_id = request_id;
+    call.now = apr_time_now();
+    /* Until signatures are verified the key only names the caller's account. */
+    akid = access_key_of(r);
+    if (akid && conf->credentials) {
+        const credential_t *cred = apr_hash_get(conf->credentials, akid, APR_HASH_KEY_STRING);
+        if (cred) {
+            call.caller = cred->caller;
+        }
+    }
+    acmpca_ops_call(&reply, &call, r->pool);
+    if (reply.operation) {
+        apr_table_setn(r->notes, "acmpca-operation", reply.operation);
+    }
+    return send_reply(r, &reply, request_id);
+}
+
+/* Anything but the API: S3-style "no such key" until the object routes exist. */
+static int not_found(request_rec *r, const char *request_id)
+{
+    static const char body[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                               "<Error><Code>NoSuchKey</Code>"
+                               "<Message>The specified key does not exist.</Message></Error>\n";
+    r->status = HTTP_NOT_FOUND;
+    ap_set_content_type(r, "application/xml");
+    apr_table_setn(r->headers_out, "x-amzn-RequestId", request_id);
+    ap_set_content_length(r, sizeof(body) - 1);
+    if (!r->header_only) {
+        ap_rwrite(body, sizeof(body) - 1, r);
+    }
+    return OK;
+}
+
+static int acmpca_handler(request_rec *r)
+{
+    acmpca_srv_conf_t *conf;
+    const char *request_id;
+
+    if (!r->handler || strcmp(r->handler, HANDLER_NAME)) {
+        return DECLINED;
+    }
+    conf = srv_conf(r->server);
+    if (!conf->store) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "ACMPCA0004: SetHandler acmpca on a server without ACMPCAStore");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    request_id = acmpca_uuid(r->pool);
+    apr_table_setn(r->subprocess_env, "ACMPCA_REQUEST_ID", request_id);
+    if (r->method_number == M_POST) {
+        return api_request(r, conf, request_id);
+    }
+    if (r->method_number == M_GET) {
+        return not_found(r, request_id);
+    }
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    return HTTP_METHOD_NOT_ALLOWED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(acmpca_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(acmpca) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,            /* per-directory config */
+    NULL,            /* merge per-directory */
+    create_srv_conf, /* per-server config */
+    merge_srv_conf,  /* merge per-server */
+    acmpca_cmds,     /* directives */
+    register_hooks,  /* hooks */
+    AP_MODULE_FLAG_NONE};
