@@ -2,6 +2,7 @@
  * The sqlite store provider: one database file in WAL mode, one connection per thread. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -160,9 +161,9 @@ typedef enum {
 
 _Static_assert(ST_COUNT <= 64, "the used-statement mask is 64 bits");
 
-#define CA_COLS     "id, account, seq, version, doc"
-#define CERT_COLS                                                                          \
-    "ca_id, serial, pem, subject, template_arn, not_before, not_after, issued_at, "        \
+#define CA_COLS "id, account, seq, version, doc"
+#define CERT_COLS                                                                                  \
+    "ca_id, serial, pem, subject, template_arn, not_before, not_after, issued_at, "                \
     "revoked_at, revocation_reason"
 #define OBJECT_COLS "bucket, key, content_type, data, modified, etag"
 #define REPORT_COLS "ca_id, id, status, bucket, key, format, created_at"
@@ -254,11 +255,11 @@ typedef struct sq_call_t {
     int broken; /* the connection failed: close it rather than reuse it */
 } sq_call_t;
 
-#define SQ_OK(x)                                                                           \
-    do {                                                                                   \
-        if ((rv = (x)) != APR_SUCCESS) {                                                   \
-            goto leave;                                                                    \
-        }                                                                                  \
+#define SQ_OK(x)                                                                                   \
+    do {                                                                                           \
+        if ((rv = (x)) != APR_SUCCESS) {                                                           \
+            goto leave;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static apr_status_t status_of(sqlite3 *db, int rc)
@@ -354,13 +355,25 @@ static int conn_setup(sqlite3 *db)
                         NULL);
 }
 
+/* Why a connection cannot be used, logged into a root pool of its own: the reslist's
+ * pool would grow with every failed attempt. */
+static void conn_log(sq_store_t *st, apr_status_t rv, const char *why)
+{
+    apr_pool_t *ptemp;
+
+    if (apr_pool_create(&ptemp, NULL) == APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, ptemp,
+                   "ACMPCA0300: sqlite cannot use %s: %s", st->path, why);
+        apr_pool_destroy(ptemp);
+    }
+}
+
 /* The reslist constructor, run in whichever thread first needs another connection. */
 static apr_status_t conn_open(void **pres, void *params, apr_pool_t *pool)
 {
     sq_store_t *st = params;
     sq_conn_t *conn;
-    apr_pool_t *ptemp;
-    apr_status_t rv = APR_SUCCESS;
+    char why[128];
     int rc, version = -1;
 
     (void)pool;
@@ -371,48 +384,57 @@ static apr_status_t conn_open(void **pres, void *params, apr_pool_t *pool)
     }
     /* NOMUTEX: a connection is only ever used by the thread that holds it. No CREATE:
      * the file and its schema come from open(), in the parent. */
-    rc = sqlite3_open_v2(st->path, &conn->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(st->path, &conn->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         rc = conn_setup(conn->db);
     }
     if (rc == SQLITE_OK) {
         rc = user_version(conn->db, &version);
     }
-    if (rc != SQLITE_OK || version != SQ_SCHEMA_VERSION) {
-        rv = rc != SQLITE_OK ? status_of(conn->db, rc) : APR_EGENERAL;
-        /* A root pool for the message: the reslist's pool would grow on every retry. */
-        if (apr_pool_create(&ptemp, NULL) == APR_SUCCESS) {
-            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, ptemp,
-                       "ACMPCA0300: sqlite cannot use %s: %s (schema version %d, want %d)",
-                       st->path, conn->db ? sqlite3_errmsg(conn->db) : "out of memory",
-                       version, SQ_SCHEMA_VERSION);
-            apr_pool_destroy(ptemp);
-        }
+    if (rc != SQLITE_OK) {
+        apr_status_t rv = status_of(conn->db, rc);
+        conn_log(st, rv, conn->db ? sqlite3_errmsg(conn->db) : "out of memory");
         conn_close(conn, NULL, NULL);
         return rv;
+    }
+    /* Workers of an older or newer module must not write a schema they do not know. */
+    if (version != SQ_SCHEMA_VERSION) {
+        snprintf(why, sizeof(why), "schema version %d, this module needs %d", version,
+                 SQ_SCHEMA_VERSION);
+        conn_log(st, APR_EGENERAL, why);
+        conn_close(conn, NULL, NULL);
+        return APR_EGENERAL;
     }
     *pres = conn;
     return APR_SUCCESS;
 }
 
+/* A list made in a pool that is going away; st outlives it (pchild vs pconf). */
+typedef struct conns_owner_t {
+    sq_store_t *st;
+    apr_reslist_t *conns;
+} conns_owner_t;
+
 static apr_status_t conns_forget(void *data)
 {
-    sq_store_t *st = data;
+    conns_owner_t *owner = data;
 
-    st->conns = NULL;
+    if (owner->st->conns == owner->conns) {
+        owner->st->conns = NULL;
+    }
     return APR_SUCCESS;
 }
 
-/* Called with st->mutex held. A list inherited from the parent is left alone: its
- * connections belong to the parent's process (SQLite connections must not cross a
- * fork), and closing them here could drop the parent's file locks. */
+/* Called with st->mutex held. A list inherited from the parent process is abandoned,
+ * not destroyed: SQLite connections must not be used across fork(), and closing one is
+ * a use (it may checkpoint or remove the -wal file the parent's connection relies on). */
 static apr_status_t conns_make(sq_store_t *st, apr_pool_t *pool)
 {
+    conns_owner_t *owner;
     apr_status_t rv;
 
-    rv = apr_reslist_create(&st->conns, 0, SQ_MAX_CONNS, SQ_MAX_CONNS, 0, conn_open,
-                            conn_close, st, pool);
+    rv = apr_reslist_create(&st->conns, 0, SQ_MAX_CONNS, SQ_MAX_CONNS, 0, conn_open, conn_close, st,
+                            pool);
     if (rv != APR_SUCCESS) {
         st->conns = NULL;
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, pool,
@@ -420,27 +442,29 @@ static apr_status_t conns_make(sq_store_t *st, apr_pool_t *pool)
         return rv;
     }
     st->conns_pid = getpid();
-    apr_pool_cleanup_register(pool, st, conns_forget, apr_pool_cleanup_null);
+    owner = apr_palloc(pool, sizeof(*owner));
+    owner->st = st;
+    owner->conns = st->conns;
+    apr_pool_cleanup_register(pool, owner, conns_forget, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
 
 /* The connection list of this process, made on first use when attach was not called
  * (unit tests, a call in post_config). */
-static apr_status_t conns_get(sq_store_t *st, apr_reslist_t **pconns, apr_pool_t *pool)
+static apr_status_t conns_get(sq_store_t *st, apr_reslist_t **pconns)
 {
     apr_status_t rv = APR_SUCCESS;
 
     apr_thread_mutex_lock(st->mutex);
     if (st->conns == NULL || st->conns_pid != getpid()) {
-        rv = conns_make(st, pool);
+        rv = conns_make(st, st->pool);
     }
     *pconns = st->conns;
     apr_thread_mutex_unlock(st->mutex);
     return rv;
 }
 
-static apr_status_t call_begin(sq_call_t *call, acmpca_store_t *s, const char *op,
-                               apr_pool_t *p)
+static apr_status_t call_begin(sq_call_t *call, acmpca_store_t *s, const char *op, apr_pool_t *p)
 {
     void *res;
     apr_status_t rv;
@@ -449,7 +473,7 @@ static apr_status_t call_begin(sq_call_t *call, acmpca_store_t *s, const char *o
     call->st = s->impl;
     call->op = op;
     call->p = p;
-    if ((rv = conns_get(call->st, &call->conns, call->st->pool)) != APR_SUCCESS) {
+    if ((rv = conns_get(call->st, &call->conns)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = apr_reslist_acquire(call->conns, &res)) != APR_SUCCESS) {
@@ -553,8 +577,8 @@ static apr_status_t stmt_get(sq_call_t *call, stmt_id id, sqlite3_stmt **pstmt)
 }
 
 /* The statement id with its parameters bound from fmt (see stmt_vbind). */
-static apr_status_t stmt_prep(sq_call_t *call, sqlite3_stmt **pstmt, stmt_id id,
-                              const char *fmt, ...)
+static apr_status_t stmt_prep(sq_call_t *call, sqlite3_stmt **pstmt, stmt_id id, const char *fmt,
+                              ...)
 {
     apr_status_t rv;
     va_list ap;
@@ -622,12 +646,10 @@ static const char *col_str(sqlite3_stmt *stmt, int i, apr_pool_t *p)
     const unsigned char *v = sqlite3_column_text(stmt, i);
 
     /* column_bytes after column_text: the length of the text form. */
-    return v ? apr_pstrmemdup(p, (const char *)v, (apr_size_t)sqlite3_column_bytes(stmt, i))
-             : NULL;
+    return v ? apr_pstrmemdup(p, (const char *)v, (apr_size_t)sqlite3_column_bytes(stmt, i)) : NULL;
 }
 
-static const unsigned char *col_blob(sqlite3_stmt *stmt, int i, apr_size_t *plen,
-                                     apr_pool_t *p)
+static const unsigned char *col_blob(sqlite3_stmt *stmt, int i, apr_size_t *plen, apr_pool_t *p)
 {
     const void *v = sqlite3_column_blob(stmt, i);
 
@@ -693,8 +715,8 @@ static apr_status_t migrate_step(sqlite3 *db, const char *path, int *pdone, apr_
     else if (version > SQ_SCHEMA_VERSION) {
         rv = APR_EGENERAL;
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
-                   "ACMPCA0304: sqlite %s has schema version %d, newer than this module's %d",
-                   path, version, SQ_SCHEMA_VERSION);
+                   "ACMPCA0304: sqlite %s has schema version %d, newer than this module's %d", path,
+                   version, SQ_SCHEMA_VERSION);
     }
     else if (version == SQ_SCHEMA_VERSION) {
         *pdone = 1;
@@ -709,8 +731,7 @@ static apr_status_t migrate_step(sqlite3 *db, const char *path, int *pdone, apr_
         }
         else {
             acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_NOTICE, 0, p,
-                       "ACMPCA0305: sqlite %s migrated to schema version %d", path,
-                       version + 1);
+                       "ACMPCA0305: sqlite %s migrated to schema version %d", path, version + 1);
         }
     }
     if (!sqlite3_get_autocommit(db)) {
@@ -857,8 +878,7 @@ static apr_status_t idem_claim(sq_call_t *call, acmpca_idem_t *idem, const char 
     if (changes(call) == 1) {
         return APR_SUCCESS;
     }
-    SQ_OK(stmt_prep(call, &stmt, ST_IDEM_GET, "ssi", idem->scope, idem->token,
-                    (apr_int64_t)now));
+    SQ_OK(stmt_prep(call, &stmt, ST_IDEM_GET, "ssi", idem->scope, idem->token, (apr_int64_t)now));
     SQ_OK(stmt_step(call, stmt, &row));
     /* We hold the write lock, so the row that refused the claim is still there. */
     idem->existing = row ? col_str(stmt, 0, call->p) : "";
@@ -1100,10 +1120,9 @@ static acmpca_cert_rec_t *cert_read(sqlite3_stmt *stmt, apr_pool_t *p)
 
 static apr_status_t cert_insert(sq_call_t *call, const acmpca_cert_rec_t *rec)
 {
-    return exec(call, ST_CERT_INSERT, "sssssiiins", rec->ca_id, rec->serial, rec->pem,
-                rec->subject, rec->template_arn, (apr_int64_t)rec->not_before,
-                (apr_int64_t)rec->not_after, (apr_int64_t)rec->issued_at,
-                (apr_int64_t)rec->revoked_at, rec->revocation_reason);
+    return exec(call, ST_CERT_INSERT, "sssssiiins", rec->ca_id, rec->serial, rec->pem, rec->subject,
+                rec->template_arn, (apr_int64_t)rec->not_before, (apr_int64_t)rec->not_after,
+                (apr_int64_t)rec->issued_at, (apr_int64_t)rec->revoked_at, rec->revocation_reason);
 }
 
 static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
@@ -1177,8 +1196,8 @@ static apr_status_t sq_cert_count(acmpca_store_t *s, const char *ca_id, int whic
     *pcount = 0;
     SQ_OK(call_begin(&call, s, "cert_count", p));
     SQ_OK(stmt_prep(&call, &stmt,
-                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_COUNT_REVOKED : ST_CERT_COUNT,
-                    "s", ca_id));
+                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_COUNT_REVOKED : ST_CERT_COUNT, "s",
+                    ca_id));
     rv = count_of(&call, stmt, pcount);
 leave:
     return call_end(&call, rv);
@@ -1198,8 +1217,8 @@ static apr_status_t sq_cert_iter(acmpca_store_t *s, const char *ca_id, int which
 
     SQ_OK(call_begin(&call, s, "cert_iter", p));
     SQ_OK(stmt_prep(&call, &stmt,
-                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_ITER_REVOKED : ST_CERT_ITER,
-                    "s", ca_id));
+                    which == ACMPCA_CERT_ITER_REVOKED ? ST_CERT_ITER_REVOKED : ST_CERT_ITER, "s",
+                    ca_id));
     SQ_OK(apr_pool_create(&ptemp, p));
     while (!stop && (rv = stmt_step(&call, stmt, &row)) == APR_SUCCESS && row) {
         apr_pool_clear(ptemp);
@@ -1308,8 +1327,7 @@ static acmpca_report_rec_t *report_read(sqlite3_stmt *stmt, apr_pool_t *p)
     return rec;
 }
 
-static apr_status_t sq_report_put(acmpca_store_t *s, const acmpca_report_rec_t *rec,
-                                  apr_pool_t *p)
+static apr_status_t sq_report_put(acmpca_store_t *s, const acmpca_report_rec_t *rec, apr_pool_t *p)
 {
     sq_call_t call;
     apr_status_t rv;

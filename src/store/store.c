@@ -49,8 +49,8 @@ const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_
     args = apr_pstrdup(p, colon ? colon + 1 : "");
     provider = (name && *name) ? provider_find(name) : NULL;
     if (!provider) {
-        return apr_psprintf(p, "store '%s' is not supported (known stores: %s)",
-                            name ? name : "", provider_names(p));
+        return apr_psprintf(p, "store '%s' is not supported (known stores: %s)", name ? name : "",
+                            provider_names(p));
     }
     if ((err = provider->create(ps, args, p)) != NULL) {
         *ps = NULL;

@@ -1,0 +1,1093 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * Store contract tests, written against the provider interface and run once per backend
+ * (the table below), each test on a fresh, empty store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include <sqlite3.h>
+
+#include "acmpca/err.h"
+#include "acmpca/log.h"
+#include "acmpca/store.h"
+
+/**************************************************************************************
+ * Backends and the fixture
+ */
+
+/* A backend gives the spec of a fresh, empty store, or NULL when it cannot run here.
+ * TODO(acmpca): add redis (a spec from the test script's server and a FLUSHDB). */
+typedef struct backend_t {
+    const char *name;
+    const char *(*spec)(const char *tmpdir, apr_pool_t *p);
+} backend_t;
+
+static const char *sqlite_spec(const char *tmpdir, apr_pool_t *p)
+{
+    /* A directory that open() must create. */
+    return apr_psprintf(p, "sqlite:%s/data/acmpca.db", tmpdir);
+}
+
+static const backend_t backends[] = {
+    {"sqlite", sqlite_spec},
+};
+
+typedef struct fx_t {
+    const backend_t *be;
+    apr_pool_t *p;  /* the test's pool */
+    apr_pool_t *sp; /* the store's pool: destroying it closes the store */
+    const char *tmpdir;
+    const char *spec;
+    acmpca_store_t *s;
+    const acmpca_store_provider_t *api;
+} fx_t;
+
+static void log_stderr(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
+                       apr_pool_t *p, const char *msg, void *baton)
+{
+    char buf[256];
+
+    (void)p;
+    (void)baton;
+    fprintf(stderr, "[%d] %s:%d: %s (%s)\n", level, file, line, msg,
+            apr_strerror(rv, buf, sizeof(buf)));
+}
+
+static void fx_open(fx_t *fx)
+{
+    const char *err;
+
+    assert_int_equal(apr_pool_create(&fx->sp, fx->p), APR_SUCCESS);
+    err = acmpca_store_create(&fx->s, fx->spec, fx->sp);
+    if (err) {
+        fail_msg("%s: %s", fx->spec, err);
+    }
+    fx->api = fx->s->provider;
+    assert_int_equal(fx->api->open(fx->s, -1, -1, fx->sp), APR_SUCCESS);
+}
+
+/* Close every connection and open the store again from its spec. */
+static void fx_reopen(fx_t *fx)
+{
+    apr_pool_destroy(fx->sp);
+    fx_open(fx);
+}
+
+static int fx_setup(void **state)
+{
+    const backend_t *be = *state;
+    apr_pool_t *p;
+    fx_t *fx;
+    char *tmpdir;
+    const char *base;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return -1;
+    }
+    fx = apr_pcalloc(p, sizeof(*fx));
+    fx->be = be;
+    fx->p = p;
+    if (apr_temp_dir_get(&base, p) != APR_SUCCESS) {
+        return -1;
+    }
+    tmpdir = apr_pstrcat(p, base, "/test_store.XXXXXX", NULL);
+    if (!mkdtemp(tmpdir)) {
+        return -1;
+    }
+    fx->tmpdir = tmpdir;
+    fx->spec = be->spec(tmpdir, p);
+    fx_open(fx);
+    *state = fx;
+    return 0;
+}
+
+static void rm_tree(const char *path, apr_pool_t *p)
+{
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+
+    if (apr_dir_open(&dir, path, p) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
+            const char *child = apr_pstrcat(p, path, "/", fi.name, NULL);
+            if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
+                continue;
+            }
+            if (fi.filetype == APR_DIR) {
+                rm_tree(child, p);
+            }
+            else {
+                apr_file_remove(child, p);
+            }
+        }
+        apr_dir_close(dir);
+    }
+    apr_dir_remove(path, p);
+}
+
+static int fx_teardown(void **state)
+{
+    fx_t *fx = *state;
+
+    apr_pool_destroy(fx->sp);
+    rm_tree(fx->tmpdir, fx->p);
+    apr_pool_destroy(fx->p);
+    return 0;
+}
+
+/* Helpers that build records with stable test values. */
+
+static void ca_make(fx_t *fx, acmpca_ca_rec_t *rec, const char *id, const char *account)
+{
+    apr_status_t rv;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->id = id;
+    rec->account = account;
+    rec->doc = apr_psprintf(fx->p, "{\"id\":\"%s\"}", id);
+    rv = fx->api->ca_create(fx->s, rec, (const unsigned char *)"k", 1, NULL, NULL, fx->p);
+    assert_int_equal(rv, APR_SUCCESS);
+}
+
+static acmpca_cert_rec_t cert_rec(const char *ca_id, const char *serial)
+{
+    acmpca_cert_rec_t rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.ca_id = ca_id;
+    rec.serial = serial;
+    rec.pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    rec.subject = "CN=leaf,O=Example";
+    rec.template_arn = "arn:aws:acm-pca:::template/EndEntityCertificate/V1";
+    rec.not_before = APR_TIME_C(1700000000) * APR_USEC_PER_SEC;
+    rec.not_after = APR_TIME_C(1800000000) * APR_USEC_PER_SEC;
+    rec.issued_at = APR_TIME_C(1700000001) * APR_USEC_PER_SEC;
+    return rec;
+}
+
+/**************************************************************************************
+ * Registry
+ */
+
+static void test_registry(void **state)
+{
+    apr_pool_t *p = *state;
+    acmpca_store_t *s;
+    const char *err;
+
+    assert_ptr_equal(acmpca_store_providers[0], &acmpca_store_sqlite);
+    err = acmpca_store_create(&s, "nosuch:x", p);
+    assert_non_null(err);
+    assert_null(s);
+    assert_non_null(strstr(err, "'nosuch'"));
+    assert_non_null(strstr(err, "sqlite"));
+    assert_non_null(acmpca_store_create(&s, "", p));
+    assert_non_null(acmpca_store_create(&s, "sqlite", p));
+    assert_non_null(acmpca_store_create(&s, "sqlite:", p));
+    assert_non_null(acmpca_store_create(&s, "sqlite:relative/acmpca.db", p));
+    assert_non_null(acmpca_store_create(&s, "sqlite:/var/lib/acmpca/", p));
+    /* Only the first ':' separates: the rest belongs to the provider. */
+    assert_null(acmpca_store_create(&s, "sqlite:/tmp/a:b.db", p));
+    assert_ptr_equal(s->provider, &acmpca_store_sqlite);
+    assert_string_equal(s->args, "/tmp/a:b.db");
+}
+
+/**************************************************************************************
+ * Certificate authorities
+ */
+
+static void test_ca_create_get(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, dup, *got;
+    apr_status_t rv;
+
+    ca_make(fx, &rec, "11111111-1111-1111-1111-111111111111", "123456789012");
+    assert_true(rec.seq > 0);
+    assert_int_equal(rec.version, 1);
+
+    assert_int_equal(fx->api->ca_get(fx->s, rec.id, &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->id, rec.id);
+    assert_string_equal(got->account, "123456789012");
+    assert_string_equal(got->doc, rec.doc);
+    assert_int_equal(got->seq, rec.seq);
+    assert_int_equal(got->version, 1);
+
+    rv = fx->api->ca_get(fx->s, "22222222-2222-2222-2222-222222222222", &got, fx->p);
+    assert_int_equal(rv, APR_NOTFOUND);
+    assert_null(got);
+
+    /* The id is unique. */
+    dup = rec;
+    rv = fx->api->ca_create(fx->s, &dup, NULL, 0, NULL, NULL, fx->p);
+    assert_int_equal(rv, APR_EEXIST);
+}
+
+static void test_ca_update_conflict(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, stale, gone, *got;
+
+    ca_make(fx, &rec, "ca-1", "111111111111");
+    stale = rec;
+
+    rec.doc = "{\"v\":2}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(rec.version, 2);
+
+    /* A writer that read version 1 lost the race. */
+    stale.doc = "{\"lost\":true}";
+    assert_int_equal(fx->api->ca_update(fx->s, &stale, fx->p), ACMPCA_ECONFLICT);
+    assert_int_equal(stale.version, 1);
+
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-1", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->doc, "{\"v\":2}");
+    assert_int_equal(got->version, 2);
+
+    gone = rec;
+    gone.id = "no-such-ca";
+    assert_int_equal(fx->api->ca_update(fx->s, &gone, fx->p), APR_NOTFOUND);
+}
+
+static void assert_ids(apr_array_header_t *recs, const char *const *ids, int n)
+{
+    int i;
+
+    assert_int_equal(recs->nelts, n);
+    for (i = 0; i < n; ++i) {
+        acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
+        assert_string_equal(rec->id, ids[i]);
+        if (i > 0) {
+            assert_true(rec->seq > APR_ARRAY_IDX(recs, i - 1, acmpca_ca_rec_t *)->seq);
+        }
+    }
+}
+
+static apr_int64_t last_seq(apr_array_header_t *recs)
+{
+    return APR_ARRAY_IDX(recs, recs->nelts - 1, acmpca_ca_rec_t *)->seq;
+}
+
+static void test_ca_list_paging(void **state)
+{
+    static const char *const all[] = {"a1", "b1", "a2", "a3", "b2"};
+    static const char *const a_page1[] = {"a1", "a2"}, *const a_page2[] = {"a3"};
+    static const char *const b_all[] = {"b1", "b2"};
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec;
+    apr_array_header_t *recs;
+    size_t i;
+
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); ++i) {
+        ca_make(fx, &rec, all[i], all[i][0] == 'a' ? "111111111111" : "222222222222");
+    }
+    assert_int_equal(fx->api->ca_list(fx->s, NULL, 0, 0, &recs, fx->p), APR_SUCCESS);
+    assert_ids(recs, all, 5);
+
+    /* Pages of two for account A, as ListCertificateAuthorities with MaxResults=2. */
+    assert_int_equal(fx->api->ca_list(fx->s, "111111111111", 0, 2, &recs, fx->p), APR_SUCCESS);
+    assert_ids(recs, a_page1, 2);
+    assert_int_equal(fx->api->ca_list(fx->s, "111111111111", last_seq(recs), 2, &recs, fx->p),
+                     APR_SUCCESS);
+    assert_ids(recs, a_page2, 1);
+    assert_int_equal(fx->api->ca_list(fx->s, "111111111111", last_seq(recs), 2, &recs, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(recs->nelts, 0);
+
+    assert_int_equal(fx->api->ca_list(fx->s, "222222222222", 0, 10, &recs, fx->p), APR_SUCCESS);
+    assert_ids(recs, b_all, 2);
+    assert_int_equal(fx->api->ca_list(fx->s, "333333333333", 0, 10, &recs, fx->p), APR_SUCCESS);
+    assert_int_equal(recs->nelts, 0);
+}
+
+static void test_ca_count(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec;
+    apr_int64_t n = -1;
+
+    assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 0);
+    ca_make(fx, &rec, "a1", "111111111111");
+    ca_make(fx, &rec, "a2", "111111111111");
+    ca_make(fx, &rec, "b1", "222222222222");
+    assert_int_equal(fx->api->ca_count(fx->s, "111111111111", &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 2);
+    assert_int_equal(fx->api->ca_count(fx->s, "222222222222", &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_int_equal(fx->api->ca_count(fx->s, "333333333333", &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 0);
+}
+
+static void test_ca_key_get(void **state)
+{
+    /* Wrapped keys are binary: NULs and high bytes must come back unchanged. */
+    static const unsigned char wrapped[] = {0x00, 0x01, 0xff, 0x00, 0x7f, 0x80, 0x00};
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec = {0};
+    const unsigned char *key;
+    apr_size_t len;
+
+    rec.id = "ca-key";
+    rec.account = "111111111111";
+    rec.doc = "{}";
+    assert_int_equal(fx->api->ca_create(fx->s, &rec, wrapped, sizeof(wrapped), NULL, NULL, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->ca_key_get(fx->s, "ca-key", &key, &len, fx->p), APR_SUCCESS);
+    assert_int_equal(len, sizeof(wrapped));
+    assert_memory_equal(key, wrapped, sizeof(wrapped));
+    assert_int_equal(fx->api->ca_key_get(fx->s, "no-such-ca", &key, &len, fx->p), APR_NOTFOUND);
+}
+
+static void test_ca_purge(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+    acmpca_cert_rec_t cert = cert_rec("ca-p", "01");
+    acmpca_cert_rec_t *gotc;
+    const unsigned char *key;
+    apr_size_t len;
+    apr_int64_t seq;
+
+    ca_make(fx, &rec, "ca-p", "111111111111");
+    seq = rec.seq;
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_purge(fx->s, "ca-p", fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-p", &got, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->ca_key_get(fx->s, "ca-p", &key, &len, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-p", "01", &gotc, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->ca_purge(fx->s, "ca-p", fx->p), APR_NOTFOUND);
+
+    /* A seq is never handed out twice, even after its CA is gone: a NextToken that
+     * points past it must not skip the next CA. */
+    ca_make(fx, &rec, "ca-q", "111111111111");
+    assert_true(rec.seq > seq);
+}
+
+/**************************************************************************************
+ * Idempotency
+ */
+
+static void test_idem_ca_create(void **state)
+{
+    fx_t *fx = *state;
+    apr_time_t now = apr_time_now();
+    acmpca_ca_rec_t first = {0}, second = {0}, *got;
+    acmpca_idem_t idem = {0};
+    const char *result;
+
+    idem.scope = "CreateCertificateAuthority:111111111111";
+    idem.token = "token-1";
+    idem.expires = now + apr_time_from_sec(300);
+    first.id = "ca-first";
+    first.account = "111111111111";
+    first.doc = "{}";
+    assert_int_equal(
+        fx->api->ca_create(fx->s, &first, (const unsigned char *)"k", 1, &idem, "arn:first", fx->p),
+        APR_SUCCESS);
+
+    /* A retry with the same token creates nothing and learns the first result. */
+    second = first;
+    second.id = "ca-second";
+    assert_int_equal(fx->api->ca_create(fx->s, &second, (const unsigned char *)"k", 1, &idem,
+                                        "arn:second", fx->p),
+                     APR_EEXIST);
+    assert_non_null(idem.existing);
+    assert_string_equal(idem.existing, "arn:first");
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-second", &got, fx->p), APR_NOTFOUND);
+
+    assert_int_equal(fx->api->idem_get(fx->s, idem.scope, idem.token, now, &result, fx->p),
+                     APR_SUCCESS);
+    assert_string_equal(result, "arn:first");
+    /* After it expires, the claim is gone... */
+    assert_int_equal(
+        fx->api->idem_get(fx->s, idem.scope, idem.token, idem.expires + 1, &result, fx->p),
+        APR_NOTFOUND);
+    /* ...and another scope never saw it. */
+    assert_int_equal(fx->api->idem_get(fx->s, "CreateCertificateAuthority:222222222222", idem.token,
+                                       now, &result, fx->p),
+                     APR_NOTFOUND);
+}
+
+static void test_idem_expired_reuse(void **state)
+{
+    fx_t *fx = *state;
+    apr_time_t now = apr_time_now();
+    acmpca_ca_rec_t first = {0}, second = {0};
+    acmpca_idem_t idem = {0};
+    const char *result;
+
+    idem.scope = "CreateCertificateAuthority:111111111111";
+    idem.token = "token-2";
+    idem.expires = now - 1; /* already expired when the second call comes */
+    first.id = "ca-old";
+    first.account = "111111111111";
+    first.doc = "{}";
+    assert_int_equal(fx->api->ca_create(fx->s, &first, NULL, 0, &idem, "arn:old", fx->p),
+                     APR_SUCCESS);
+
+    second = first;
+    second.id = "ca-new";
+    idem.expires = now + apr_time_from_sec(300);
+    assert_int_equal(fx->api->ca_create(fx->s, &second, NULL, 0, &idem, "arn:new", fx->p),
+                     APR_SUCCESS);
+    assert_null(idem.existing);
+    assert_int_equal(fx->api->idem_get(fx->s, idem.scope, idem.token, now, &result, fx->p),
+                     APR_SUCCESS);
+    assert_string_equal(result, "arn:new");
+}
+
+static void test_idem_cert_put(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t c1 = cert_rec("ca-i", "0a"), c2 = cert_rec("ca-i", "0b"), *got;
+    acmpca_idem_t idem = {0};
+
+    ca_make(fx, &ca, "ca-i", "111111111111");
+    idem.scope = "issue:ca-i";
+    idem.token = "issue-token";
+    idem.expires = apr_time_now() + apr_time_from_sec(60);
+    assert_int_equal(fx->api->cert_put(fx->s, &c1, &idem, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, &idem, fx->p), APR_EEXIST);
+    assert_string_equal(idem.existing, "0a");
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-i", "0b", &got, fx->p), APR_NOTFOUND);
+}
+
+/**************************************************************************************
+ * Certificates
+ */
+
+static void test_cert_put_duplicate(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t c = cert_rec("ca-d", "7f01");
+    acmpca_cert_rec_t other = cert_rec("ca-e", "7f01");
+
+    ca_make(fx, &ca, "ca-d", "111111111111");
+    ca_make(fx, &ca, "ca-e", "111111111111");
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, fx->p), APR_EEXIST);
+    /* Serials are unique per CA, not across CAs. */
+    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, fx->p), APR_SUCCESS);
+}
+
+static void test_cert_get_revoke(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t c = cert_rec("ca-r", "01ab"), *got;
+    apr_time_t when = APR_TIME_C(1750000000) * APR_USEC_PER_SEC;
+    apr_int64_t n;
+
+    ca_make(fx, &ca, "ca-r", "111111111111");
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-r", "01ab", &got, fx->p), APR_NOTFOUND);
+    assert_null(got);
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, fx->p), APR_SUCCESS);
+
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-r", "01ab", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->ca_id, "ca-r");
+    assert_string_equal(got->serial, "01ab");
+    assert_string_equal(got->pem, c.pem);
+    assert_string_equal(got->subject, c.subject);
+    assert_string_equal(got->template_arn, c.template_arn);
+    assert_int_equal(got->not_before, c.not_before);
+    assert_int_equal(got->not_after, c.not_after);
+    assert_int_equal(got->issued_at, c.issued_at);
+    assert_int_equal(got->revoked_at, 0);
+    assert_null(got->revocation_reason);
+
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-r", "ffff", when, "KEY_COMPROMISE", fx->p),
+                     APR_NOTFOUND);
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-r", "01ab", when, "KEY_COMPROMISE", fx->p),
+                     APR_SUCCESS);
+    /* RevokeCertificate on a revoked certificate is RequestAlreadyProcessedException. */
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-r", "01ab", when + 1, "SUPERSEDED", fx->p),
+                     APR_EEXIST);
+
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-r", "01ab", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->revoked_at, when);
+    assert_string_equal(got->revocation_reason, "KEY_COMPROMISE");
+
+    assert_int_equal(fx->api->cert_count(fx->s, "ca-r", ACMPCA_CERT_ITER_ALL, &n, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_int_equal(fx->api->cert_count(fx->s, "ca-r", ACMPCA_CERT_ITER_REVOKED, &n, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(n, 1);
+}
+
+typedef struct collect_t {
+    apr_pool_t *p;
+    apr_array_header_t *serials;
+    int stop_after; /* 0: never stop */
+} collect_t;
+
+static int collect(void *baton, const acmpca_cert_rec_t *rec)
+{
+    collect_t *c = baton;
+
+    APR_ARRAY_PUSH(c->serials, const char *) = apr_pstrdup(c->p, rec->serial);
+    return c->stop_after && c->serials->nelts >= c->stop_after ? 42 : 0;
+}
+
+static void assert_serials(apr_array_header_t *got, const char *const *want, int n)
+{
+    int i;
+
+    assert_int_equal(got->nelts, n);
+    for (i = 0; i < n; ++i) {
+        assert_string_equal(APR_ARRAY_IDX(got, i, const char *), want[i]);
+    }
+}
+
+static void test_cert_iter(void **state)
+{
+    static const char *const serials[] = {"05", "01", "04", "02", "03"};
+    static const char *const all[] = {"01", "02", "03", "04", "05"};
+    static const char *const revoked[] = {"02", "04"};
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    collect_t c = {fx->p, NULL, 0};
+    apr_int64_t n;
+    size_t i;
+
+    ca_make(fx, &ca, "ca-it", "111111111111");
+    ca_make(fx, &ca, "ca-other", "111111111111");
+    for (i = 0; i < 5; ++i) {
+        acmpca_cert_rec_t rec = cert_rec("ca-it", serials[i]);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, fx->p), APR_SUCCESS);
+    }
+    {
+        acmpca_cert_rec_t rec = cert_rec("ca-other", "09");
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, fx->p), APR_SUCCESS);
+    }
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-it", "04", 1, "UNSPECIFIED", fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-it", "02", 2, "UNSPECIFIED", fx->p),
+                     APR_SUCCESS);
+
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    assert_int_equal(fx->api->cert_iter(fx->s, "ca-it", ACMPCA_CERT_ITER_ALL, collect, &c, fx->p),
+                     APR_SUCCESS);
+    assert_serials(c.serials, all, 5);
+
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    assert_int_equal(
+        fx->api->cert_iter(fx->s, "ca-it", ACMPCA_CERT_ITER_REVOKED, collect, &c, fx->p),
+        APR_SUCCESS);
+    assert_serials(c.serials, revoked, 2);
+    assert_int_equal(fx->api->cert_count(fx->s, "ca-it", ACMPCA_CERT_ITER_REVOKED, &n, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(n, 2);
+
+    /* The callback's non-zero value stops the walk and comes back as is. */
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    c.stop_after = 2;
+    assert_int_equal(fx->api->cert_iter(fx->s, "ca-it", ACMPCA_CERT_ITER_ALL, collect, &c, fx->p),
+                     42);
+    assert_serials(c.serials, all, 2);
+
+    /* The store is usable after an early stop (the statement was reset). */
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    c.stop_after = 0;
+    assert_int_equal(
+        fx->api->cert_iter(fx->s, "no-such-ca", ACMPCA_CERT_ITER_ALL, collect, &c, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(c.serials->nelts, 0);
+}
+
+/**************************************************************************************
+ * Objects, reports, counters
+ */
+
+static void test_objects(void **state)
+{
+    static const unsigned char crl1[] = {0x30, 0x82, 0x00, 0x01, 0xff};
+    static const unsigned char crl2[] = {0x30, 0x03, 0x02, 0x01, 0x00, 0x42};
+    fx_t *fx = *state;
+    acmpca_object_t obj = {0}, *got;
+    const char *etag1;
+
+    obj.bucket = "my-crl-bucket";
+    obj.key = "crl/ca-1.crl";
+    obj.content_type = "application/pkix-crl";
+    obj.data = crl1;
+    obj.len = sizeof(crl1);
+    assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+    assert_non_null(obj.etag);
+    assert_int_equal(strlen(obj.etag), 34);
+    assert_true(obj.etag[0] == '"' && obj.etag[33] == '"');
+    assert_true(obj.modified > 0);
+    etag1 = obj.etag;
+
+    assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->content_type, "application/pkix-crl");
+    assert_int_equal(got->len, sizeof(crl1));
+    assert_memory_equal(got->data, crl1, sizeof(crl1));
+    assert_string_equal(got->etag, etag1);
+    assert_int_equal(got->modified, obj.modified);
+
+    /* A put replaces; a given modified time is kept. */
+    obj.data = crl2;
+    obj.len = sizeof(crl2);
+    obj.modified = APR_TIME_C(1700000000) * APR_USEC_PER_SEC;
+    assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+    assert_string_not_equal(obj.etag, etag1);
+    assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->len, sizeof(crl2));
+    assert_memory_equal(got->data, crl2, sizeof(crl2));
+    assert_int_equal(got->modified, obj.modified);
+    assert_string_equal(got->etag, obj.etag);
+
+    /* Empty objects are objects. */
+    obj.key = "empty";
+    obj.data = NULL;
+    obj.len = 0;
+    assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "empty", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->len, 0);
+    assert_non_null(got->data);
+
+    assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "missing", &got, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->object_get(fx->s, "other-bucket", "crl/ca-1.crl", &got, fx->p),
+                     APR_NOTFOUND);
+}
+
+static void test_reports(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    acmpca_report_rec_t r1 = {0}, r2 = {0}, *got;
+
+    ca_make(fx, &ca, "ca-a", "111111111111");
+    ca_make(fx, &ca, "ca-b", "111111111111");
+    r1.ca_id = "ca-a";
+    r1.id = "report-1";
+    r1.status = "CREATING";
+    r1.bucket = "audit-bucket";
+    r1.key = "audit-report/ca-a/report-1.json";
+    r1.format = "JSON";
+    r1.created_at = APR_TIME_C(1700000000) * APR_USEC_PER_SEC;
+    r2 = r1;
+    r2.id = "report-2";
+    r2.format = "CSV";
+    r2.created_at = r1.created_at + 1;
+    assert_int_equal(fx->api->report_put(fx->s, &r1, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->report_put(fx->s, &r2, fx->p), APR_SUCCESS);
+
+    assert_int_equal(fx->api->report_get(fx->s, "ca-a", "report-1", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->status, "CREATING");
+    assert_string_equal(got->bucket, "audit-bucket");
+    assert_string_equal(got->key, r1.key);
+    assert_string_equal(got->format, "JSON");
+    assert_int_equal(got->created_at, r1.created_at);
+
+    assert_int_equal(fx->api->report_latest(fx->s, "ca-a", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->id, "report-2");
+
+    /* A put of the same id updates it (CREATING -> SUCCESS). */
+    r1.status = "SUCCESS";
+    assert_int_equal(fx->api->report_put(fx->s, &r1, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->report_get(fx->s, "ca-a", "report-1", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->status, "SUCCESS");
+    assert_int_equal(fx->api->report_latest(fx->s, "ca-a", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->id, "report-2");
+
+    assert_int_equal(fx->api->report_get(fx->s, "ca-a", "report-3", &got, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->report_get(fx->s, "ca-b", "report-1", &got, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->report_latest(fx->s, "ca-b", &got, fx->p), APR_NOTFOUND);
+}
+
+static void test_counters(void **state)
+{
+    fx_t *fx = *state;
+    apr_int64_t v;
+    int i;
+
+    for (i = 1; i <= 3; ++i) {
+        assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-1", &v, fx->p), APR_SUCCESS);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-2", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 1);
+}
+
+/**************************************************************************************
+ * Life-cycle
+ */
+
+static void test_open_twice(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+
+    ca_make(fx, &rec, "ca-m", "111111111111");
+    /* post_config runs twice at startup and on every restart. */
+    assert_int_equal(fx->api->open(fx->s, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->open(fx->s, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->attach(fx->s, fx->sp), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-m", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->seq, rec.seq);
+}
+
+static void test_persist_reopen(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+    acmpca_cert_rec_t cert = cert_rec("ca-keep", "0102"), *gotc;
+    apr_int64_t v;
+
+    ca_make(fx, &rec, "ca-keep", "111111111111");
+    rec.doc = "{\"status\":\"ACTIVE\"}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-keep", &v, fx->p), APR_SUCCESS);
+
+    fx_reopen(fx);
+    assert_int_equal(fx->api->attach(fx->s, fx->sp), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-keep", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->doc, "{\"status\":\"ACTIVE\"}");
+    assert_int_equal(got->version, 2);
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-keep", "0102", &gotc, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-keep", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 2);
+}
+
+/**************************************************************************************
+ * Concurrency: worker threads of one process, as under the worker and event MPMs
+ */
+
+#define N_THREADS    8
+#define N_PER_THREAD 20
+#define N_INCREMENTS 10
+
+typedef struct worker_t {
+    fx_t *fx;
+    apr_pool_t *p; /* the thread's own pool: APR pools are not shared between threads */
+    int n;
+    apr_int64_t seqs[N_PER_THREAD];
+    apr_int64_t counters[N_PER_THREAD];
+    int conflicts;
+} worker_t;
+
+static void *APR_THREAD_FUNC create_many(apr_thread_t *thd, void *data)
+{
+    worker_t *w = data;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < N_PER_THREAD && rv == APR_SUCCESS; ++i) {
+        acmpca_ca_rec_t rec = {0};
+        rec.id = apr_psprintf(w->p, "ca-%d-%d", w->n, i);
+        rec.account = w->n % 2 ? "111111111111" : "222222222222";
+        rec.doc = "{}";
+        rv = w->fx->api->ca_create(w->fx->s, &rec, (const unsigned char *)"key", 3, NULL, NULL,
+                                   w->p);
+        w->seqs[i] = rec.seq;
+        if (rv == APR_SUCCESS) {
+            rv = w->fx->api->counter_next(w->fx->s, "crl:shared", &w->counters[i], w->p);
+        }
+    }
+    apr_thread_exit(thd, rv);
+    return NULL;
+}
+
+/* Read-modify-write with retry on ECONFLICT, as the ops layer does. */
+static void *APR_THREAD_FUNC update_many(apr_thread_t *thd, void *data)
+{
+    worker_t *w = data;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < N_INCREMENTS && rv == APR_SUCCESS; ++i) {
+        acmpca_ca_rec_t *rec;
+        do {
+            rv = w->fx->api->ca_get(w->fx->s, "ca-hot", &rec, w->p);
+            if (rv == APR_SUCCESS) {
+                rec->doc = apr_psprintf(w->p, "{\"by\":%d,\"i\":%d}", w->n, i);
+                rv = w->fx->api->ca_update(w->fx->s, rec, w->p);
+                w->conflicts += rv == ACMPCA_ECONFLICT;
+            }
+        } while (rv == ACMPCA_ECONFLICT);
+    }
+    apr_thread_exit(thd, rv);
+    return NULL;
+}
+
+static void run_threads(fx_t *fx, worker_t *w, apr_thread_start_t fn)
+{
+    apr_thread_t *threads[N_THREADS];
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < N_THREADS; ++i) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].fx = fx;
+        w[i].n = i;
+        assert_int_equal(apr_pool_create(&w[i].p, NULL), APR_SUCCESS);
+    }
+    for (i = 0; i < N_THREADS; ++i) {
+        assert_int_equal(apr_thread_create(&threads[i], NULL, fn, &w[i], fx->p), APR_SUCCESS);
+    }
+    for (i = 0; i < N_THREADS; ++i) {
+        assert_int_equal(apr_thread_join(&rv, threads[i]), APR_SUCCESS);
+        assert_int_equal(rv, APR_SUCCESS);
+        apr_pool_destroy(w[i].p);
+    }
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+    apr_int64_t x = *(const apr_int64_t *)a, y = *(const apr_int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void assert_unique(apr_int64_t *v, int n)
+{
+    int i;
+
+    qsort(v, (size_t)n, sizeof(*v), cmp_int64);
+    for (i = 1; i < n; ++i) {
+        assert_true(v[i] > v[i - 1]);
+    }
+}
+
+static void test_concurrent_writers(void **state)
+{
+    fx_t *fx = *state;
+    worker_t w[N_THREADS];
+    apr_int64_t seqs[N_THREADS * N_PER_THREAD], counters[N_THREADS * N_PER_THREAD], n;
+    apr_array_header_t *recs;
+    int i, j;
+
+    run_threads(fx, w, create_many);
+    for (i = 0; i < N_THREADS; ++i) {
+        for (j = 0; j < N_PER_THREAD; ++j) {
+            seqs[i * N_PER_THREAD + j] = w[i].seqs[j];
+            counters[i * N_PER_THREAD + j] = w[i].counters[j];
+        }
+    }
+    assert_unique(seqs, N_THREADS * N_PER_THREAD);
+    assert_unique(counters, N_THREADS * N_PER_THREAD);
+    assert_int_equal(counters[0], 1);
+    assert_int_equal(counters[N_THREADS * N_PER_THREAD - 1], N_THREADS * N_PER_THREAD);
+
+    assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, N_THREADS * N_PER_THREAD);
+    assert_int_equal(fx->api->ca_list(fx->s, NULL, 0, 0, &recs, fx->p), APR_SUCCESS);
+    assert_int_equal(recs->nelts, N_THREADS * N_PER_THREAD);
+    for (i = 0; i < recs->nelts; ++i) {
+        assert_int_equal(APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *)->seq, seqs[i]);
+    }
+}
+
+static void test_concurrent_updates(void **state)
+{
+    fx_t *fx = *state;
+    worker_t w[N_THREADS];
+    acmpca_ca_rec_t rec, *got;
+
+    ca_make(fx, &rec, "ca-hot", "111111111111");
+    run_threads(fx, w, update_many);
+    /* No update was lost: every one of them bumped the version exactly once. */
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-hot", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->version, 1 + N_THREADS * N_INCREMENTS);
+}
+
+/**************************************************************************************
+ * Concurrency: child processes, as under the prefork MPM
+ */
+
+#define N_CHILDREN 4
+
+/* In the child: write without touching the parent's connections. Child 0 attaches as
+ * child_init does; the others rely on the store noticing that it runs in a new process. */
+static int child_writes(fx_t *fx, int n)
+{
+    apr_pool_t *pchild;
+    int i;
+
+    if (apr_pool_create(&pchild, NULL) != APR_SUCCESS) {
+        return 1;
+    }
+    if (n == 0 && fx->api->attach(fx->s, pchild) != APR_SUCCESS) {
+        return 2;
+    }
+    for (i = 0; i < N_PER_THREAD; ++i) {
+        acmpca_ca_rec_t rec = {0};
+        rec.id = apr_psprintf(pchild, "ca-child-%d-%d", n, i);
+        rec.account = "111111111111";
+        rec.doc = "{}";
+        if (fx->api->ca_create(fx->s, &rec, NULL, 0, NULL, NULL, pchild) != APR_SUCCESS) {
+            return 3;
+        }
+    }
+    apr_pool_destroy(pchild);
+    return 0;
+}
+
+static void test_child_processes(void **state)
+{
+    fx_t *fx = *state;
+    apr_proc_t procs[N_CHILDREN];
+    apr_exit_why_e why;
+    acmpca_ca_rec_t rec, *got;
+    apr_array_header_t *recs;
+    apr_int64_t n;
+    int i, code;
+
+    /* The parent has used the store (post_config may), so its connections exist. */
+    ca_make(fx, &rec, "ca-parent", "111111111111");
+    for (i = 0; i < N_CHILDREN; ++i) {
+        apr_status_t rv = apr_proc_fork(&procs[i], fx->p);
+        if (rv == APR_INCHILD) {
+            _exit(child_writes(fx, i));
+        }
+        assert_int_equal(rv, APR_INPARENT);
+    }
+    for (i = 0; i < N_CHILDREN; ++i) {
+        assert_int_equal(apr_proc_wait(&procs[i], &code, &why, APR_WAIT), APR_CHILD_DONE);
+        assert_int_equal(why, APR_PROC_EXIT);
+        assert_int_equal(code, 0);
+    }
+    /* The parent's connection still works and sees every child's writes. */
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-child-3-0", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 1 + N_CHILDREN * N_PER_THREAD);
+    assert_int_equal(fx->api->ca_list(fx->s, NULL, 0, 0, &recs, fx->p), APR_SUCCESS);
+    assert_int_equal(recs->nelts, 1 + N_CHILDREN * N_PER_THREAD);
+}
+
+/**************************************************************************************
+ * sqlite only: what the file looks like
+ */
+
+static int sqlite_pragma_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int v = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        v = sqlite3_column_int(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return v;
+}
+
+static void sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_sqlite_file(void **state)
+{
+    fx_t *fx = *state;
+    const char *path = fx->s->args;
+    const char *dir = apr_pstrcat(fx->p, fx->tmpdir, "/data", NULL);
+    acmpca_store_t *s2;
+    acmpca_ca_rec_t *got;
+    struct stat sb;
+    int version;
+
+    /* open() made the directory 0700 and the file 0600. */
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    /* Giving the files to the user they already belong to changes nothing. */
+    assert_int_equal(fx->api->open(fx->s, (long)getuid(), (long)getgid(), fx->p), APR_SUCCESS);
+
+    version = sqlite_pragma_int(path, "PRAGMA user_version");
+    assert_true(version >= 1);
+    assert_int_equal(sqlite_pragma_int(path, "SELECT journal_mode = 'wal' FROM "
+                                             "pragma_journal_mode"),
+                     1);
+    assert_int_equal(fx->api->open(fx->s, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_equal(sqlite_pragma_int(path, "PRAGMA user_version"), version);
+
+    /* A file from a newer module is refused, by open and by the workers' connections. */
+    sqlite_exec(path, apr_psprintf(fx->p, "PRAGMA user_version = %d", version + 1));
+    assert_null(acmpca_store_create(&s2, fx->spec, fx->p));
+    assert_int_not_equal(s2->provider->open(s2, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_not_equal(s2->provider->ca_get(s2, "x", &got, fx->p), APR_SUCCESS);
+    assert_int_not_equal(s2->provider->ca_get(s2, "x", &got, fx->p), APR_NOTFOUND);
+    sqlite_exec(path, apr_psprintf(fx->p, "PRAGMA user_version = %d", version));
+}
+
+/**************************************************************************************
+ * main: the contract tests once per backend
+ */
+
+#define STORE_TEST(f, be) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, be)
+
+int main(void)
+{
+    const struct CMUnitTest registry_tests[] = {
+        UNIT_TEST(test_registry),
+    };
+    const struct CMUnitTest sqlite_tests[] = {
+        STORE_TEST(test_sqlite_file, (void *)&backends[0]),
+    };
+    int failed = 0;
+    size_t i;
+
+    if (getenv("ACMPCA_TEST_LOG")) {
+        acmpca_log_set(log_stderr, ACMPCA_LOG_DEBUG, NULL);
+    }
+    failed += cmocka_run_group_tests_name("store registry", registry_tests, unit_group_setup,
+                                          unit_group_teardown);
+    for (i = 0; i < sizeof(backends) / sizeof(backends[0]); ++i) {
+        void *be = (void *)&backends[i];
+        const struct CMUnitTest tests[] = {
+            STORE_TEST(test_ca_create_get, be),
+            STORE_TEST(test_ca_update_conflict, be),
+            STORE_TEST(test_ca_list_paging, be),
+            STORE_TEST(test_ca_count, be),
+            STORE_TEST(test_ca_key_get, be),
+            STORE_TEST(test_ca_purge, be),
+            STORE_TEST(test_idem_ca_create, be),
+            STORE_TEST(test_idem_expired_reuse, be),
+            STORE_TEST(test_idem_cert_put, be),
+            STORE_TEST(test_cert_put_duplicate, be),
+            STORE_TEST(test_cert_get_revoke, be),
+            STORE_TEST(test_cert_iter, be),
+            STORE_TEST(test_objects, be),
+            STORE_TEST(test_reports, be),
+            STORE_TEST(test_counters, be),
+            STORE_TEST(test_open_twice, be),
+            STORE_TEST(test_persist_reopen, be),
+            STORE_TEST(test_concurrent_writers, be),
+            STORE_TEST(test_concurrent_updates, be),
+            STORE_TEST(test_child_processes, be),
+        };
+        if (!backends[i].spec) {
+            continue;
+        }
+        failed += cmocka_run_group_tests_name(backends[i].name, tests, unit_group_setup,
+                                              unit_group_teardown);
+    }
+    failed += cmocka_run_group_tests_name("sqlite file", sqlite_tests, unit_group_setup,
+                                          unit_group_teardown);
+    return failed ? 1 : 0;
+}
