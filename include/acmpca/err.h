@@ -59,8 +59,7 @@ typedef struct acmpca_err_t {
 
 /** Fill err (message formatted into p) and return ACMPCA_EAWS. */
 apr_status_t acmpca_err_set(acmpca_err_t *err, acmpca_errtype_t type, apr_pool_t *p,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /** Record an internal failure with its cause; the client hears a generic message. */
 apr_status_t acmpca_err_internal(acmpca_err_t *err, apr_status_t cause, const char *what);

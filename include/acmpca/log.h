@@ -21,8 +21,8 @@ typedef enum {
 
 #define ACMPCA_LOG_MARK __FILE__, __LINE__
 
-typedef void acmpca_log_fn(const char *file, int line, acmpca_log_level_t level,
-                           apr_status_t rv, apr_pool_t *p, const char *msg, void *baton);
+typedef void acmpca_log_fn(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
+                           apr_pool_t *p, const char *msg, void *baton);
 
 /** Install the sink (NULL: log nowhere) and the most verbose level it wants. */
 void acmpca_log_set(acmpca_log_fn *fn, acmpca_log_level_t max_level, void *baton);

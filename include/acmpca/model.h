@@ -27,12 +27,12 @@ typedef struct acmpca_shape_t {
     const char *name;
     acmpca_shape_type_t type;
     int has_min, has_max;
-    long long min, max;           /* length (string, blob, list) or value (numbers) */
-    const char *const *enums;     /* NULL-terminated, or NULL */
-    const char *pattern;          /* the model's regex text, or NULL */
+    long long min, max;             /* length (string, blob, list) or value (numbers) */
+    const char *const *enums;       /* NULL-terminated, or NULL */
+    const char *pattern;            /* the model's regex text, or NULL */
     const acmpca_member_t *members; /* structure members */
     int n_members;
-    int element;                  /* list member / map value shape, else -1 */
+    int element; /* list member / map value shape, else -1 */
 } acmpca_shape_t;
 
 typedef struct acmpca_model_op_t {

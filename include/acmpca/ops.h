@@ -14,26 +14,26 @@
 /** Server-wide settings the operations need (built at config time, read-only after). */
 typedef struct acmpca_env_t {
     acmpca_store_t *store;
-    const char *region;          /* "us-east-1" */
-    const char *account;         /* account of unsigned callers */
-    const unsigned char *kek;    /* ACMPCA_KEK_LEN bytes */
-    const char *public_url;      /* base of CRL/OCSP URLs, no trailing slash */
-    int max_cas;                 /* CAs per account (quota) */
+    const char *region;       /* "us-east-1" */
+    const char *account;      /* account of unsigned callers */
+    const unsigned char *kek; /* ACMPCA_KEK_LEN bytes */
+    const char *public_url;   /* base of CRL/OCSP URLs, no trailing slash */
+    int max_cas;              /* CAs per account (quota) */
 } acmpca_env_t;
 
 /** Who is calling (from SigV4 or httpd's authentication). */
 typedef struct acmpca_caller_t {
     const char *access_key; /* NULL when unsigned */
     const char *account;
-    const char *principal;  /* ARN of the principal, or NULL */
+    const char *principal; /* ARN of the principal, or NULL */
 } acmpca_caller_t;
 
 /** One API request as the glue hands it over. */
 typedef struct acmpca_call_t {
     const acmpca_env_t *env;
     acmpca_caller_t caller;
-    const char *target;     /* X-Amz-Target header value, may be NULL */
-    const char *body;       /* not NUL-terminated */
+    const char *target; /* X-Amz-Target header value, may be NULL */
+    const char *body;   /* not NUL-terminated */
     apr_size_t body_len;
     const char *request_id;
     apr_time_t now;

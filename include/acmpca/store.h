@@ -32,20 +32,20 @@ typedef struct acmpca_ca_rec_t {
 /** An issued certificate; also the audit record of its issuance and revocation. */
 typedef struct acmpca_cert_rec_t {
     const char *ca_id;
-    const char *serial;       /* lowercase hex, no colons, no leading zero octets */
-    const char *pem;          /* the certificate */
-    const char *subject;      /* RFC 2253 */
+    const char *serial;  /* lowercase hex, no colons, no leading zero octets */
+    const char *pem;     /* the certificate */
+    const char *subject; /* RFC 2253 */
     const char *template_arn;
     apr_time_t not_before;
     apr_time_t not_after;
     apr_time_t issued_at;
-    apr_time_t revoked_at;    /* 0: not revoked */
+    apr_time_t revoked_at;         /* 0: not revoked */
     const char *revocation_reason; /* NULL unless revoked */
 } acmpca_cert_rec_t;
 
 /** An idempotency claim: (scope, token) -> result, valid until expires. */
 typedef struct acmpca_idem_t {
-    const char *scope;    /* e.g. "CreateCertificateAuthority:<account>" or "issue:<ca id>" */
+    const char *scope; /* e.g. "CreateCertificateAuthority:<account>" or "issue:<ca id>" */
     const char *token;
     apr_time_t expires;
     const char *existing; /* out: the result stored by the first call, on APR_EEXIST */
@@ -59,17 +59,17 @@ typedef struct acmpca_object_t {
     const unsigned char *data;
     apr_size_t len;
     apr_time_t modified;
-    const char *etag;      /* quoted, set by the store on put */
+    const char *etag; /* quoted, set by the store on put */
 } acmpca_object_t;
 
 /** An audit report request (CreateCertificateAuthorityAuditReport). */
 typedef struct acmpca_report_rec_t {
     const char *ca_id;
     const char *id;
-    const char *status;   /* CREATING | SUCCESS | FAILED */
+    const char *status; /* CREATING | SUCCESS | FAILED */
     const char *bucket;
     const char *key;
-    const char *format;   /* JSON | CSV */
+    const char *format; /* JSON | CSV */
     apr_time_t created_at;
 } acmpca_report_rec_t;
 
@@ -116,18 +116,18 @@ typedef struct acmpca_store_provider_t {
 
     /* Certificates. cert_put: APR_EEXIST when (ca_id, serial) exists, or, with idem,
      * when the token is claimed (idem->existing = the serial of the first call). */
-    apr_status_t (*cert_put)(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
-                             acmpca_idem_t *idem, apr_pool_t *p);
+    apr_status_t (*cert_put)(acmpca_store_t *s, const acmpca_cert_rec_t *rec, acmpca_idem_t *idem,
+                             apr_pool_t *p);
     apr_status_t (*cert_get)(acmpca_store_t *s, const char *ca_id, const char *serial,
                              acmpca_cert_rec_t **prec, apr_pool_t *p);
     /** APR_NOTFOUND when unknown, APR_EEXIST when already revoked. */
     apr_status_t (*cert_revoke)(acmpca_store_t *s, const char *ca_id, const char *serial,
                                 apr_time_t revoked_at, const char *reason, apr_pool_t *p);
-    apr_status_t (*cert_count)(acmpca_store_t *s, const char *ca_id, int which,
-                               apr_int64_t *pcount, apr_pool_t *p);
+    apr_status_t (*cert_count)(acmpca_store_t *s, const char *ca_id, int which, apr_int64_t *pcount,
+                               apr_pool_t *p);
     /** Stream the CA's certificates in serial order without holding them all. */
-    apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which,
-                              acmpca_cert_cb *cb, void *baton, apr_pool_t *p);
+    apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which, acmpca_cert_cb *cb,
+                              void *baton, apr_pool_t *p);
 
     /** Look a claim up: APR_SUCCESS and *presult, or APR_NOTFOUND (also when expired). */
     apr_status_t (*idem_get)(acmpca_store_t *s, const char *scope, const char *token,
@@ -139,13 +139,12 @@ typedef struct acmpca_store_provider_t {
                                acmpca_object_t **pobj, apr_pool_t *p);
 
     /* Audit reports. */
-    apr_status_t (*report_put)(acmpca_store_t *s, const acmpca_report_rec_t *rec,
-                               apr_pool_t *p);
+    apr_status_t (*report_put)(acmpca_store_t *s, const acmpca_report_rec_t *rec, apr_pool_t *p);
     apr_status_t (*report_get)(acmpca_store_t *s, const char *ca_id, const char *id,
                                acmpca_report_rec_t **prec, apr_pool_t *p);
     /** The most recent report of a CA (APR_NOTFOUND if none). */
-    apr_status_t (*report_latest)(acmpca_store_t *s, const char *ca_id,
-                                  acmpca_report_rec_t **prec, apr_pool_t *p);
+    apr_status_t (*report_latest)(acmpca_store_t *s, const char *ca_id, acmpca_report_rec_t **prec,
+                                  apr_pool_t *p);
 
     /** Atomically increment and return a named counter (CRL numbers); starts at 1. */
     apr_status_t (*counter_next)(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,

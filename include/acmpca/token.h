@@ -8,9 +8,8 @@
 /** A token for resuming a listing of kind ("ListCertificateAuthorities") within scope
  *  (the account and filter it was made for) after position pos. Authenticated with an
  *  HMAC under a key derived from secret (secret_len bytes). */
-const char *acmpca_token_make(const unsigned char *secret, apr_size_t secret_len,
-                              const char *kind, const char *scope, apr_int64_t pos,
-                              apr_pool_t *p);
+const char *acmpca_token_make(const unsigned char *secret, apr_size_t secret_len, const char *kind,
+                              const char *scope, apr_int64_t pos, apr_pool_t *p);
 
 /** Verify and open a token made for the same kind and scope: APR_EINVAL when it was
  *  altered, made for another listing or scope, or is not ours. */

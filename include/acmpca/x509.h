@@ -19,8 +19,8 @@
 
 /** Generate the key pair of a KeyAlgorithm ("RSA_2048", "EC_prime256v1", ...).
  *  Unsupported algorithms (ML_DSA_*, SM2, unknown) -> InvalidArgsException. */
-apr_status_t acmpca_key_generate(EVP_PKEY **pkey, const char *key_algorithm,
-                                 acmpca_err_t *err, apr_pool_t *p);
+apr_status_t acmpca_key_generate(EVP_PKEY **pkey, const char *key_algorithm, acmpca_err_t *err,
+                                 apr_pool_t *p);
 
 /** The KeyAlgorithm name that describes key ("RSA_2048", "EC_secp384r1"); NULL if none. */
 const char *acmpca_key_algorithm_of(EVP_PKEY *key);
@@ -54,8 +54,8 @@ int acmpca_key_same_public(EVP_PKEY *key, EVP_PKEY *pub);
 /** Build an X509_NAME from an ASN1Subject JSON object (standard attributes in the
  *  order of PCA-API.md §7.1, or CustomAttributes in their order). Standard and custom
  *  mixed, an empty subject, or a bad OID -> InvalidArgsException. */
-apr_status_t acmpca_name_from_json(X509_NAME **pname, const cJSON *subject,
-                                   acmpca_err_t *err, apr_pool_t *p);
+apr_status_t acmpca_name_from_json(X509_NAME **pname, const cJSON *subject, acmpca_err_t *err,
+                                   apr_pool_t *p);
 
 /** RFC 2253 string of a name ("CN=x,O=y,C=US"), in p. */
 const char *acmpca_name_rfc2253(const X509_NAME *name, apr_pool_t *p);
@@ -79,14 +79,14 @@ int acmpca_csr_has_key(X509_REQ *csr, EVP_PKEY *key);
 /* ---- certificates (src/x509/cert.c, template.c) -------------------------------------- */
 
 typedef struct acmpca_template_t {
-    const char *name;     /* "SubordinateCACertificate_PathLen0/V1" */
-    int is_ca;            /* BasicConstraints CA:TRUE */
-    int path_len;         /* -1: no pathLenConstraint */
-    int root;             /* a root template: self-signed on the CA's own CSR */
-    int csr_passthrough;  /* copies CSR extensions the template does not define */
-    int api_passthrough;  /* applies ApiPassthrough */
-    int blank;            /* only BasicConstraints (+AKI/SKI); rest from API */
-    int bc_critical;      /* BasicConstraints marked critical */
+    const char *name;       /* "SubordinateCACertificate_PathLen0/V1" */
+    int is_ca;              /* BasicConstraints CA:TRUE */
+    int path_len;           /* -1: no pathLenConstraint */
+    int root;               /* a root template: self-signed on the CA's own CSR */
+    int csr_passthrough;    /* copies CSR extensions the template does not define */
+    int api_passthrough;    /* applies ApiPassthrough */
+    int blank;              /* only BasicConstraints (+AKI/SKI); rest from API */
+    int bc_critical;        /* BasicConstraints marked critical */
     unsigned int key_usage; /* X509v3_KU_* bits; 0: none from the template */
     const char *const *eku; /* NULL-terminated OID short names, or NULL */
     int eku_critical;
@@ -100,17 +100,17 @@ const acmpca_template_t *acmpca_template_find(const char *template_arn);
 
 /** What the issuer hands the certificate builder. */
 typedef struct acmpca_issue_t {
-    X509_REQ *csr;             /* parsed and verified */
-    EVP_PKEY *issuer_key;      /* the CA's private key */
-    X509 *issuer_cert;         /* NULL when self-signing (root template) */
+    X509_REQ *csr;        /* parsed and verified */
+    EVP_PKEY *issuer_key; /* the CA's private key */
+    X509 *issuer_cert;    /* NULL when self-signing (root template) */
     const char *signing_algorithm;
     const acmpca_template_t *tmpl;
     const unsigned char *serial; /* big-endian, positive */
     apr_size_t serial_len;
     apr_time_t not_before;
     apr_time_t not_after;
-    const char *crl_url;       /* CDP URI, NULL for none */
-    const char *ocsp_url;      /* AIA OCSP URI, NULL for none */
+    const char *crl_url;          /* CDP URI, NULL for none */
+    const char *ocsp_url;         /* AIA OCSP URI, NULL for none */
     const cJSON *api_passthrough; /* NULL unless the template honours it */
 } acmpca_issue_t;
 
@@ -132,14 +132,14 @@ apr_status_t acmpca_chain_parse(apr_array_header_t **pchain, const unsigned char
                                 apr_size_t len, acmpca_err_t *err, apr_pool_t *p);
 
 typedef struct acmpca_cert_info_t {
-    const char *serial_hex;  /* lowercase, no colons, no leading zero octets */
+    const char *serial_hex;    /* lowercase, no colons, no leading zero octets */
     const char *serial_colons; /* "e8:cb:..." */
     apr_time_t not_before;
     apr_time_t not_after;
-    const char *subject;     /* RFC 2253 */
+    const char *subject; /* RFC 2253 */
     int is_ca;
-    int path_len;            /* -1 when unconstrained or not a CA */
-    int self_signed;         /* subject == issuer and the signature verifies with its key */
+    int path_len;    /* -1 when unconstrained or not a CA */
+    int self_signed; /* subject == issuer and the signature verifies with its key */
 } acmpca_cert_info_t;
 
 void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p);
@@ -150,9 +150,8 @@ void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p);
  *  self-signed, signatures and validity (InvalidRequest / CertificateMismatch); CA:TRUE
  *  critical basic constraints, path lengths; only allowed critical extensions
  *  (MalformedCertificate). chain may be NULL. */
-apr_status_t acmpca_ca_import_check(X509 *cert, const apr_array_header_t *chain,
-                                    EVP_PKEY *ca_key, int is_root, apr_time_t now,
-                                    acmpca_err_t *err, apr_pool_t *p);
+apr_status_t acmpca_ca_import_check(X509 *cert, const apr_array_header_t *chain, EVP_PKEY *ca_key,
+                                    int is_root, apr_time_t now, acmpca_err_t *err, apr_pool_t *p);
 
 /* ---- helpers shared by the files of src/x509 ---------------------------------------- */
 
@@ -170,7 +169,7 @@ apr_status_t acmpca_ext_key_usage(X509_EXTENSION **pext, unsigned int ku, apr_po
 /** A GENERAL_NAME from a GeneralName JSON object (exactly one member set), owned by p.
  *  Bad content (no or several members, non-ASCII IA5 text, bad IP address or OID)
  *  -> InvalidArgsException. */
-apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json,
-                                           acmpca_err_t *err, apr_pool_t *p);
+apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json, acmpca_err_t *err,
+                                           apr_pool_t *p);
 
 #endif

@@ -117,7 +117,7 @@ typedef struct {
     X509 *x;
     const acmpca_issue_t *in;
     const cJSON *api; /* ApiPassthrough when the template applies it, else NULL */
-    STACK_OF(X509_EXTENSION) *csr_exts;
+    STACK_OF(X509_EXTENSION) * csr_exts;
     int self_signed;
     int n_template; /* extensions 0 .. n_template-1 are the template's own */
     acmpca_err_t *err;
@@ -204,7 +204,8 @@ static apr_status_t add_bc(builder_t *b)
     if (bc && t->is_ca) {
         bc->ca = 0xff;
         if (t->path_len >= 0
-            && (!(bc->pathlen = ASN1_INTEGER_new()) || !ASN1_INTEGER_set(bc->pathlen, t->path_len))) {
+            && (!(bc->pathlen = ASN1_INTEGER_new())
+                || !ASN1_INTEGER_set(bc->pathlen, t->path_len))) {
             BASIC_CONSTRAINTS_free(bc);
             bc = NULL;
         }
@@ -573,7 +574,8 @@ static apr_status_t add_api_exts(builder_t *b)
         return rv;
     }
     v = cJSON_GetObjectItemCaseSensitive(ext, "SubjectAlternativeNames");
-    if (cJSON_IsArray(v) && !has_nid(b, NID_subject_alt_name) && (rv = api_san(b, v)) != APR_SUCCESS) {
+    if (cJSON_IsArray(v) && !has_nid(b, NID_subject_alt_name)
+        && (rv = api_san(b, v)) != APR_SUCCESS) {
         return rv;
     }
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(ext, "CustomExtensions"))
@@ -639,8 +641,9 @@ static apr_status_t set_names(builder_t *b)
         return rv;
     }
     if (!X509_set_subject_name(b->x, name)
-        || !X509_set_issuer_name(b->x, b->self_signed ? X509_get_subject_name(b->x)
-                                                      : X509_get_subject_name(b->in->issuer_cert))) {
+        || !X509_set_issuer_name(b->x, b->self_signed
+                                           ? X509_get_subject_name(b->x)
+                                           : X509_get_subject_name(b->in->issuer_cert))) {
         return internal(b, "certificate names");
     }
     return APR_SUCCESS;
@@ -884,10 +887,18 @@ void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p)
 /* Extensions that may be critical in an imported CA certificate [AWS
  * API_ImportCertificateAuthorityCertificate]; anything else critical is refused. */
 static const int critical_allowed[] = {
-    NID_authority_key_identifier, NID_basic_constraints,      NID_certificate_policies,
-    NID_ext_key_usage,            NID_inhibit_any_policy,     NID_issuer_alt_name,
-    NID_key_usage,                NID_name_constraints,       NID_policy_mappings,
-    NID_subject_alt_name,         NID_subject_directory_attributes, NID_subject_key_identifier,
+    NID_authority_key_identifier,
+    NID_basic_constraints,
+    NID_certificate_policies,
+    NID_ext_key_usage,
+    NID_inhibit_any_policy,
+    NID_issuer_alt_name,
+    NID_key_usage,
+    NID_name_constraints,
+    NID_policy_mappings,
+    NID_subject_alt_name,
+    NID_subject_directory_attributes,
+    NID_subject_key_identifier,
     NID_sinfo_access,
 };
 
@@ -961,8 +972,8 @@ static int chain_has_subject(const apr_array_header_t *chain, const X509_NAME *n
 
 /* chain[i] as the issuer of prev. Ordering faults are InvalidRequest; a signer that does
  * not fit (name, signature, CA-ness, path length, validity) is CertificateMismatch. */
-static apr_status_t check_link(X509 *prev, const apr_array_header_t *chain, int i,
-                               apr_time_t now, acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t check_link(X509 *prev, const apr_array_header_t *chain, int i, apr_time_t now,
+                               acmpca_err_t *err, apr_pool_t *p)
 {
     X509 *signer = APR_ARRAY_IDX(chain, i, X509 *);
     int pathlen = (int)X509_get_pathlen(signer);
@@ -1002,8 +1013,8 @@ static apr_status_t check_link(X509 *prev, const apr_array_header_t *chain, int 
     return APR_SUCCESS;
 }
 
-static apr_status_t check_subordinate(X509 *cert, const apr_array_header_t *chain,
-                                      apr_time_t now, acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t check_subordinate(X509 *cert, const apr_array_header_t *chain, apr_time_t now,
+                                      acmpca_err_t *err, apr_pool_t *p)
 {
     apr_status_t rv;
     X509 *prev = cert;
@@ -1043,9 +1054,8 @@ static apr_status_t check_subordinate(X509 *cert, const apr_array_header_t *chai
     return APR_SUCCESS;
 }
 
-apr_status_t acmpca_ca_import_check(X509 *cert, const apr_array_header_t *chain,
-                                    EVP_PKEY *ca_key, int is_root, apr_time_t now,
-                                    acmpca_err_t *err, apr_pool_t *p)
+apr_status_t acmpca_ca_import_check(X509 *cert, const apr_array_header_t *chain, EVP_PKEY *ca_key,
+                                    int is_root, apr_time_t now, acmpca_err_t *err, apr_pool_t *p)
 {
     apr_status_t rv;
     int critical = -1;

@@ -131,7 +131,7 @@ static apr_status_t sia_ext(X509_EXTENSION **pext, const cJSON *list, acmpca_err
 }
 
 /* The extensionRequest attribute from CsrExtensions. exts holds pool-owned extensions. */
-static apr_status_t csr_ext_collect(STACK_OF(X509_EXTENSION) *exts, const cJSON *csr_ext,
+static apr_status_t csr_ext_collect(STACK_OF(X509_EXTENSION) * exts, const cJSON *csr_ext,
                                     acmpca_err_t *err, apr_pool_t *p)
 {
     unsigned int ku = acmpca_key_usage_bits(acmpca_json_obj(csr_ext, ACMPCA_K_KEY_USAGE));
@@ -161,7 +161,7 @@ static apr_status_t csr_ext_collect(STACK_OF(X509_EXTENSION) *exts, const cJSON 
 static apr_status_t csr_add_extensions(X509_REQ *req, const cJSON *csr_ext, acmpca_err_t *err,
                                        apr_pool_t *p)
 {
-    STACK_OF(X509_EXTENSION) *exts;
+    STACK_OF(X509_EXTENSION) * exts;
     apr_status_t rv;
 
     if (!csr_ext) {
@@ -256,7 +256,7 @@ static X509_REQ *req_read(const unsigned char *buf, apr_size_t len)
 
 static int has_subject_or_san(X509_REQ *req)
 {
-    STACK_OF(X509_EXTENSION) *exts;
+    STACK_OF(X509_EXTENSION) * exts;
     int san;
 
     if (X509_NAME_entry_count(X509_REQ_get_subject_name(req)) > 0) {

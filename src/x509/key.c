@@ -38,16 +38,11 @@ typedef struct {
 } sig_alg_t;
 
 static const sig_alg_t sig_algs[] = {
-    {"SHA256WITHRSA", "RSA", EVP_sha256},
-    {"SHA384WITHRSA", "RSA", EVP_sha384},
-    {"SHA512WITHRSA", "RSA", EVP_sha512},
-    {"SHA256WITHECDSA", "EC", EVP_sha256},
-    {"SHA384WITHECDSA", "EC", EVP_sha384},
-    {"SHA512WITHECDSA", "EC", EVP_sha512},
-    {"SM3WITHSM2", "SM2", NULL},
-    {"ML_DSA_44", "ML_DSA_44", NULL},
-    {"ML_DSA_65", "ML_DSA_65", NULL},
-    {"ML_DSA_87", "ML_DSA_87", NULL},
+    {"SHA256WITHRSA", "RSA", EVP_sha256},  {"SHA384WITHRSA", "RSA", EVP_sha384},
+    {"SHA512WITHRSA", "RSA", EVP_sha512},  {"SHA256WITHECDSA", "EC", EVP_sha256},
+    {"SHA384WITHECDSA", "EC", EVP_sha384}, {"SHA512WITHECDSA", "EC", EVP_sha512},
+    {"SM3WITHSM2", "SM2", NULL},           {"ML_DSA_44", "ML_DSA_44", NULL},
+    {"ML_DSA_65", "ML_DSA_65", NULL},      {"ML_DSA_87", "ML_DSA_87", NULL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -129,12 +124,12 @@ static int set_keygen_params(EVP_PKEY_CTX *ctx, const key_alg_t *ka)
     }
     else {
         /* OSSL_PARAM wants char *; OpenSSL only reads these strings. */
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                     (char *)ka->curve, 0);
+        params[0] =
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)ka->curve, 0);
         params[1] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
                                                      (char *)"uncompressed", 0);
-        params[2] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING,
-                                                     (char *)"named_curve", 0);
+        params[2] =
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, (char *)"named_curve", 0);
         params[3] = OSSL_PARAM_construct_end();
     }
     return EVP_PKEY_CTX_set_params(ctx, params) == 1;

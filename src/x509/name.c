@@ -153,8 +153,7 @@ static int printable_nid(int nid)
 
 /* CustomAttributes in their order; a standard attribute named by its OID keeps its
  * string type, anything else is a UTF8String. */
-static apr_status_t add_custom(X509_NAME *name, const cJSON *list, acmpca_err_t *err,
-                               apr_pool_t *p)
+static apr_status_t add_custom(X509_NAME *name, const cJSON *list, acmpca_err_t *err, apr_pool_t *p)
 {
     const cJSON *item;
     apr_status_t rv;
@@ -341,8 +340,9 @@ const char *acmpca_name_rfc2253(const X509_NAME *name, apr_pool_t *p)
 /* ******************************************************************************** */
 
 static const char *const gn_members[] = {
-    "OtherName", "Rfc822Name", "DnsName", "DirectoryName", "EdiPartyName",
-    "UniformResourceIdentifier", "IpAddress", "RegisteredId",
+    "OtherName",     "Rfc822Name",   "DnsName",
+    "DirectoryName", "EdiPartyName", "UniformResourceIdentifier",
+    "IpAddress",     "RegisteredId",
 };
 
 static ASN1_STRING *new_string(int type, const char *s)
@@ -407,8 +407,7 @@ static apr_status_t gn_rid(GENERAL_NAME *gn, const cJSON *v, acmpca_err_t *err, 
     return APR_SUCCESS;
 }
 
-static apr_status_t gn_dirname(GENERAL_NAME *gn, const cJSON *v, acmpca_err_t *err,
-                               apr_pool_t *p)
+static apr_status_t gn_dirname(GENERAL_NAME *gn, const cJSON *v, acmpca_err_t *err, apr_pool_t *p)
 {
     X509_NAME *name, *dup;
     apr_status_t rv;
@@ -465,6 +464,9 @@ static apr_status_t gn_edi(GENERAL_NAME *gn, const cJSON *v, acmpca_err_t *err, 
         return acmpca_err_internal(err, APR_ENOMEM, "EDIPARTYNAME_new");
     }
     GENERAL_NAME_set0_value(gn, GEN_EDIPARTY, edi);
+    /* EDIPARTYNAME_new already made an empty (mandatory) partyName. */
+    ASN1_STRING_free(edi->partyName);
+    ASN1_STRING_free(edi->nameAssigner);
     edi->partyName = new_string(V_ASN1_UTF8STRING, party);
     edi->nameAssigner = assigner ? new_string(V_ASN1_UTF8STRING, assigner) : NULL;
     if (!edi->partyName || (assigner && !edi->nameAssigner)) {
@@ -473,8 +475,8 @@ static apr_status_t gn_edi(GENERAL_NAME *gn, const cJSON *v, acmpca_err_t *err, 
     return APR_SUCCESS;
 }
 
-static apr_status_t gn_fill(GENERAL_NAME *gn, const char *member, const cJSON *v,
-                            acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t gn_fill(GENERAL_NAME *gn, const char *member, const cJSON *v, acmpca_err_t *err,
+                            apr_pool_t *p)
 {
     if (!strcmp(member, "Rfc822Name")) {
         return gn_ia5(gn, GEN_EMAIL, member, v, err, p);
@@ -500,8 +502,8 @@ static apr_status_t gn_fill(GENERAL_NAME *gn, const char *member, const cJSON *v
     return gn_edi(gn, v, err, p);
 }
 
-apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json,
-                                           acmpca_err_t *err, apr_pool_t *p)
+apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json, acmpca_err_t *err,
+                                           apr_pool_t *p)
 {
     const char *member = NULL;
     const cJSON *value = NULL;

@@ -22,8 +22,10 @@ static const char *const eku_ocsp[] = {SN_OCSP_sign, NULL};
 
 /* Fields in the order of acmpca_template_t: name, is_ca, path_len, root, csr_passthrough,
  * api_passthrough, blank, bc_critical, key_usage, eku, eku_critical. */
-#define TPL(name, ca, pl, root, csr, api, blank, bcc, ku, eku, ekuc)                              \
-    {name, ca, pl, root, csr, api, blank, bcc, ku, eku, ekuc}
+#define TPL(name, ca, pl, root, csr, api, blank, bcc, ku, eku, ekuc)                               \
+    {                                                                                              \
+        name, ca, pl, root, csr, api, blank, bcc, ku, eku, ekuc                                    \
+    }
 
 /* A base template and its three passthrough varieties. */
 #define FOUR(base, ca, pl, bcc, ku, eku, ekuc)                                                     \

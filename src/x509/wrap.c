@@ -91,8 +91,7 @@ apr_status_t acmpca_key_wrap(unsigned char **pout, apr_size_t *poutlen, EVP_PKEY
     out = apr_palloc(p, WRAP_OVERHEAD + derlen);
     out[0] = WRAP_VERSION;
     ct = out + 1 + WRAP_NONCE_LEN;
-    if (acmpca_random(out + 1, WRAP_NONCE_LEN) != APR_SUCCESS
-        || !(ctx = EVP_CIPHER_CTX_new())
+    if (acmpca_random(out + 1, WRAP_NONCE_LEN) != APR_SUCCESS || !(ctx = EVP_CIPHER_CTX_new())
         || EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), kek, out + 1, NULL) != 1
         || !add_aad(ctx, aad) || EVP_EncryptUpdate(ctx, ct, &n, der, (int)derlen) != 1
         || EVP_EncryptFinal_ex(ctx, ct + n, &m) != 1 || (size_t)(n + m) != derlen
@@ -126,10 +125,11 @@ apr_status_t acmpca_key_unwrap(EVP_PKEY **pkey, const unsigned char *in, apr_siz
     ct = in + 1 + WRAP_NONCE_LEN;
     ctlen = inlen - WRAP_OVERHEAD;
     if (!(plain = OPENSSL_malloc(ctlen)) || !(ctx = EVP_CIPHER_CTX_new())
-        || EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), kek, in + 1, NULL) != 1
-        || !add_aad(ctx, aad) || EVP_DecryptUpdate(ctx, plain, &n, ct, (int)ctlen) != 1
+        || EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), kek, in + 1, NULL) != 1 || !add_aad(ctx, aad)
+        || EVP_DecryptUpdate(ctx, plain, &n, ct, (int)ctlen) != 1
         /* OpenSSL only reads the tag; the ctrl interface is not const-correct. */
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WRAP_TAG_LEN, (void *)(ct + ctlen)) != 1) {
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WRAP_TAG_LEN, (void *)(ct + ctlen))
+               != 1) {
         rv = APR_EGENERAL;
         goto leave;
     }
