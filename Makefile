@@ -51,9 +51,10 @@ $(LIB): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The module is the only object that sees httpd's headers.
-$(MODULE): mod_acmpca.c $(LIB)
-	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -shared -o $@ mod_acmpca.c $(LIB) $(LIBS)
+# The glue (mod_acmpca*.c) is the only code that sees httpd's headers.
+GLUE_SRC := $(sort $(wildcard mod_acmpca*.c))
+$(MODULE): $(GLUE_SRC) mod_acmpca.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -I. -shared -o $@ $(GLUE_SRC) $(LIB) $(LIBS)
 
 $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -82,10 +83,10 @@ boundary:
 	@! grep -rlE '#include [<"](httpd|http_|ap_|util_|mpm_|scoreboard)' src include
 
 format:
-	clang-format -i mod_acmpca.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format -i mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror mod_acmpca.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format --dry-run -Werror mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 clean:
 	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \

@@ -23,6 +23,7 @@
 #include "acmpca/log.h"
 #include "acmpca/ops.h"
 #include "acmpca/util.h"
+#include "mod_acmpca.h"
 
 module AP_MODULE_DECLARE_DATA acmpca_module;
 
@@ -34,33 +35,6 @@ module AP_MODULE_DECLARE_DATA acmpca_module;
 #define DEFAULT_MAX_CAS      200
 #define JSON_CONTENT_TYPE    "application/x-amz-json-1.1"
 #define CREDENTIALS_MAX_SIZE (16 * 1024 * 1024)
-
-/* One access key of the credentials file. */
-typedef struct credential_t {
-    const char *access_key;
-    const char *secret; /* checked by SigV4 (identity issue); never logged */
-    acmpca_caller_t caller;
-} credential_t;
-
-typedef struct acmpca_srv_conf_t {
-    const char *store_spec;
-    acmpca_store_t *store;
-    const char *region;
-    const char *account;
-    const char *key_file;
-    unsigned char *kek;
-    const char *credentials_file;
-    apr_hash_t *credentials; /* access key -> credential_t */
-    const char *public_url;
-    apr_off_t max_body;
-    int max_cas;
-    acmpca_env_t env; /* built in post_config */
-} acmpca_srv_conf_t;
-
-static acmpca_srv_conf_t *srv_conf(server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &acmpca_module);
-}
 
 /* ************************************************************************************
  * Configuration
@@ -99,7 +73,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 
 static const char *cmd_ACMPCAStore(cmd_parms *cmd, void *dc, const char *arg)
 {
-    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    acmpca_srv_conf_t *conf = acmpca_srv_conf(cmd->server);
     const char *spec = arg, *msg;
     (void)dc;
 
@@ -125,7 +99,7 @@ static const char *cmd_ACMPCARegion(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s '%s': expected a region name such as us-east-1",
                             cmd->cmd->name, arg);
     }
-    srv_conf(cmd->server)->region = arg;
+    acmpca_srv_conf(cmd->server)->region = arg;
     return NULL;
 }
 
@@ -136,7 +110,7 @@ static const char *cmd_ACMPCAAccountId(cmd_parms *cmd, void *dc, const char *arg
         return apr_psprintf(cmd->pool, "%s '%s': expected an account ID of 12 digits",
                             cmd->cmd->name, arg);
     }
-    srv_conf(cmd->server)->account = arg;
+    acmpca_srv_conf(cmd->server)->account = arg;
     return NULL;
 }
 
@@ -150,7 +124,7 @@ static apr_status_t kek_cleanup(void *kek)
  * readable by root only; the workers never open it. */
 static const char *cmd_ACMPCAKeyFile(cmd_parms *cmd, void *dc, const char *arg)
 {
-    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    acmpca_srv_conf_t *conf = acmpca_srv_conf(cmd->server);
     const char *path = ap_server_root_relative(cmd->pool, arg);
     unsigned char *kek = apr_palloc(cmd->pool, ACMPCA_KEK_LEN + 1);
     apr_file_t *f;
@@ -204,7 +178,7 @@ static const char *credential_add(apr_hash_t *creds, const cJSON *c, apr_pool_t 
 
 static const char *cmd_ACMPCACredentialsFile(cmd_parms *cmd, void *dc, const char *arg)
 {
-    acmpca_srv_conf_t *conf = srv_conf(cmd->server);
+    acmpca_srv_conf_t *conf = acmpca_srv_conf(cmd->server);
     const char *path = ap_server_root_relative(cmd->pool, arg), *msg;
     apr_hash_t *creds = apr_hash_make(cmd->pool);
     const cJSON *list, *c;
@@ -262,7 +236,7 @@ static const char *cmd_ACMPCAPublicURL(cmd_parms *cmd, void *dc, const char *arg
     while (n > 0 && url[n - 1] == '/') { /* URLs are joined with "/" later */
         url[--n] = '\0';
     }
-    srv_conf(cmd->server)->public_url = url;
+    acmpca_srv_conf(cmd->server)->public_url = url;
     return NULL;
 }
 
@@ -276,7 +250,7 @@ static const char *cmd_ACMPCAMaxBodySize(cmd_parms *cmd, void *dc, const char *a
         return apr_psprintf(cmd->pool, "%s '%s': expected a size in bytes from 1024 to %d",
                             cmd->cmd->name, arg, MAX_BODY_LIMIT);
     }
-    srv_conf(cmd->server)->max_body = (apr_off_t)v;
+    acmpca_srv_conf(cmd->server)->max_body = (apr_off_t)v;
     return NULL;
 }
 
@@ -291,7 +265,7 @@ static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc,
         return apr_psprintf(cmd->pool, "%s '%s': expected a number from 1 to 1000000",
                             cmd->cmd->name, arg);
     }
-    srv_conf(cmd->server)->max_cas = (int)v;
+    acmpca_srv_conf(cmd->server)->max_cas = (int)v;
     return NULL;
 }
 
@@ -348,7 +322,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         gid = (long)ap_unixd_config.group_id;
     }
     for (s = base; s; s = s->next) {
-        acmpca_srv_conf_t *conf = srv_conf(s);
+        acmpca_srv_conf_t *conf = acmpca_srv_conf(s);
         if (!conf->store) {
             continue;
         }
@@ -360,7 +334,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         /* Each store opens once, whatever number of virtual hosts share it. */
-        if (!s->is_virtual || conf->store != srv_conf(base)->store) {
+        if (!s->is_virtual || conf->store != acmpca_srv_conf(base)->store) {
             rv = conf->store->provider->open(conf->store, uid, gid, pconf);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
@@ -386,8 +360,8 @@ static void child_init(apr_pool_t *pchild, server_rec *base)
     server_rec *s;
 
     for (s = base; s; s = s->next) {
-        acmpca_srv_conf_t *conf = srv_conf(s);
-        if (conf->store && (!s->is_virtual || conf->store != srv_conf(base)->store)) {
+        acmpca_srv_conf_t *conf = acmpca_srv_conf(s);
+        if (conf->store && (!s->is_virtual || conf->store != acmpca_srv_conf(base)->store)) {
             apr_status_t rv = conf->store->provider->attach(conf->store, pchild);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -542,7 +516,7 @@ static int acmpca_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, HANDLER_NAME)) {
         return DECLINED;
     }
-    conf = srv_conf(r->server);
+    conf = acmpca_srv_conf(r->server);
     if (!conf->store) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "ACMPCA0004: SetHandler acmpca on a server without ACMPCAStore");
