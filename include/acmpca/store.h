@@ -41,6 +41,7 @@ typedef struct acmpca_cert_rec_t {
     apr_time_t issued_at;
     apr_time_t revoked_at;         /* 0: not revoked */
     const char *revocation_reason; /* NULL unless revoked */
+    const char *requested_by;      /* principal ARN of the caller who asked for it */
 } acmpca_cert_rec_t;
 
 /** An idempotency claim: (scope, token) -> result, valid until expires. */

@@ -200,6 +200,7 @@ static apr_status_t sign_and_store(const char **pserial, issue_ctx *ic, acmpca_i
         rec.not_before = info.not_before;
         rec.not_after = info.not_after;
         rec.issued_at = ic->ctx->now;
+        rec.requested_by = ic->ctx->call->caller.principal;
         rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, idem, p);
         if (rv == APR_EEXIST && idem && idem->existing) {
             *pserial = idem->existing; /* a concurrent retry with the same token won */

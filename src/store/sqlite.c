@@ -73,6 +73,7 @@ static const char *const migrations[] = {
     "  issued_at INTEGER NOT NULL,"
     "  revoked_at INTEGER,"
     "  revocation_reason TEXT,"
+    "  requested_by TEXT,"
     "  PRIMARY KEY (ca_id, serial)"
     ") STRICT;"
     /* CRL generation reads only the revoked rows of one CA. */
@@ -164,7 +165,7 @@ _Static_assert(ST_COUNT <= 64, "the used-statement mask is 64 bits");
 #define CA_COLS "id, account, seq, version, doc"
 #define CERT_COLS                                                                                  \
     "ca_id, serial, pem, subject, template_arn, not_before, not_after, issued_at, "                \
-    "revoked_at, revocation_reason"
+    "revoked_at, revocation_reason, requested_by"
 #define OBJECT_COLS "bucket, key, content_type, data, modified, etag"
 #define REPORT_COLS "ca_id, id, status, bucket, key, format, created_at"
 
@@ -199,7 +200,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CA_COUNT_ACCOUNT] = "SELECT count(*) FROM cas WHERE account = ?1",
     [ST_KEY_GET] = "SELECT wrapped FROM ca_keys WHERE ca_id = ?1",
     [ST_CERT_INSERT] = "INSERT INTO certs (" CERT_COLS ")"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_CERT_GET] = "SELECT " CERT_COLS " FROM certs WHERE ca_id = ?1 AND serial = ?2",
     [ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?1, revocation_reason = ?2"
                        " WHERE ca_id = ?3 AND serial = ?4 AND revoked_at IS NULL",
@@ -1115,14 +1116,16 @@ static acmpca_cert_rec_t *cert_read(sqlite3_stmt *stmt, apr_pool_t *p)
     rec->issued_at = sqlite3_column_int64(stmt, 7);
     rec->revoked_at = sqlite3_column_int64(stmt, 8); /* NULL reads as 0: not revoked */
     rec->revocation_reason = col_str(stmt, 9, p);
+    rec->requested_by = col_str(stmt, 10, p);
     return rec;
 }
 
 static apr_status_t cert_insert(sq_call_t *call, const acmpca_cert_rec_t *rec)
 {
-    return exec(call, ST_CERT_INSERT, "sssssiiins", rec->ca_id, rec->serial, rec->pem, rec->subject,
+    return exec(call, ST_CERT_INSERT, "sssssiiinss", rec->ca_id, rec->serial, rec->pem, rec->subject,
                 rec->template_arn, (apr_int64_t)rec->not_before, (apr_int64_t)rec->not_after,
-                (apr_int64_t)rec->issued_at, (apr_int64_t)rec->revoked_at, rec->revocation_reason);
+                (apr_int64_t)rec->issued_at, (apr_int64_t)rec->revoked_at, rec->revocation_reason,
+                rec->requested_by);
 }
 
 static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
