@@ -162,9 +162,16 @@ struct acmpca_store_t {
  *  an error text naming the known providers when name is unknown. Config time. */
 const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_t *p);
 
+/** spec with any password replaced by "***", for logs and error messages. */
+const char *acmpca_store_redact(const char *spec, apr_pool_t *p);
+
 /** The providers, NULL-terminated. */
 extern const acmpca_store_provider_t *const acmpca_store_providers[];
 
 extern const acmpca_store_provider_t acmpca_store_sqlite;
+/* "redis://[user:password@]host[:port][/db][?options]" (src/store/redis.c), and its alias
+ * for a unix socket, "unix:/path/to/redis.sock[?db=N&options]". */
+extern const acmpca_store_provider_t acmpca_store_redis;
+extern const acmpca_store_provider_t acmpca_store_redis_unix;
 
 #endif

@@ -9,6 +9,8 @@
 /* Every provider compiled in, in the order the error message lists them. */
 const acmpca_store_provider_t *const acmpca_store_providers[] = {
     &acmpca_store_sqlite,
+    &acmpca_store_redis,
+    &acmpca_store_redis_unix,
     NULL,
 };
 
@@ -59,4 +61,21 @@ const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_
     (*ps)->provider = provider;
     (*ps)->args = args;
     return NULL;
+}
+
+const char *acmpca_store_redact(const char *spec, apr_pool_t *p)
+{
+    const char *auth = spec ? strstr(spec, "://") : NULL;
+    const char *at, *slash;
+
+    if (!auth) {
+        return spec;
+    }
+    auth += 3;
+    at = strchr(auth, '@');
+    slash = strchr(auth, '/');
+    if (!at || (slash && slash < at)) {
+        return spec; /* no credentials in it */
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, spec, (apr_size_t)(auth - spec)), "***", at, NULL);
 }

@@ -1,9 +1,12 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Store contract tests, written against the provider interface and run once per backend
  * (the table below), each test on a fresh, empty store. */
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include <hiredis/hiredis.h>
 #include <sqlite3.h>
 
 #include "acmpca/err.h"
@@ -24,10 +28,11 @@
  * Backends and the fixture
  */
 
-/* A backend gives the spec of a fresh, empty store, or NULL when it cannot run here.
- * TODO(acmpca): add redis (a spec from the test script's server and a FLUSHDB). */
+/* A backend gives the spec of a fresh, empty store. It runs when env (the variable
+ * scripts/redis-server.sh exports for its private server) is set, or always when NULL. */
 typedef struct backend_t {
     const char *name;
+    const char *env;
     const char *(*spec)(const char *tmpdir, apr_pool_t *p);
 } backend_t;
 
@@ -37,9 +42,93 @@ static const char *sqlite_spec(const char *tmpdir, apr_pool_t *p)
     return apr_psprintf(p, "sqlite:%s/data/acmpca.db", tmpdir);
 }
 
+/* A direct connection to the test server, bypassing the provider: "redis://host:port/db"
+ * (no password) or "unix:/path". */
+static redisContext *redis_direct(const char *spec)
+{
+    struct timeval tv = {5, 0};
+    char host[128];
+    int port = 0, db = 0;
+    redisContext *ctx;
+    redisReply *r;
+
+    if (!strncmp(spec, "unix:", 5)) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s", spec + 5);
+        path[strcspn(path, "?")] = '\0';
+        ctx = redisConnectUnixWithTimeout(path, tv);
+    }
+    else {
+        if (sscanf(spec, "redis://%127[^:]:%d/%d", host, &port, &db) < 2) {
+            fail_msg("cannot parse %s", spec);
+        }
+        ctx = redisConnectWithTimeout(host, port, tv);
+    }
+    if (!ctx || ctx->err) {
+        fail_msg("cannot connect to %s: %s", spec, ctx ? ctx->errstr : "out of memory");
+    }
+    r = redisCommand(ctx, "SELECT %d", db);
+    assert_non_null(r);
+    freeReplyObject(r);
+    return ctx;
+}
+
+/* One command on the test server; the reply's integer (or 0). */
+static long long redis_do(const char *spec, const char *fmt, ...)
+{
+    redisContext *ctx = redis_direct(spec);
+    redisReply *r;
+    long long v;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = redisvCommand(ctx, fmt, ap);
+    va_end(ap);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        fail_msg("redis %s: %s", fmt, r ? r->str : ctx->errstr);
+    }
+    v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    redisFree(ctx);
+    return v;
+}
+
+static const char *redis_spec_env(const char *name)
+{
+    const char *spec = getenv(name);
+
+    redis_do(spec, "FLUSHDB");
+    return spec;
+}
+
+static const char *redis_spec(const char *tmpdir, apr_pool_t *p)
+{
+    (void)tmpdir;
+    (void)p;
+    return redis_spec_env("ACMPCA_TEST_REDIS");
+}
+
+static const char *redis_unix_spec(const char *tmpdir, apr_pool_t *p)
+{
+    (void)tmpdir;
+    (void)p;
+    return redis_spec_env("ACMPCA_TEST_REDIS_UNIX");
+}
+
 static const backend_t backends[] = {
-    {"sqlite", sqlite_spec},
+    {"sqlite", NULL, sqlite_spec},
+    {"redis", "ACMPCA_TEST_REDIS", redis_spec},
+    {"redis (unix socket)", "ACMPCA_TEST_REDIS_UNIX", redis_unix_spec},
 };
+
+#define BE_REDIS (&backends[1])
+
+static int backend_runs(const backend_t *be)
+{
+    const char *v = be->env ? getenv(be->env) : "always";
+
+    return be->spec && v && *v;
+}
 
 typedef struct fx_t {
     const backend_t *be;
@@ -189,6 +278,7 @@ static void test_registry(void **state)
     assert_null(s);
     assert_non_null(strstr(err, "'nosuch'"));
     assert_non_null(strstr(err, "sqlite"));
+    assert_non_null(strstr(err, "redis"));
     assert_non_null(acmpca_store_create(&s, "", p));
     assert_non_null(acmpca_store_create(&s, "sqlite", p));
     assert_non_null(acmpca_store_create(&s, "sqlite:", p));
@@ -1036,6 +1126,443 @@ static void test_sqlite_file(void **state)
 }
 
 /**************************************************************************************
+ * redis only: specs, layout, batches, lost connections, timeouts, AUTH, WAIT
+ */
+
+/* Specs are checked at config time, without a connection. */
+static void test_redis_specs(void **state)
+{
+    static const char *const good[] = {
+        "redis://127.0.0.1:6379/0",
+        "redis://localhost",
+        "redis://h:1/15",
+        "redis://:pw@h:6379",
+        "redis://user:p%40ss@h:6379/2?timeout=500&wait=1&wait_timeout=100",
+        "redis://user:raw@and/slash@h:6379/1",
+        "redis://[::1]:6379/0",
+        "redis://[::1]",
+        "redis:127.0.0.1:6379",
+        "redis:unix:/run/redis/redis.sock?db=3",
+        "unix:/run/redis/redis.sock",
+        "unix:/run/redis.sock?db=1&timeout=100&wait=2&wait_timeout=50",
+    };
+    static const char *const bad[] = {
+        "redis:",
+        "redis://",
+        "redis://:6379",
+        "redis://h:0",
+        "redis://h:65536",
+        "redis://h:12ab",
+        "redis://h/x",
+        "redis://user@h",
+        "redis://u:@h",
+        "redis://h?foo=1",
+        "redis://h?timeout",
+        "redis://h?timeout=0",
+        "redis://h?wait_timeout=0",
+        "redis://h?wait=-1",
+        "redis://h/1?db=2",
+        "redis://h?db=1&db=2",
+        "redis://::1:6379",
+        "redis://[::1",
+        "redis://[::1]x",
+        "unix:relative.sock",
+        "unix:",
+        "redis:unix:",
+        "unix:/run/redis/",
+        "unix:/run/redis.sock?port=1",
+        "redis://u:p%zz@h",
+        "redis://u:secretpw@h:99999",
+    };
+    apr_pool_t *p = *state;
+    acmpca_store_t *s;
+    const char *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+        err = acmpca_store_create(&s, good[i], p);
+        if (err) {
+            fail_msg("%s: %s", good[i], err);
+        }
+        assert_ptr_equal(s->provider, strncmp(good[i], "unix:", 5) ? &acmpca_store_redis
+                                                                   : &acmpca_store_redis_unix);
+        assert_true(s->provider->flags & ACMPCA_STORE_F_MULTIHOST);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        err = acmpca_store_create(&s, bad[i], p);
+        if (!err) {
+            fail_msg("%s was accepted", bad[i]);
+        }
+        assert_null(s);
+        /* The error names the forms that work, and never echoes a password. */
+        assert_non_null(strstr(err, "redis://[user:password@]host[:port][/db]"));
+        assert_non_null(strstr(err, "unix:/path/to/socket"));
+        assert_null(strstr(err, "secretpw"));
+    }
+}
+
+/* Every key of a CA carries its hash tag; the claims sit with their owner. */
+static void test_redis_layout(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca = {0};
+    acmpca_cert_rec_t cert = cert_rec("ca-lay", "0a0b");
+    acmpca_report_rec_t rep = {0};
+    acmpca_idem_t idem = {0}, idem2 = {0};
+    redisContext *ctx;
+    redisReply *r;
+    size_t i;
+    int tagged = 0;
+
+    idem.scope = "CreateCertificateAuthority:111111111111";
+    idem.token = "tok:with:colons";
+    idem.expires = apr_time_now() + apr_time_from_sec(60);
+    ca.id = "ca-lay";
+    ca.account = "111111111111";
+    ca.doc = "{}";
+    assert_int_equal(
+        fx->api->ca_create(fx->s, &ca, (const unsigned char *)"k", 1, &idem, "arn", fx->p),
+        APR_SUCCESS);
+    idem2 = idem;
+    idem2.scope = "IssueCertificate:ca-lay";
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, &idem2, fx->p), APR_SUCCESS);
+    rep.ca_id = "ca-lay";
+    rep.id = "r1";
+    rep.status = "SUCCESS";
+    rep.created_at = 1;
+    assert_int_equal(fx->api->report_put(fx->s, &rep, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_revoke(fx->s, "ca-lay", "0a0b", 5, NULL, fx->p), APR_SUCCESS);
+
+    ctx = redis_direct(fx->spec);
+    r = redisCommand(ctx, "KEYS acmpca:*");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    for (i = 0; i < r->elements; ++i) {
+        const char *k = r->element[i]->str;
+        if (!strncmp(k, "acmpca:{ca-lay}:", 16)) {
+            tagged++;
+            continue;
+        }
+        /* The only keys without the CA's tag: the global ones and the account's. */
+        if (strcmp(k, "acmpca:seq") && strcmp(k, "acmpca:cas") && strcmp(k, "acmpca:schema")
+            && strncmp(k, "acmpca:{111111111111}:", 22)) {
+            fail_msg("key %s is outside the layout", k);
+        }
+    }
+    /* ca key cert:0a0b certs revoked report:r1 reports reportseq idem */
+    assert_int_equal(tagged, 9);
+    freeReplyObject(r);
+    r = redisCommand(ctx, "ZSCORE acmpca:{111111111111}:cas ca-lay");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(apr_atoi64(r->str), ca.seq);
+    freeReplyObject(r);
+    r = redisCommand(ctx, "EXISTS %s",
+                     "acmpca:{111111111111}:idem:39:"
+                     "CreateCertificateAuthority:111111111111:tok:with:colons");
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    r = redisCommand(ctx, "PTTL %s",
+                     "acmpca:{ca-lay}:idem:23:IssueCertificate:ca-lay:"
+                     "tok:with:colons");
+    assert_true(r->integer > 0);
+    freeReplyObject(r);
+    redisFree(ctx);
+}
+
+#define N_MANY 1234 /* more than two batches of iteration and of purge */
+
+static void test_redis_many(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    collect_t c = {fx->p, NULL, 0};
+    apr_int64_t n;
+    char serial[16];
+    int i;
+
+    ca_make(fx, &ca, "ca-big", "111111111111");
+    for (i = 0; i < N_MANY; ++i) {
+        acmpca_cert_rec_t rec;
+        snprintf(serial, sizeof(serial), "%06x", (unsigned)((i * 7919) % N_MANY));
+        rec = cert_rec("ca-big", apr_pstrdup(fx->p, serial));
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, fx->p), APR_SUCCESS);
+        if (i % 3 == 0) {
+            assert_int_equal(fx->api->cert_revoke(fx->s, "ca-big", rec.serial, 1, "X", fx->p),
+                             APR_SUCCESS);
+        }
+    }
+    c.serials = apr_array_make(fx->p, N_MANY, sizeof(const char *));
+    assert_int_equal(fx->api->cert_iter(fx->s, "ca-big", ACMPCA_CERT_ITER_ALL, collect, &c, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(c.serials->nelts, N_MANY);
+    for (i = 0; i < N_MANY; ++i) {
+        snprintf(serial, sizeof(serial), "%06x", (unsigned)i);
+        assert_string_equal(APR_ARRAY_IDX(c.serials, i, const char *), serial);
+    }
+    c.serials = apr_array_make(fx->p, N_MANY, sizeof(const char *));
+    assert_int_equal(
+        fx->api->cert_iter(fx->s, "ca-big", ACMPCA_CERT_ITER_REVOKED, collect, &c, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(fx->api->cert_count(fx->s, "ca-big", ACMPCA_CERT_ITER_REVOKED, &n, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(c.serials->nelts, n);
+    assert_int_equal(n, (N_MANY + 2) / 3);
+
+    /* The purge goes in batches and leaves nothing of the CA behind. */
+    assert_int_equal(fx->api->ca_purge(fx->s, "ca-big", fx->p), APR_SUCCESS);
+    assert_int_equal(
+        redis_do(fx->spec, "EVAL %s 0", "return #redis.call('KEYS', 'acmpca:{ca-big}:*')"), 0);
+    assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
+    assert_int_equal(n, 0);
+}
+
+/* The server closes every client connection (as on a restart or an idle timeout). A read
+ * reconnects and retries by itself; a write that cannot be repeated fails once, cleanly,
+ * and the next call works. */
+static void test_redis_connections_killed(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+    apr_int64_t v;
+
+    ca_make(fx, &rec, "ca-k", "111111111111");
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-k", &v, fx->p), APR_SUCCESS);
+
+    redis_do(fx->spec, "CLIENT KILL TYPE normal SKIPME yes");
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-k", &got, fx->p), APR_SUCCESS);
+
+    redis_do(fx->spec, "CLIENT KILL TYPE normal SKIPME yes");
+    assert_int_not_equal(fx->api->counter_next(fx->s, "crl:ca-k", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-k", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 2);
+
+    /* A write made safe to repeat by its script (ca_update) goes through at once. */
+    redis_do(fx->spec, "CLIENT KILL TYPE normal SKIPME yes");
+    rec.doc = "{\"after\":\"kill\"}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(rec.version, 2);
+
+    /* The scripts are gone too (as after a restart): EVAL takes over. */
+    redis_do(fx->spec, "SCRIPT FLUSH");
+    rec.doc = "{\"after\":\"flush\"}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(rec.version, 3);
+}
+
+static void redis_ctl(const char *what)
+{
+    const char *ctl = getenv("ACMPCA_TEST_REDIS_CTL"), *dir = getenv("ACMPCA_TEST_REDIS_DIR");
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "sh '%s' %s '%s'", ctl, what, dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The server stops and comes back: calls fail cleanly and fast meanwhile, and work again
+ * afterwards without reopening the store; the data is still there (AOF). */
+static void test_redis_restart(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+    apr_int64_t v;
+    apr_time_t t0;
+    apr_status_t rv;
+    int i;
+
+    if (!getenv("ACMPCA_TEST_REDIS_CTL") || !getenv("ACMPCA_TEST_REDIS_DIR")) {
+        skip();
+    }
+    ca_make(fx, &rec, "ca-rs", "111111111111");
+    assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-rs", &v, fx->p), APR_SUCCESS);
+
+    redis_ctl("restart");
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-rs", &got, fx->p), APR_SUCCESS);
+
+    redis_ctl("stop");
+    t0 = apr_time_now();
+    rv = fx->api->ca_get(fx->s, "ca-rs", &got, fx->p);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_int_not_equal(rv, APR_NOTFOUND);
+    assert_int_not_equal(fx->api->counter_next(fx->s, "crl:ca-rs", &v, fx->p), APR_SUCCESS);
+    assert_true(apr_time_now() - t0 < apr_time_from_sec(2));
+    redis_ctl("restart");
+
+    /* The next call may fail; a later one succeeds. */
+    for (i = 0; i < 3; ++i) {
+        if ((rv = fx->api->counter_next(fx->s, "crl:ca-rs", &v, fx->p)) == APR_SUCCESS) {
+            break;
+        }
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_int_equal(v, 2);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-rs", &got, fx->p), APR_SUCCESS);
+}
+
+/* A free loopback port: bound, then closed, so connecting is refused. With listen and
+ * no accept, connecting succeeds but nothing ever answers. */
+static int tcp_port(int *pfd, int do_listen)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    if (do_listen) {
+        assert_int_equal(listen(fd, 16), 0);
+        *pfd = fd;
+    }
+    else {
+        close(fd);
+    }
+    return ntohs(sa.sin_port);
+}
+
+/* A store on spec whose calls must fail within max (and not with a record answer). */
+static void assert_fails_within(const char *spec, apr_interval_time_t max, apr_pool_t *p)
+{
+    acmpca_store_t *s;
+    acmpca_ca_rec_t *got;
+    apr_int64_t v;
+    apr_time_t t0;
+    apr_status_t rv;
+    int i;
+
+    assert_null(acmpca_store_create(&s, spec, p));
+    /* post_config lets httpd start without its Redis: the workers retry. */
+    assert_int_equal(s->provider->open(s, -1, -1, p), APR_SUCCESS);
+    for (i = 0; i < 2; ++i) {
+        t0 = apr_time_now();
+        rv = s->provider->ca_get(s, "x", &got, p);
+        assert_int_not_equal(rv, APR_SUCCESS);
+        assert_int_not_equal(rv, APR_NOTFOUND);
+        rv = s->provider->counter_next(s, "x", &v, p);
+        assert_int_not_equal(rv, APR_SUCCESS);
+        if (apr_time_now() - t0 > max) {
+            fail_msg("%s: %" APR_TIME_T_FMT " ms", spec, apr_time_as_msec(apr_time_now() - t0));
+        }
+    }
+}
+
+static void test_redis_unreachable(void **state)
+{
+    apr_pool_t *p = *state;
+    int fd = -1;
+
+    /* Refused: at once. */
+    assert_fails_within(apr_psprintf(p, "redis://127.0.0.1:%d/0?timeout=300", tcp_port(NULL, 0)),
+                        apr_time_from_msec(500), p);
+    /* Accepted by the kernel, never answered: the command timeout (per call: open, two
+     * calls; no retry on a fresh connection). */
+    assert_fails_within(apr_psprintf(p, "redis://127.0.0.1:%d/0?timeout=300", tcp_port(&fd, 1)),
+                        apr_time_from_msec(2 * 300 + 500), p);
+    close(fd);
+    /* An address nobody answers (TEST-NET-1): the connect timeout, or unreachable. */
+    assert_fails_within("redis://192.0.2.1:6379/0?timeout=300", apr_time_from_msec(2 * 300 + 500),
+                        p);
+}
+
+/* Log lines, kept to check what the provider said (and what it never says). */
+static char log_seen[16384];
+
+static void log_keep(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
+                     apr_pool_t *p, const char *msg, void *baton)
+{
+    (void)file;
+    (void)line;
+    (void)level;
+    (void)rv;
+    (void)p;
+    (void)baton;
+    if (strlen(log_seen) + strlen(msg) + 2 < sizeof(log_seen)) {
+        strcat(log_seen, msg);
+        strcat(log_seen, "\n");
+    }
+}
+
+static void log_restore(void)
+{
+    acmpca_log_set(getenv("ACMPCA_TEST_LOG") ? log_stderr : NULL, ACMPCA_LOG_DEBUG, NULL);
+}
+
+/* An ACL user: the right password works, a wrong one is a clear failure (at post_config
+ * and in the workers), and the password is never in the log. */
+static void test_redis_auth(void **state)
+{
+    fx_t *fx = *state;
+    const char *hostport = strstr(fx->spec, "://") + 3;
+    acmpca_store_t *s;
+    acmpca_ca_rec_t rec = {0}, *got;
+    apr_status_t rv;
+
+    redis_do(fx->spec, "ACL SETUSER acmpca-test reset on >s3cr3t-pw ~acmpca:* +@all");
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t%2Dpw@", hostport, NULL), fx->p));
+    assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
+    rec.id = "ca-auth";
+    rec.account = "111111111111";
+    rec.doc = "{}";
+    assert_int_equal(s->provider->ca_create(s, &rec, NULL, 0, NULL, NULL, fx->p), APR_SUCCESS);
+
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, "redis://acmpca-test:wrong-pw@", hostport, NULL), fx->p));
+    assert_int_not_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
+    rv = s->provider->ca_get(s, "ca-auth", &got, fx->p);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    assert_int_not_equal(rv, APR_NOTFOUND);
+
+    /* A user that may not touch our keys: a configuration error, found at post_config. */
+    redis_do(fx->spec, "ACL SETUSER acmpca-test reset on >s3cr3t-pw ~other:* +@all");
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t-pw@", hostport, NULL), fx->p));
+    assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_EACCES);
+    assert_non_null(strstr(log_seen, "ACMPCA0409: redis acmpca-test@"));
+
+    log_restore();
+    redis_do(fx->spec, "ACL DELUSER acmpca-test");
+    assert_non_null(strstr(log_seen, "ACMPCA0402: redis AUTH as acmpca-test on"));
+    assert_null(strstr(log_seen, "wrong-pw"));
+    assert_null(strstr(log_seen, "s3cr3t"));
+}
+
+/* wait=1 without a replica: every write fails (after wait_timeout), reads still work. */
+static void test_redis_wait(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_store_t *s;
+    acmpca_ca_rec_t rec = {0}, *got;
+    apr_int64_t v;
+    apr_time_t t0;
+
+    assert_null(acmpca_store_create(&s, apr_pstrcat(fx->p, fx->spec, "?wait=0", NULL), fx->p));
+    assert_int_equal(s->provider->counter_next(s, "w", &v, fx->p), APR_SUCCESS);
+
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, fx->spec, "?wait=1&wait_timeout=200", NULL), fx->p));
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    rec.id = "ca-w";
+    rec.account = "111111111111";
+    rec.doc = "{}";
+    t0 = apr_time_now();
+    assert_int_not_equal(s->provider->ca_create(s, &rec, NULL, 0, NULL, NULL, fx->p), APR_SUCCESS);
+    assert_true(apr_time_now() - t0 >= apr_time_from_msec(150));
+    assert_true(apr_time_now() - t0 < apr_time_from_msec(1500));
+    assert_int_not_equal(s->provider->counter_next(s, "w", &v, fx->p), APR_SUCCESS);
+    log_restore();
+    assert_non_null(strstr(log_seen, "ACMPCA0406: redis ca_create"));
+    /* The write is on the master all the same (documented): a retry finds it. */
+    assert_int_equal(s->provider->ca_get(s, "ca-w", &got, fx->p), APR_SUCCESS);
+}
+
+/**************************************************************************************
  * main: the contract tests once per backend
  */
 
@@ -1045,16 +1572,27 @@ int main(void)
 {
     const struct CMUnitTest registry_tests[] = {
         UNIT_TEST(test_registry),
+        UNIT_TEST(test_redis_specs),
+        UNIT_TEST(test_redis_unreachable),
     };
     const struct CMUnitTest sqlite_tests[] = {
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
     };
+    const struct CMUnitTest redis_tests[] = {
+        STORE_TEST(test_redis_layout, (void *)BE_REDIS),
+        STORE_TEST(test_redis_many, (void *)BE_REDIS),
+        STORE_TEST(test_redis_connections_killed, (void *)BE_REDIS),
+        STORE_TEST(test_redis_restart, (void *)BE_REDIS),
+        STORE_TEST(test_redis_auth, (void *)BE_REDIS),
+        STORE_TEST(test_redis_wait, (void *)BE_REDIS),
+    };
     int failed = 0;
     size_t i;
 
-    if (getenv("ACMPCA_TEST_LOG")) {
-        acmpca_log_set(log_stderr, ACMPCA_LOG_DEBUG, NULL);
-    }
+    /* As httpd does: a write to a connection the server closed is an error, not a
+     * signal that ends the process. */
+    signal(SIGPIPE, SIG_IGN);
+    log_restore();
     failed += cmocka_run_group_tests_name("store registry", registry_tests, unit_group_setup,
                                           unit_group_teardown);
     for (i = 0; i < sizeof(backends) / sizeof(backends[0]); ++i) {
@@ -1081,7 +1619,9 @@ int main(void)
             STORE_TEST(test_concurrent_updates, be),
             STORE_TEST(test_child_processes, be),
         };
-        if (!backends[i].spec) {
+        if (!backend_runs(&backends[i])) {
+            fprintf(stderr, "[  SKIPPED ] %s: %s is not set (see scripts/redis-server.sh)\n",
+                    backends[i].name, backends[i].env);
             continue;
         }
         failed += cmocka_run_group_tests_name(backends[i].name, tests, unit_group_setup,
@@ -1089,5 +1629,9 @@ int main(void)
     }
     failed += cmocka_run_group_tests_name("sqlite file", sqlite_tests, unit_group_setup,
                                           unit_group_teardown);
+    if (backend_runs(BE_REDIS)) {
+        failed += cmocka_run_group_tests_name("redis only", redis_tests, unit_group_setup,
+                                              unit_group_teardown);
+    }
     return failed ? 1 : 0;
 }
