@@ -34,6 +34,7 @@ fi
     Apache::TestMM::filter_args();
     Apache::TestMM::generate_script("t/TEST");
 ' -- "$@" || exit 2
+rm -f t/SMOKE    # Apache::TestMM writes it too; this suite does not use it
 
 stop_server() {
     "$PERL" t/TEST -stop >/dev/null 2>&1 || true
@@ -44,9 +45,22 @@ stop_server() {
 
 trap 'stop_server; exit 130' INT TERM HUP
 
+# Directories without .t files would be taken for unknown options.
+run=""
+for t in $TESTS; do
+    if [ -d "$t" ]; then
+        ls "$t"/*.t >/dev/null 2>&1 && run="$run $t"
+    elif [ -e "$t" ]; then
+        run="$run $t"
+    else
+        echo "run-api: no such test: $t" >&2
+        exit 2
+    fi
+done
+
 # The whole run is bounded; on timeout the server is stopped by the trap below.
 # shellcheck disable=SC2086
-timeout --kill-after=30 "$TIMEOUT" "$PERL" t/TEST $TESTS
+timeout --kill-after=30 "$TIMEOUT" "$PERL" t/TEST $run
 rc=$?
 stop_server
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then

@@ -185,7 +185,7 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     apr_array_header_t *recs = NULL;
     cJSON *list;
     apr_status_t rv;
-    int i, more = 0;
+    int i, more = 0, others;
 
     if (token && acmpca_token_parse(&after, ctx->env->kek, ACMPCA_KEK_LEN,
                                     "ListCertificateAuthorities", scope, token, p)
@@ -196,9 +196,12 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     page = page > LIST_PAGE_MAX ? LIST_PAGE_MAX : page;
     *pout = acmpca_json_own(cJSON_CreateObject(), p);
     list = cJSON_AddArrayToObject(*pout, ACMPCA_K_CAS);
-    /* No CA is shared with other accounts until resource policies exist. */
-    while (!(owner && !strcmp(owner, "OTHER_ACCOUNTS")) && cJSON_GetArraySize(list) < page) {
-        rv = ctx->store->provider->ca_list(ctx->store, ctx->account, after, page + 1, &recs, p);
+    /* OTHER_ACCOUNTS: the CAs of other accounts that their resource policy shares with
+     * the caller (access.c), found by walking every account's CAs. */
+    others = owner && !strcmp(owner, "OTHER_ACCOUNTS");
+    while (cJSON_GetArraySize(list) < page) {
+        rv = ctx->store->provider->ca_list(ctx->store, others ? NULL : ctx->account, after,
+                                           page + 1, &recs, p);
         if (rv != APR_SUCCESS) {
             return acmpca_ops_store_error(err, rv, "listing certificate authorities");
         }
@@ -208,6 +211,13 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
             ca.doc = acmpca_json_parse(ca.rec->doc, strlen(ca.rec->doc), p);
             if (!ca.doc || !listable(&ca, ctx->now)) {
                 continue;
+            }
+            if (others) {
+                ca.ref.arn = acmpca_json_str(ca.doc, ACMPCA_K_ARN);
+                ca.ref.id = ca.rec->id;
+                if (!acmpca_ca_shared(ctx, &ca, p)) {
+                    continue;
+                }
             }
             if (cJSON_GetArraySize(list) == page) {
                 more = 1; /* one beyond the page: there is a next page */
@@ -327,13 +337,16 @@ static apr_status_t restore(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr
     const char *before = acmpca_json_str(ca->doc, ACMPCA_D_PRE_DELETE);
     apr_status_t rv;
 
+    /* Copy it out: the member is deleted from the document below. */
+    before = apr_pstrdup(p, before ? before : ACMPCA_ST_PENDING);
+
     if ((rv = acmpca_state_allow("RestoreCertificateAuthority", ca, ctx->now, err, p))
         != APR_SUCCESS) {
         return rv;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(ca->doc, ACMPCA_K_RESTORABLE_UNTIL);
     cJSON_DeleteItemFromObjectCaseSensitive(ca->doc, ACMPCA_D_PRE_DELETE);
-    acmpca_ca_set_status(ca, before ? before : ACMPCA_ST_PENDING, ctx->now);
+    acmpca_ca_set_status(ca, before, ctx->now);
     return APR_SUCCESS;
 }
 

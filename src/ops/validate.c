@@ -49,7 +49,7 @@ static const char *show(const cJSON *j, apr_pool_t *p)
     if (strlen(s) > VALUE_SHOWN_MAX) {
         s = apr_pstrcat(p, apr_pstrndup(p, s, VALUE_SHOWN_MAX), "...", NULL);
     }
-    return cJSON_IsNumber(j) || cJSON_IsBool(j) ? s : apr_psprintf(p, "'%s'", s);
+    return apr_psprintf(p, "'%s'", s); /* AWS quotes numbers too: Value '0' at ... */
 }
 
 static void violate(vctx *v, const cJSON *j, const char *path, const char *constraint)

@@ -144,10 +144,10 @@ static void test_validate(void **state)
     static const validate_case cases[] = {
         {"ListCertificateAuthorities", "{}", ACMPCA_ERR_NONE, NULL},
         {"ListCertificateAuthorities", "{\"MaxResults\":0}", ACMPCA_ERR_VALIDATION,
-         "1 validation error detected: Value 0 at 'maxResults' failed to satisfy constraint: "
+         "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: "
          "Member must have value greater than or equal to 1"},
         {"ListCertificateAuthorities", "{\"MaxResults\":1001}", ACMPCA_ERR_VALIDATION,
-         "1 validation error detected: Value 1001 at 'maxResults' failed to satisfy constraint: "
+         "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: "
          "Member must have value less than or equal to 1000"},
         {"ListCertificateAuthorities", "{\"MaxResults\":\"5\"}", ACMPCA_ERR_SERIALIZATION, NULL},
         {"ListCertificateAuthorities", "{\"MaxResults\":1.5}", ACMPCA_ERR_SERIALIZATION, NULL},

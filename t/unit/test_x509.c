@@ -743,7 +743,8 @@ static void test_csr_malformed(void **state)
 /* [AWS] a CSR needs a subject or a SAN (PCA-API.md §5.5). */
 static void test_csr_subject_or_san(void **state)
 {
-    static const ext_conf_t san[] = {{NID_subject_alt_name, "DNS:only-san.example.com"}};
+    /* RFC 5280 §4.2.1.6: with an empty subject the SAN is critical. */
+    static const ext_conf_t san[] = {{NID_subject_alt_name, "critical,DNS:only-san.example.com"}};
     apr_pool_t *p = *state;
     EVP_PKEY *key = gen(p, "EC_prime256v1");
     X509_REQ *req = X509_REQ_new();
@@ -782,10 +783,10 @@ static void test_template_find(void **state)
         {"EndEntityClientAuthCertificate_APICSRPassthrough/V1", 0, -1, 0, 1, 1, 0, 0, 0xa0},
         {"EndEntityServerAuthCertificate/V1", 0, -1, 0, 0, 0, 0, 0, 0xa0},
         {"EndEntityServerAuthCertificate_CSRPassthrough/V1", 0, -1, 0, 1, 0, 0, 0, 0xa0},
-        {"CodeSigningCertificate/V1", 0, -1, 0, 0, 0, 0, 0, 0xa0},
-        {"CodeSigningCertificate_APIPassthrough/V1", 0, -1, 0, 0, 1, 0, 0, 0xa0},
-        {"OCSPSigningCertificate/V1", 0, -1, 0, 0, 0, 0, 0, 0xa0},
-        {"OCSPSigningCertificate_APICSRPassthrough/V1", 0, -1, 0, 1, 1, 0, 0, 0xa0},
+        {"CodeSigningCertificate/V1", 0, -1, 0, 0, 0, 0, 0, 0x80},
+        {"CodeSigningCertificate_APIPassthrough/V1", 0, -1, 0, 0, 1, 0, 0, 0x80},
+        {"OCSPSigningCertificate/V1", 0, -1, 0, 0, 0, 0, 0, 0x80},
+        {"OCSPSigningCertificate_APICSRPassthrough/V1", 0, -1, 0, 1, 1, 0, 0, 0x80},
         {"RootCACertificate/V1", 1, -1, 1, 0, 0, 0, 1, 0x86},
         {"RootCACertificate_APIPassthrough/V1", 1, -1, 1, 0, 1, 0, 1, 0x86},
         {"SubordinateCACertificate_PathLen0/V1", 1, 0, 0, 0, 0, 0, 1, 0x86},
@@ -983,8 +984,9 @@ static void test_issue_end_entity(void **state)
          XKU_SSL_CLIENT, 0},
         {"EndEntityServerAuthCertificate/V1", KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT,
          XKU_SSL_SERVER, 0},
-        {"CodeSigningCertificate/V1", KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT, XKU_CODE_SIGN, 1},
-        {"OCSPSigningCertificate/V1", KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT, XKU_OCSP_SIGN, 1},
+        /* PCA-API.md §7.3: signing keys get digitalSignature alone. */
+        {"CodeSigningCertificate/V1", KU_DIGITAL_SIGNATURE, XKU_CODE_SIGN, 1},
+        {"OCSPSigningCertificate/V1", KU_DIGITAL_SIGNATURE, XKU_OCSP_SIGN, 1},
     };
     static const ext_conf_t conf[] = {
         {NID_subject_alt_name, "DNS:www.example.com,IP:192.0.2.7"},

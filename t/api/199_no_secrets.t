@@ -1,0 +1,26 @@
+# No secret reaches a log (issue 5, Tests): after the identity tests (and whatever
+# ran before them), the error and access logs hold no secret access key or
+# session token of the test credentials, and no full signature.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Apache::Test qw(-withtestmore);
+use ACMPCA::Test;
+use ACMPCA::Auth;
+
+plan tests => 3, need_module('acmpca');
+
+my @secrets;
+for my $file (Apache::Test::vars('acmpca_credentials'), auth_credentials_file()) {
+    my $c = json_decode(read_file($file)) or next;
+    push @secrets, grep { defined && length } map { ($_->{SecretAccessKey}, $_->{SessionToken}) } @{ $c->{Credentials} };
+}
+ok(@secrets >= 7, scalar(@secrets) . ' secrets to look for');
+
+my $logs = Apache::Test::vars('t_logs');
+my $text = join '', map { -e "$logs/$_" ? read_file("$logs/$_") : '' } qw(error_log access_log);
+my @found = grep { index($text, $_) >= 0 } @secrets;
+is(scalar @found, 0, 'no secret appears in error_log or access_log');
+ok($text !~ /Signature=[0-9a-f]{64}/ && $text !~ /[0-9a-f]{64}/, 'no signature-sized hex string either')
+    or diag(join "\n", ($text =~ /^.*[0-9a-f]{64}.*$/mg)[0 .. 2]);
