@@ -9,6 +9,7 @@ BUILD     ?= build
 PORT      ?= 8080
 RUNDIR    ?= $(CURDIR)/run
 STORE     ?=
+PKI_HTDOCS ?= /usr/share/mod_acmpca/htdocs
 
 APR_CFLAGS := $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
 HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
@@ -28,7 +29,7 @@ MODULE   := $(BUILD)/mod_acmpca.so
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all deps run test unit api install boundary format format-check clean
+.PHONY: all deps run test unit api bench install boundary format format-check clean
 .DELETE_ON_ERROR:
 
 all: $(MODULE)
@@ -60,8 +61,11 @@ $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -lcmocka $(LIBS)
 
+# A private redis-server (scripts/redis-server.sh) for the redis store tests; it exports
+# ACMPCA_TEST_REDIS and stops the server whatever the tests did.
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@sh scripts/redis-server.sh run sh -c \
+	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
 api: $(MODULE)
 	@sh t/run-api.sh
@@ -74,9 +78,18 @@ run: deps all
 	@RUNDIR="$(RUNDIR)" PORT="$(PORT)" STORE="$(STORE)" HTTPD="$(HTTPD)" \
 	    MODULE="$(CURDIR)/$(MODULE)" sh scripts/run.sh
 
+# Side by side with the limits (openssl speed, static httpd) and the peers (cfssl, moto);
+# QUICK=1 for a short run. Results in bench-results/. See scripts/bench/bench.sh.
+bench: deps all
+	@QUICK="$(QUICK)" HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
+	    sh scripts/bench/bench.sh
+
+# The module, its Debian-style conf, and the PKI repository page (ACMPCAHtdocs's default).
 install: all
 	$(APXS) -i -n acmpca $(MODULE)
 	install -m 0644 conf/acmpca.load conf/acmpca.conf $(DESTDIR)/etc/apache2/mods-available/
+	install -d $(DESTDIR)$(PKI_HTDOCS)
+	install -m 0644 htdocs/index.html htdocs/style.css htdocs/app.js $(DESTDIR)$(PKI_HTDOCS)/
 
 # Nothing below the glue may include an httpd header.
 boundary:

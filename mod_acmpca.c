@@ -65,9 +65,13 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(kek);
     MERGE(credentials_file);
     MERGE(credentials);
+    MERGE(users);
+    MERGE(authn);
+    MERGE(throttle);
     MERGE(public_url);
     conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     conf->max_cas = add->max_cas >= 0 ? add->max_cas : base->max_cas;
+    conf->visible = acmpca_visible_merge(p, base->visible, add->visible); /* _pki.c */
     return conf;
 }
 
@@ -83,7 +87,8 @@ static const char *cmd_ACMPCAStore(cmd_parms *cmd, void *dc, const char *arg)
                            NULL);
     }
     if ((msg = acmpca_store_create(&conf->store, spec, cmd->pool)) != NULL) {
-        return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name, arg, msg);
+        return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name,
+                            acmpca_store_redact(arg, cmd->pool), msg);
     }
     conf->store_spec = spec;
     return NULL;
@@ -151,36 +156,11 @@ static const char *cmd_ACMPCAKeyFile(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *credential_add(apr_hash_t *creds, const cJSON *c, apr_pool_t *p)
-{
-    credential_t *cred = apr_pcalloc(p, sizeof(*cred));
-    const char *akid = acmpca_json_str(c, "AccessKeyId");
-    const char *secret = acmpca_json_str(c, "SecretAccessKey");
-    const char *account = acmpca_json_str(c, "AccountId");
-
-    if (!akid || !secret || !account || strlen(account) != 12
-        || strspn(account, "0123456789") != 12) {
-        return "every entry needs AccessKeyId, SecretAccessKey and a 12-digit AccountId";
-    }
-    if (apr_hash_get(creds, akid, APR_HASH_KEY_STRING)) {
-        return apr_psprintf(p, "access key %s appears twice", akid);
-    }
-    cred->access_key = apr_pstrdup(p, akid);
-    cred->secret = apr_pstrdup(p, secret);
-    cred->caller.access_key = cred->access_key;
-    cred->caller.account = apr_pstrdup(p, account);
-    cred->caller.principal = acmpca_json_str(c, "Principal")
-                                 ? apr_pstrdup(p, acmpca_json_str(c, "Principal"))
-                                 : apr_psprintf(p, "arn:aws:iam::%s:root", account);
-    apr_hash_set(creds, cred->access_key, APR_HASH_KEY_STRING, cred);
-    return NULL;
-}
-
 static const char *cmd_ACMPCACredentialsFile(cmd_parms *cmd, void *dc, const char *arg)
 {
     acmpca_srv_conf_t *conf = acmpca_srv_conf(cmd->server);
     const char *path = ap_server_root_relative(cmd->pool, arg), *msg;
-    apr_hash_t *creds = apr_hash_make(cmd->pool);
+    apr_hash_t *creds = apr_hash_make(cmd->pool), *users = apr_hash_make(cmd->pool);
     const cJSON *list, *c;
     apr_finfo_t finfo;
     char *buf;
@@ -207,18 +187,20 @@ static const char *cmd_ACMPCACredentialsFile(cmd_parms *cmd, void *dc, const cha
     if (!cJSON_IsArray(list)) {
         return apr_psprintf(cmd->pool,
                             "%s '%s': expected JSON {\"Credentials\": [{\"AccessKeyId\", "
-                            "\"SecretAccessKey\", \"AccountId\", \"Principal\"}, ...]}",
+                            "\"SecretAccessKey\", \"AccountId\", \"Principal\", "
+                            "\"Policy\"}, ...]}",
                             cmd->cmd->name, path);
     }
     cJSON_ArrayForEach(c, list)
     {
-        if ((msg = credential_add(creds, c, cmd->pool)) != NULL) {
+        if ((msg = acmpca_credential_add(creds, users, c, cmd->pool)) != NULL) {
             return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name, path, msg);
         }
     }
     OPENSSL_cleanse(buf, n);
     conf->credentials_file = path;
     conf->credentials = creds;
+    conf->users = users;
     return NULL;
 }
 
@@ -281,12 +263,22 @@ static const command_rec acmpca_cmds[] = {
                   "File of 32 random bytes: the key that wraps CA private keys"),
     AP_INIT_TAKE1("ACMPCACredentialsFile", cmd_ACMPCACredentialsFile, NULL, SRV_ONLY,
                   "JSON file of access keys, their secrets, accounts and principals"),
+    AP_INIT_TAKE1("ACMPCAAuthentication", acmpca_cmd_authentication, NULL, SRV_ONLY,
+                  "How API callers are identified: sigv4 (default with a credentials file), "
+                  "httpd (r->user, mapped by the credentials file) or none"),
+    AP_INIT_TAKE23("ACMPCAThrottle", acmpca_cmd_throttle, NULL, SRV_ONLY,
+                   "<Operation|*> <requests per second> [burst]: a token bucket per account "
+                   "and operation (off unless set)"),
     AP_INIT_TAKE1("ACMPCAPublicURL", cmd_ACMPCAPublicURL, NULL, SRV_ONLY,
                   "Base URL written into certificates for CRLs and OCSP"),
     AP_INIT_TAKE1("ACMPCAMaxBodySize", cmd_ACMPCAMaxBodySize, NULL, SRV_ONLY,
                   "Largest API request body in bytes (default 4194304)"),
     AP_INIT_TAKE1("ACMPCAMaxCertificateAuthorities", cmd_ACMPCAMaxCertificateAuthorities, NULL,
                   SRV_ONLY, "Most CAs an account may have, deleted ones included (default 200)"),
+    /* The repository, metrics and logging directives (mod_acmpca_pki.c, _status.c). */
+    ACMPCA_VISIBLE_CMDS
+    /* CRL job and audit report directives (mod_acmpca_routes.c). */
+    ACMPCA_ROUTES_CMDS
     {NULL}};
 
 /* ************************************************************************************
@@ -296,9 +288,8 @@ static const command_rec acmpca_cmds[] = {
 static void log_to_httpd(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
                          apr_pool_t *p, const char *msg, void *baton)
 {
-    server_rec *s = baton;
-    (void)p;
-    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, rv, s, "%s", msg);
+    /* Against the request whose pool p is, with its request ID (mod_acmpca_status.c). */
+    acmpca_glue_log(file, line, (int)level, rv, p, msg, baton);
 }
 
 static const char *default_public_url(server_rec *s, apr_pool_t *p)
@@ -338,7 +329,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             rv = conf->store->provider->open(conf->store, uid, gid, pconf);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                             "ACMPCA0002: cannot open the store %s", conf->store_spec);
+                             "ACMPCA0002: cannot open the store %s",
+                             acmpca_store_redact(conf->store_spec, ptemp));
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
@@ -352,20 +344,22 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             conf->max_body = DEFAULT_MAX_BODY;
         }
     }
-    return OK;
+    return acmpca_auth_post_config(pconf, base);
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *base)
 {
     server_rec *s;
 
+    acmpca_auth_child_init(pchild, base);
     for (s = base; s; s = s->next) {
         acmpca_srv_conf_t *conf = acmpca_srv_conf(s);
         if (conf->store && (!s->is_virtual || conf->store != acmpca_srv_conf(base)->store)) {
             apr_status_t rv = conf->store->provider->attach(conf->store, pchild);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                             "ACMPCA0003: attaching to the store %s failed", conf->store_spec);
+                             "ACMPCA0003: attaching to the store %s failed",
+                             acmpca_store_redact(conf->store_spec, pchild));
             }
         }
     }
@@ -440,24 +434,11 @@ static apr_status_t read_body(const char **pbody, apr_size_t *plen, request_rec 
     return APR_SUCCESS;
 }
 
-/* The access key of a SigV4 Authorization header, if any ("Credential=AKID/..."). */
-static const char *access_key_of(request_rec *r)
-{
-    const char *auth = apr_table_get(r->headers_in, "Authorization");
-    const char *cred, *slash;
-
-    if (!auth || strncmp(auth, "AWS4-HMAC-SHA256 ", 17)
-        || !(cred = strstr(auth, "Credential=")) || !(slash = strchr(cred + 11, '/'))) {
-        return NULL;
-    }
-    return apr_pstrndup(r->pool, cred + 11, (apr_size_t)(slash - cred - 11));
-}
-
 static int api_request(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id)
 {
     acmpca_call_t call = {0};
+    acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
     acmpca_reply_t reply;
-    const char *akid;
     apr_status_t rv;
 
     rv = read_body(&call.body, &call.body_len, r, conf->max_body);
@@ -477,35 +458,18 @@ static int api_request(request_rec *r, acmpca_srv_conf_t *conf, const char *requ
     call.target = apr_table_get(r->headers_in, "X-Amz-Target");
     call.request_id = request_id;
     call.now = apr_time_now();
-    /* Until signatures are verified the key only names the caller's account. */
-    akid = access_key_of(r);
-    if (akid && conf->credentials) {
-        const credential_t *cred = apr_hash_get(conf->credentials, akid, APR_HASH_KEY_STRING);
-        if (cred) {
-            call.caller = cred->caller;
-        }
+    /* Who calls, whether they may, and how fast: before anything else (PCA-API §1.5). */
+    if (acmpca_auth_request(&call, r, conf, &err) != APR_SUCCESS) {
+        reply.operation = NULL;
+        acmpca_ops_error_reply(&reply, &err, r->pool);
+        return send_reply(r, &reply, request_id);
     }
     acmpca_ops_call(&reply, &call, r->pool);
+    acmpca_status_record(r, &call, &reply); /* principal and CA for logs (_status.c) */
     if (reply.operation) {
         apr_table_setn(r->notes, "acmpca-operation", reply.operation);
     }
     return send_reply(r, &reply, request_id);
-}
-
-/* Anything but the API: S3-style "no such key" until the object routes exist. */
-static int not_found(request_rec *r, const char *request_id)
-{
-    static const char body[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                               "<Error><Code>NoSuchKey</Code>"
-                               "<Message>The specified key does not exist.</Message></Error>\n";
-    r->status = HTTP_NOT_FOUND;
-    ap_set_content_type(r, "application/xml");
-    apr_table_setn(r->headers_out, "x-amzn-RequestId", request_id);
-    ap_set_content_length(r, sizeof(body) - 1);
-    if (!r->header_only) {
-        ap_rwrite(body, sizeof(body) - 1, r);
-    }
-    return OK;
 }
 
 static int acmpca_handler(request_rec *r)
@@ -527,8 +491,8 @@ static int acmpca_handler(request_rec *r)
     if (r->method_number == M_POST) {
         return api_request(r, conf, request_id);
     }
-    if (r->method_number == M_GET) {
-        return not_found(r, request_id);
+    if (r->method_number == M_GET) { /* and HEAD: CRLs, objects, OCSP (_routes.c) */
+        return acmpca_routes_handle(r, conf, request_id);
     }
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
     return HTTP_METHOD_NOT_ALLOWED;
@@ -537,9 +501,13 @@ static int acmpca_handler(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(acmpca_auth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acmpca_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    acmpca_pki_register_hooks(p);    /* the repository at /pki/ (mod_acmpca_pki.c) */
+    acmpca_status_register_hooks(p); /* counters, status, metrics, log lines (_status.c) */
+    acmpca_routes_register_hooks(p); /* GET routes, OCSP, the CRL job (_routes.c) */
 }
 
 AP_DECLARE_MODULE(acmpca) = {

@@ -8,6 +8,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
+#include <cjson/cJSON.h>
 
 #include "acmpca/err.h"
 
@@ -71,6 +72,10 @@ const char *acmpca_sigv4_canonical_request(const acmpca_sigv4_req_t *req,
                                            const char *signed_headers, const char *payload_hash,
                                            int s3, int presigned, apr_pool_t *p);
 
+/** Wipe a secret (a secret access key, a session token) so that no copy lingers in
+ *  freed memory: OPENSSL_cleanse, which the compiler may not optimise away. */
+void acmpca_auth_wipe(void *secret, apr_size_t len);
+
 /** Lowercase hex SHA-256 of len bytes (64 characters, in p). */
 const char *acmpca_sha256_hex(const void *data, apr_size_t len, apr_pool_t *p);
 
@@ -122,9 +127,21 @@ acmpca_authz_t acmpca_policy_eval(const acmpca_policy_t *pol, const acmpca_authz
 /** Case-insensitive (ci) or exact glob match with '*' and '?', as IAM matches. */
 int acmpca_authz_glob(const char *pattern, const char *s, int ci);
 
-/** The resource an API request acts on, as IAM sees it: CertificateAuthorityArn or
- *  ResourceArn of the JSON body, else "*" (Create/List, or a body that is not JSON). */
-const char *acmpca_authz_resource_of(const char *body, apr_size_t len, apr_pool_t *p);
+/** Fill req for the API operation op ("IssueCertificate") with the JSON input in (may be
+ *  NULL): action "acm-pca:<op>"; resource the CertificateAuthorityArn or ResourceArn of
+ *  in, else "*" (Create and List act on no CA); and the condition keys: aws:PrincipalAccount,
+ *  aws:PrincipalArn and, for IssueCertificate, acm-pca:TemplateArn (EndEntityCertificate/V1
+ *  when none is given). Everything is allocated in p. */
+void acmpca_authz_request(acmpca_authz_req_t *req, const char *op, const cJSON *in,
+                          const char *account, const char *principal, apr_pool_t *p);
+
+/** The same for a request body of len bytes that may not be JSON at all. */
+void acmpca_authz_request_body(acmpca_authz_req_t *req, const char *op, const char *body,
+                               apr_size_t len, const char *account, const char *principal,
+                               apr_pool_t *p);
+
+/** The template a cross-account issuer may use (PCA-API.md §7.3). */
+#define ACMPCA_CROSS_ACCOUNT_TEMPLATE "arn:aws:acm-pca:::template/EndEntityCertificate/V1"
 
 /** The AccessDeniedException message AWS sends, e.g. "User: arn:... is not authorized to
  *  perform: acm-pca:IssueCertificate on resource: arn:... with an explicit deny in an

@@ -68,8 +68,22 @@ apr_status_t acmpca_csr_make(const char **ppem, EVP_PKEY *key, const cJSON *subj
                              const cJSON *csr_extensions, const char *signing_algorithm,
                              acmpca_err_t *err, apr_pool_t *p);
 
-/** Parse a CSR as it arrives (PEM, DER tolerated) and verify its self-signature.
- *  Anything wrong -> MalformedCSRException. */
+/** Largest CSR (decoded bytes) acmpca_csr_parse looks at; the model allows 32768
+ *  base64 characters, so this only guards direct callers. */
+#define ACMPCA_CSR_MAX_LEN 65536
+
+/** Most subject alternative names a CSR may request [DECISION]: a bound, so that a
+ *  hostile request cannot make the CA sign a certificate that is slow to check. */
+#define ACMPCA_CSR_MAX_SAN_NAMES 1000
+
+/** Parse a CSR as it arrives (src/x509/intake.c) and verify its self-signature. Strict:
+ *  one DER request, or one PEM block labelled CERTIFICATE REQUEST with only white space
+ *  around it, in DER; version 1; an RSA key of 2048..8192 bits or an EC key on P-256,
+ *  P-384 or P-521 given by name; signed with SHA-224 or stronger (not MD5, not SHA-1);
+ *  subject text decodable; at most one extension request, no extension twice, each
+ *  well-formed; a SAN of at most ACMPCA_CSR_MAX_SAN_NAMES sane names; a subject or a
+ *  SAN, and a critical SAN when the subject is empty. Anything else ->
+ *  MalformedCSRException. The request is owned by p. */
 apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
                               acmpca_err_t *err, apr_pool_t *p);
 
@@ -171,5 +185,96 @@ apr_status_t acmpca_ext_key_usage(X509_EXTENSION **pext, unsigned int ku, apr_po
  *  -> InvalidArgsException. */
 apr_status_t acmpca_general_name_from_json(GENERAL_NAME **pgn, const cJSON *json, acmpca_err_t *err,
                                            apr_pool_t *p);
+
+/* ---- CRLs and OCSP (src/x509/crl.c, src/x509/ocsp.c) -------------------------------- */
+
+/** No reasonCode / revocationReason (UNSPECIFIED, PCA-API.md §7.4 [DECISION]). Other
+ *  reasons are RFC 5280 §5.3.1 CRLReason codes (keyCompromise = 1, ...). */
+#define ACMPCA_REASON_NONE (-1)
+
+/** Hands one revoked certificate to the CRL being built: serial as lowercase hex (the
+ *  store's form), revocation time, reason code or ACMPCA_REASON_NONE. */
+typedef apr_status_t acmpca_crl_emit_fn(void *emit_baton, const char *serial_hex,
+                                        apr_time_t revoked_at, int reason);
+
+/** Streams the revoked entries of a CRL: calls emit once per entry (e.g. from a store
+ *  iteration) and returns APR_SUCCESS, or another status to abandon the CRL. */
+typedef apr_status_t acmpca_crl_entries_fn(void *baton, acmpca_crl_emit_fn *emit, void *emit_baton);
+
+typedef struct acmpca_crl_params_t {
+    X509 *ca_cert;                 /* issuer (its subject, byte for byte) and AKI (its SKI) */
+    EVP_PKEY *ca_key;              /* signs */
+    const char *signing_algorithm; /* the CA's SigningAlgorithm */
+    apr_int64_t number;            /* cRLNumber */
+    apr_time_t this_update;
+    apr_time_t next_update;
+} acmpca_crl_params_t;
+
+/** Build and sign a v2 CRL (PCA-API.md §7.4). Entries are encoded as they arrive, into
+ *  one growing buffer of DER bytes (about 40 per entry), never as OpenSSL objects, so a
+ *  million entries cost their bytes only. *pder lives until p is cleared; *pcount (may
+ *  be NULL) is the number of entries. APR_EINVAL for a serial that is not hex or an
+ *  algorithm the module cannot sign with; whatever entries returns, when not success. */
+apr_status_t acmpca_crl_build(const unsigned char **pder, apr_size_t *plen, apr_size_t *pcount,
+                              const acmpca_crl_params_t *in, acmpca_crl_entries_fn *entries,
+                              void *baton, apr_pool_t *p);
+
+/** nextUpdate of a DER CRL, read without decoding its entries; 0 when absent or when
+ *  der is not a CRL. */
+apr_time_t acmpca_crl_next_update(const unsigned char *der, apr_size_t len);
+
+/** An OCSP request (RFC 6960 §4.1), owned by the pool it was parsed in. */
+typedef struct acmpca_ocsp_req_t acmpca_ocsp_req_t;
+
+/* CertStatus of a single response (RFC 6960 §4.2.1). */
+#define ACMPCA_OCSP_GOOD    0
+#define ACMPCA_OCSP_REVOKED 1
+#define ACMPCA_OCSP_UNKNOWN 2
+
+/* OCSPResponseStatus values answered without a signed response. */
+#define ACMPCA_OCSP_MALFORMED_REQUEST 1
+#define ACMPCA_OCSP_INTERNAL_ERROR    2
+#define ACMPCA_OCSP_TRY_LATER         3
+#define ACMPCA_OCSP_UNAUTHORIZED      6
+
+typedef struct acmpca_ocsp_status_t {
+    int status;            /* ACMPCA_OCSP_GOOD, _REVOKED, _UNKNOWN */
+    apr_time_t revoked_at; /* _REVOKED only */
+    int reason;            /* _REVOKED only; ACMPCA_REASON_NONE for none */
+} acmpca_ocsp_status_t;
+
+typedef struct acmpca_ocsp_signer_t {
+    X509 *ca_cert; /* the responder is the CA itself: ResponderID byKey of this key */
+    EVP_PKEY *ca_key;
+    const char *signing_algorithm;
+    apr_time_t this_update;
+    apr_time_t next_update;
+} acmpca_ocsp_signer_t;
+
+/** Parse a DER OCSPRequest; APR_EINVAL (answer malformedRequest) when it is not exactly
+ *  one well-formed request with at least one CertID. */
+apr_status_t acmpca_ocsp_parse(acmpca_ocsp_req_t **preq, const unsigned char *der, apr_size_t len,
+                               apr_pool_t *p);
+
+/** Number of CertIDs in the request. */
+int acmpca_ocsp_count(const acmpca_ocsp_req_t *req);
+
+/** Serial of CertID i as lowercase hex without leading zero octets (the store's form);
+ *  NULL when it is negative or absurdly long (never issued). */
+const char *acmpca_ocsp_serial(const acmpca_ocsp_req_t *req, int i, apr_pool_t *p);
+
+/** True when CertID i names ca_cert as issuer (name and key hashes, in the CertID's own
+ *  hash algorithm). */
+int acmpca_ocsp_issued_by(const acmpca_ocsp_req_t *req, int i, X509 *ca_cert);
+
+/** A successful, signed BasicOCSPResponse: one SingleResponse per CertID with
+ *  statuses[i], the request's nonce echoed when it sent one. DER in p. */
+apr_status_t acmpca_ocsp_respond(const unsigned char **pder, apr_size_t *plen,
+                                 const acmpca_ocsp_req_t *req, const acmpca_ocsp_status_t *statuses,
+                                 const acmpca_ocsp_signer_t *signer, apr_pool_t *p);
+
+/** An unsigned error response with one of the ACMPCA_OCSP_* response statuses. DER in p. */
+apr_status_t acmpca_ocsp_error(const unsigned char **pder, apr_size_t *plen, int status,
+                               apr_pool_t *p);
 
 #endif

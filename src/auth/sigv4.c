@@ -22,9 +22,9 @@
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define SIG_HEX_LEN      64
 
-#define MSG_MISMATCH                                                                           \
-    "The request signature we calculated does not match the signature you provided. Check "    \
-    "your AWS Secret Access Key and signing method. Consult the service documentation for "    \
+#define MSG_MISMATCH                                                                               \
+    "The request signature we calculated does not match the signature you provided. Check "        \
+    "your AWS Secret Access Key and signing method. Consult the service documentation for "        \
     "details."
 #define MSG_BAD_TOKEN "The security token included in the request is invalid."
 
@@ -67,8 +67,7 @@ static const char *hashed(const char *s, apr_pool_t *p)
 
 /* "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/acm-pca/aws4_request,
  *  SignedHeaders=host;x-amz-date, Signature=<64 hex>" */
-static apr_status_t parse_header(sig_parts *sp, const char *auth, acmpca_err_t *err,
-                                 apr_pool_t *p)
+static apr_status_t parse_header(sig_parts *sp, const char *auth, acmpca_err_t *err, apr_pool_t *p)
 {
     const char *s = auth, *e;
     const char *missing = "";
@@ -120,12 +119,12 @@ static apr_status_t parse_header(sig_parts *sp, const char *auth, acmpca_err_t *
         missing = "Authorization header requires 'Credential' parameter. ";
     }
     if (!sp->signature || !*sp->signature) {
-        missing = apr_pstrcat(p, missing, "Authorization header requires 'Signature' parameter. ",
-                              NULL);
+        missing =
+            apr_pstrcat(p, missing, "Authorization header requires 'Signature' parameter. ", NULL);
     }
     if (!sp->signed_headers || !*sp->signed_headers) {
-        missing = apr_pstrcat(
-            p, missing, "Authorization header requires 'SignedHeaders' parameter. ", NULL);
+        missing = apr_pstrcat(p, missing,
+                              "Authorization header requires 'SignedHeaders' parameter. ", NULL);
     }
     if (!sp->amz_date) {
         missing = apr_pstrcat(p, missing,
@@ -170,8 +169,7 @@ static const char *query_param(const char *query, const char *name, apr_pool_t *
     return NULL;
 }
 
-static apr_status_t parse_query(sig_parts *sp, const char *query, acmpca_err_t *err,
-                                apr_pool_t *p)
+static apr_status_t parse_query(sig_parts *sp, const char *query, acmpca_err_t *err, apr_pool_t *p)
 {
     const char *alg = query_param(query, "X-Amz-Algorithm", p);
     const char *missing = "";
@@ -204,8 +202,7 @@ static apr_status_t parse_query(sig_parts *sp, const char *query, acmpca_err_t *
     }
     if (*missing) {
         return acmpca_err_set(err, ACMPCA_ERR_INCOMPLETE_SIGNATURE, p,
-                              "Query-string authentication requires the %s parameter.",
-                              missing);
+                              "Query-string authentication requires the %s parameter.", missing);
     }
     return APR_SUCCESS;
 }
@@ -284,8 +281,8 @@ static apr_status_t parse_amz_date(apr_time_t *pt, const char *s)
     tm.tm_hour = digits(s + 9, 2);
     tm.tm_min = digits(s + 11, 2);
     tm.tm_sec = digits(s + 13, 2);
-    if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1
-        || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31
+        || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
         return APR_EINVAL;
     }
     return apr_time_exp_gmt_get(pt, &tm) == APR_SUCCESS ? APR_SUCCESS : APR_EINVAL;
@@ -403,8 +400,7 @@ static apr_status_t payload_hash(const char **phash, const sig_parts *sp,
 static int hmac(unsigned char *out, const void *key, size_t key_len, const char *msg)
 {
     unsigned int n = 0;
-    return HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out,
-                &n)
+    return HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out, &n)
            && n == 32;
 }
 
@@ -437,8 +433,13 @@ static int signature_of(char *hex, const char *secret, const sig_parts *sp, cons
     return ok;
 }
 
-static apr_status_t find_signature(sig_parts *sp, const acmpca_sigv4_req_t *req,
-                                   acmpca_err_t *err, apr_pool_t *p)
+void acmpca_auth_wipe(void *secret, apr_size_t len)
+{
+    OPENSSL_cleanse(secret, len);
+}
+
+static apr_status_t find_signature(sig_parts *sp, const acmpca_sigv4_req_t *req, acmpca_err_t *err,
+                                   apr_pool_t *p)
 {
     const char *auth = apr_table_get(req->headers, "Authorization");
     int in_query = req->query && query_param(req->query, "X-Amz-Algorithm", p);
@@ -489,8 +490,9 @@ apr_status_t acmpca_sigv4_verify(acmpca_sigv4_result_t *res, const acmpca_sigv4_
                           "\"yyyyMMdd'T'HHmmss'Z'\".");
     }
     if (!lists_host(sp.signed_headers)) {
-        return incomplete(err, p, "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
-                                  "Authorization.");
+        return incomplete(err, p,
+                          "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
+                          "Authorization.");
     }
     if ((rv = check_scope(&sp, opts, err, p)) != APR_SUCCESS) {
         return rv;
@@ -520,15 +522,14 @@ apr_status_t acmpca_sigv4_verify(acmpca_sigv4_result_t *res, const acmpca_sigv4_
         return rv;
     }
     creq = acmpca_sigv4_canonical_request(req, sp.signed_headers, hash, s3, sp.presigned, p);
-    sts = apr_pstrcat(p, ALGORITHM, "\n", sp.amz_date, "\n", sp.date, "/", sp.region, "/",
-                      sp.service, "/", TERMINATOR, "\n",
-                      acmpca_sha256_hex(creq, strlen(creq), p), NULL);
+    sts =
+        apr_pstrcat(p, ALGORITHM, "\n", sp.amz_date, "\n", sp.date, "/", sp.region, "/", sp.service,
+                    "/", TERMINATOR, "\n", acmpca_sha256_hex(creq, strlen(creq), p), NULL);
     if (!signature_of(expected, key.secret, &sp, sts, p)) {
         return acmpca_err_internal(err, APR_EGENERAL, "HMAC-SHA256 failed");
     }
     /* Constant time: the length is public, the contents are not. */
-    if (strlen(sp.signature) != SIG_HEX_LEN
-        || CRYPTO_memcmp(expected, sp.signature, SIG_HEX_LEN)) {
+    if (strlen(sp.signature) != SIG_HEX_LEN || CRYPTO_memcmp(expected, sp.signature, SIG_HEX_LEN)) {
         OPENSSL_cleanse(expected, sizeof(expected));
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_SIGNATURE, p, MSG_MISMATCH);
     }

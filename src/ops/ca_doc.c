@@ -47,8 +47,9 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     if (acmpca_arn_parse_ca(&ca->ref, arn, p) != APR_SUCCESS) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARN, p, "Not a valid arn.");
     }
-    /* A CA of another region or tenant does not exist for this caller. */
-    if (strcmp(ca->ref.region, ctx->env->region) || strcmp(ca->ref.account, ctx->account)) {
+    /* A CA of another region does not exist here; one of another tenant only if its
+     * resource policy shares it (acmpca_ca_authorize). */
+    if (strcmp(ca->ref.region, ctx->env->region)) {
         return not_found(err, arn, p);
     }
     rv = ctx->store->provider->ca_get(ctx->store, ca->ref.id, &ca->rec, p);
@@ -58,7 +59,7 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "loading a certificate authority");
     }
-    if (strcmp(ca->rec->account, ctx->account)) {
+    if (strcmp(ca->rec->account, ca->ref.account)) {
         return not_found(err, arn, p);
     }
     ca->doc = acmpca_json_parse(ca->rec->doc, strlen(ca->rec->doc), p);
@@ -90,6 +91,9 @@ apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const
                        "ACMPCA0201: purging expired CA %s failed", ca->ref.id);
         }
         return not_found(err, arn, p);
+    }
+    if ((rv = acmpca_ca_authorize(ctx, ca, err, p)) != APR_SUCCESS) {
+        return rv;
     }
     *pca = ca;
     return APR_SUCCESS;

@@ -4,12 +4,16 @@
 
 #include <apr_strings.h>
 
+#include "acmpca/log.h"
 #include "acmpca/util.h"
 #include "ops_int.h"
 
 #define IDEMPOTENCY_WINDOW apr_time_from_sec(5 * 60)
 #define SERIAL_LEN         16 /* 126 random bits, positive, 16 octets */
 #define SERIAL_TRIES       4
+/* Certificates per CA [AWS quotas, PCA-API.md §10]. TODO(acmpca): make it a directive
+ * like ACMPCAMaxCertificateAuthorities once acmpca_env_t carries it. */
+#define MAX_CERTS_PER_CA 1000000
 
 typedef struct issue_ctx {
     const acmpca_op_ctx_t *ctx;
@@ -19,7 +23,7 @@ typedef struct issue_ctx {
     const char *template_arn;
     X509_REQ *csr;
     EVP_PKEY *ca_key;
-    X509 *ca_cert;   /* NULL while a root signs its own certificate */
+    X509 *ca_cert; /* NULL while a root signs its own certificate */
     acmpca_issue_t issue;
 } issue_ctx;
 
@@ -68,8 +72,7 @@ static apr_status_t check_template(issue_ctx *ic, acmpca_err_t *err, apr_pool_t 
     }
     /* RFC 5280 path lengths: a CA may only certify CAs with a shorter path below. */
     acmpca_cert_info(&issuer, ic->ca_cert, p);
-    if (issuer.path_len == 0
-        || (issuer.path_len > 0 && ic->tmpl->path_len >= issuer.path_len)
+    if (issuer.path_len == 0 || (issuer.path_len > 0 && ic->tmpl->path_len >= issuer.path_len)
         || (issuer.path_len > 0 && ic->tmpl->path_len < 0)) {
         return acmpca_err_set(err, ACMPCA_ERR_VALIDATION, p,
                               "The path length of template %s is not allowed by the path "
@@ -111,15 +114,15 @@ static void revocation_urls(issue_ctx *ic, apr_pool_t *p)
         const char *path = acmpca_json_str(crl, "CustomPath");
         const char *file = apr_pstrcat(p, path ? path : "crl", "/", ic->ca->ref.id, ".crl", NULL);
         cname = acmpca_json_str(crl, "CustomCname");
-        ic->issue.crl_url =
-            cname ? apr_pstrcat(p, "http://", cname, "/", file, NULL)
-                  : apr_pstrcat(p, env_url, "/", acmpca_json_str(crl, "S3BucketName"), "/", file,
-                                NULL);
+        ic->issue.crl_url = cname
+                                ? apr_pstrcat(p, "http://", cname, "/", file, NULL)
+                                : apr_pstrcat(p, env_url, "/", acmpca_json_str(crl, "S3BucketName"),
+                                              "/", file, NULL);
     }
     if (acmpca_json_bool(ocsp, ACMPCA_K_ENABLED, 0)) {
         cname = acmpca_json_str(ocsp, "OcspCustomCname");
-        ic->issue.ocsp_url = cname ? apr_pstrcat(p, "http://", cname, NULL)
-                                   : apr_pstrcat(p, env_url, "/ocsp", NULL);
+        ic->issue.ocsp_url =
+            cname ? apr_pstrcat(p, "http://", cname, NULL) : apr_pstrcat(p, env_url, "/ocsp", NULL);
     }
 }
 
@@ -128,8 +131,8 @@ static void revocation_urls(issue_ctx *ic, apr_pool_t *p)
 static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
     const cJSON *config = acmpca_json_obj(ic->ca->doc, ACMPCA_K_CA_CONFIG);
-    int short_lived = !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_USAGE_MODE),
-                              "SHORT_LIVED_CERTIFICATE");
+    int short_lived =
+        !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_USAGE_MODE), "SHORT_LIVED_CERTIFICATE");
     apr_status_t rv;
 
     ic->template_arn = acmpca_json_str(ic->in, ACMPCA_K_TEMPLATE_ARN);
@@ -137,8 +140,7 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
         ic->template_arn = ACMPCA_TEMPLATE_ARN_PREFIX ACMPCA_TEMPLATE_DEFAULT;
     }
     ic->tmpl = acmpca_template_find(ic->template_arn);
-    if ((rv = check_state(ic, err, p)) != APR_SUCCESS
-        || (rv = parse_csr(ic, err, p)) != APR_SUCCESS
+    if ((rv = check_state(ic, err, p)) != APR_SUCCESS || (rv = parse_csr(ic, err, p)) != APR_SUCCESS
         || (rv = acmpca_sigalg_check(acmpca_json_str(ic->in, ACMPCA_K_SIGNING_ALGORITHM),
                                      acmpca_json_str(config, ACMPCA_K_KEY_ALGORITHM), err, p))
                != APR_SUCCESS) {
@@ -164,13 +166,36 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     ic->issue.issuer_cert = ic->ca_cert;
     ic->issue.signing_algorithm = acmpca_json_str(ic->in, ACMPCA_K_SIGNING_ALGORITHM);
     ic->issue.tmpl = ic->tmpl;
-    ic->issue.api_passthrough = ic->tmpl->api_passthrough
-                                    ? acmpca_json_obj(ic->in, ACMPCA_K_API_PASSTHROUGH)
-                                    : NULL;
+    ic->issue.api_passthrough =
+        ic->tmpl->api_passthrough ? acmpca_json_obj(ic->in, ACMPCA_K_API_PASSTHROUGH) : NULL;
     revocation_urls(ic, p);
     return APR_SUCCESS;
 }
 
+/* The last check of §5.5: the per-CA certificate quota (LimitExceededException). */
+static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    apr_int64_t n = 0;
+    apr_status_t rv = ic->ctx->store->provider->cert_count(ic->ctx->store, ic->ca->ref.id,
+                                                           ACMPCA_CERT_ITER_ALL, &n, p);
+
+    if (rv != APR_SUCCESS) {
+        return acmpca_ops_store_error(err, rv, "counting certificates");
+    }
+    if (n >= MAX_CERTS_PER_CA) {
+        return acmpca_err_set(err, ACMPCA_ERR_LIMIT_EXCEEDED, p,
+                              "The certificate authority %s has reached its limit of %d "
+                              "certificates.",
+                              ic->ca->ref.arn, MAX_CERTS_PER_CA);
+    }
+    return APR_SUCCESS;
+}
+
+/* Sign, then store with the idempotency claim in one transaction (store.h): of several
+ * concurrent calls with one token exactly one row is written, and the others answer
+ * with its serial; their own signed certificates are dropped here, never stored nor
+ * returned. Every stored row is the audit record of the issuance (who, when, template,
+ * serial, subject, validity), and the log says so too. */
 static apr_status_t sign_and_store(const char **pserial, issue_ctx *ic, acmpca_idem_t *idem,
                                    acmpca_err_t *err, apr_pool_t *p)
 {
@@ -208,6 +233,9 @@ static apr_status_t sign_and_store(const char **pserial, issue_ctx *ic, acmpca_i
         }
         if (rv == APR_SUCCESS) {
             *pserial = rec.serial;
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, APR_SUCCESS, p,
+                       "ACMPCA0601: issued certificate %s of CA %s with %s for %s", rec.serial,
+                       rec.ca_id, rec.template_arn, rec.requested_by ? rec.requested_by : "-");
             return APR_SUCCESS;
         }
         if (rv != APR_EEXIST) {
@@ -230,7 +258,9 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
         != APR_SUCCESS) {
         return rv;
     }
-    idem.scope = apr_pstrcat(p, "IssueCertificate:", ic.ca->ref.id, NULL);
+    /* Tokens are the caller's: another account sharing the CA cannot replay the owner's.
+     * The CA id stays last (the redis store takes its hash tag from there). */
+    idem.scope = apr_pstrcat(p, "IssueCertificate:", ctx->account, ":", ic.ca->ref.id, NULL);
     if (token) {
         rv = ctx->store->provider->idem_get(ctx->store, idem.scope, token, ctx->now, &serial, p);
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
@@ -239,6 +269,7 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
     }
     if (!serial) {
         if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
+            || (rv = check_quota(&ic, err, p)) != APR_SUCCESS
             || (rv = sign_and_store(&serial, &ic, token ? &idem : NULL, err, p)) != APR_SUCCESS) {
             return rv;
         }
@@ -252,39 +283,72 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
  * GetCertificate
  */
 
-/* "e8:cb:d2" -> "e8cbd2", the form certificate ARNs and the store use. */
-static const char *serial_plain(const char *colons, apr_pool_t *p)
+/* A root's own self-signed certificate has no chain (PCA-API.md §5.6); it is recognised
+ * by the certificate itself, so a renewed root certificate qualifies too. */
+static int self_signed_pem(const char *pem, apr_pool_t *p)
 {
-    char *out = apr_palloc(p, strlen(colons) + 1), *o = out;
+    acmpca_cert_info_t info;
+    acmpca_err_t ignored = {0};
+    X509 *x;
 
-    for (; *colons; colons++) {
-        if (*colons != ':') {
-            *o++ = *colons;
-        }
+    if (acmpca_cert_parse(&x, (const unsigned char *)pem, strlen(pem), &ignored, p)
+        != APR_SUCCESS) {
+        return 0;
     }
-    *o = '\0';
-    return out;
+    acmpca_cert_info(&info, x, p);
+    return info.self_signed;
+}
+
+/* Chain = the issuing CA's certificate, then the chain it was imported with (issuer
+ * first, up to and including the root). */
+static const char *chain_of(const acmpca_ca_t *ca, apr_pool_t *p)
+{
+    const char *ca_pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+    const char *chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN);
+    apr_size_t n;
+
+    if (!ca_pem) {
+        return NULL;
+    }
+    if (!chain || !*chain) {
+        return ca_pem;
+    }
+    n = strlen(ca_pem);
+    return apr_pstrcat(p, ca_pem, (n && ca_pem[n - 1] == '\n') ? "" : "\n", chain, NULL);
 }
 
 apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                 acmpca_err_t *err, apr_pool_t *p)
 {
     const char *cert_arn = acmpca_json_str(in, ACMPCA_K_CERT_ARN);
-    const char *ca_serial, *ca_pem, *chain, *serial;
+    const char *chain, *serial;
     acmpca_ca_ref_t owner;
     acmpca_cert_rec_t *rec;
     acmpca_ca_t *ca;
     apr_status_t rv;
 
+    /* ARN semantics come before the lookup (PCA-API.md §1.5): a certificate ARN that is
+     * not one (the two ARNs swapped, a CA or an ACM ARN) is refused first [FIELD]. */
+    if (acmpca_arn_parse_cert(&owner, &serial, cert_arn, p) != APR_SUCCESS) {
+        return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARN, p, "Not a valid arn.");
+    }
     if ((rv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
         != APR_SUCCESS) {
         return rv;
     }
-    /* A certificate ARN of another CA, or the two ARNs swapped, is not a valid ARN here. */
-    if (acmpca_arn_parse_cert(&owner, &serial, cert_arn, p) != APR_SUCCESS
-        || strcmp(owner.id, ca->ref.id) || strcmp(owner.account, ca->ref.account)
+    /* PCA-API.md §11.8: a certificate ARN of another CA is not a valid ARN here. */
+    if (strcmp(owner.id, ca->ref.id) || strcmp(owner.account, ca->ref.account)
         || strcmp(owner.region, ca->ref.region)) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARN, p, "Not a valid arn.");
+    }
+    /* §4.1: PENDING_CERTIFICATE only for a root, whose own certificate may exist; a
+     * pending subordinate cannot have issued anything yet. */
+    if (!strcmp(acmpca_ca_status(ca, ctx->now), ACMPCA_ST_PENDING)
+        && strcmp(acmpca_json_str(ca->doc, ACMPCA_K_TYPE), "ROOT")) {
+        return acmpca_err_set(err, ACMPCA_ERR_INVALID_STATE, p,
+                              "The certificate authority %s is not in the correct state to "
+                              "have issued certificates.",
+                              ca->ref.arn);
     }
     if ((rv = acmpca_state_allow("GetCertificate", ca, ctx->now, err, p)) != APR_SUCCESS) {
         return rv;
@@ -297,16 +361,11 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "loading a certificate");
     }
+    /* Issued, expired or revoked alike [AWS]. */
     *pout = acmpca_json_own(cJSON_CreateObject(), p);
     cJSON_AddStringToObject(*pout, ACMPCA_K_CERT, rec->pem);
-    /* The chain is the issuing CA's certificate and its own chain; a root's self-signed
-     * certificate has none. */
-    ca_pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
-    ca_serial = acmpca_json_str(ca->doc, ACMPCA_K_SERIAL);
-    if (ca_pem && !(ca_serial && !strcmp(serial_plain(ca_serial, p), rec->serial))) {
-        chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN);
-        cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN,
-                                chain ? apr_pstrcat(p, ca_pem, chain, NULL) : ca_pem);
+    if (!self_signed_pem(rec->pem, p) && (chain = chain_of(ca, p))) {
+        cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN, chain);
     }
     return APR_SUCCESS;
 }

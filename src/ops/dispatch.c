@@ -32,6 +32,15 @@ static const op_entry_t op_table[] = {
     {"TagCertificateAuthority", acmpca_op_tag_ca},
     {"UntagCertificateAuthority", acmpca_op_untag_ca},
     {"UpdateCertificateAuthority", acmpca_op_update_ca},
+    {"PutPolicy", acmpca_op_put_policy},
+    {"GetPolicy", acmpca_op_get_policy},
+    {"DeletePolicy", acmpca_op_delete_policy},
+    {"CreatePermission", acmpca_op_create_permission},
+    {"ListPermissions", acmpca_op_list_permissions},
+    {"DeletePermission", acmpca_op_delete_permission},
+    {"RevokeCertificate", acmpca_op_revoke_cert},
+    {"CreateCertificateAuthorityAuditReport", acmpca_op_create_audit_report},
+    {"DescribeCertificateAuthorityAuditReport", acmpca_op_describe_audit_report},
 };
 
 static const op_entry_t *op_find(const char *name)
@@ -114,6 +123,8 @@ static apr_status_t run(cJSON **pout, const acmpca_call_t *call, const char **po
     ctx.store = call->env->store;
     ctx.account = call->caller.account ? call->caller.account : call->env->account;
     ctx.now = call->now;
+    ctx.operation = op->name;
+    ctx.in = in;
     return op->fn(pout, &ctx, in, err, p);
 }
 

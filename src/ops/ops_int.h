@@ -30,6 +30,9 @@ typedef struct acmpca_op_ctx_t {
     acmpca_store_t *store;
     const char *account; /* the caller's account: the tenant every lookup is scoped to */
     apr_time_t now;
+    const char *operation; /* "IssueCertificate": what acmpca_ca_load authorises; NULL:
+                              the owner only (callers outside the dispatcher) */
+    const cJSON *in;       /* the request, for condition keys (acm-pca:TemplateArn) */
 } acmpca_op_ctx_t;
 
 typedef apr_status_t acmpca_op_fn(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
@@ -42,7 +45,6 @@ acmpca_op_fn acmpca_op_get_ca_csr, acmpca_op_import_ca_cert, acmpca_op_get_ca_ce
 acmpca_op_fn acmpca_op_issue_cert, acmpca_op_get_cert;
 acmpca_op_fn acmpca_op_tag_ca, acmpca_op_untag_ca, acmpca_op_list_tags;
 
-#endif
 
 /* ---- the CA document (ca_doc.c) ----------------------------------------------------
  * A CA is one store record holding a JSON document: the members Describe returns, plus
@@ -74,7 +76,8 @@ apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const ch
 
 /** Load the CA an ARN names, scoped to the caller's account and the server's region:
  *  not a CA ARN -> InvalidArnException; unknown, another tenant's, or past its
- *  restoration period -> ResourceNotFoundException. */
+ *  restoration period -> ResourceNotFoundException; then acmpca_ca_authorize decides
+ *  for ctx->operation (another tenant's CA only when its policy shares it). */
 apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                             acmpca_err_t *err, apr_pool_t *p);
 
@@ -136,3 +139,63 @@ apr_status_t acmpca_validity_compute(apr_time_t *pnot_before, apr_time_t *pnot_a
                                      const cJSON *validity, const cJSON *not_before,
                                      apr_time_t now, apr_time_t ca_not_after, int short_lived,
                                      acmpca_err_t *err, apr_pool_t *p);
+
+/* ---- identity and access (ca_doc.c, policy.c, perm.c; PCA-API.md §5.15-5.18) ------- */
+
+#define ACMPCA_D_POLICY      "_Policy"      /* the resource policy, verbatim (PutPolicy) */
+#define ACMPCA_D_PERMISSIONS "_Permissions" /* [{Principal, SourceAccount, Actions, CreatedAt}] */
+
+acmpca_op_fn acmpca_op_put_policy, acmpca_op_get_policy, acmpca_op_delete_policy;
+acmpca_op_fn acmpca_op_create_permission, acmpca_op_list_permissions,
+    acmpca_op_delete_permission;
+
+/** May the caller run ctx->operation on ca (called by acmpca_ca_load)? The owner account
+ *  may, unless the CA's resource policy denies it explicitly (AccessDeniedException).
+ *  Another account may only run the actions AWS lets other accounts have
+ *  (DescribeCertificateAuthority, GetCertificate, GetCertificateAuthorityCertificate,
+ *  IssueCertificate with EndEntityCertificate/V1, ListPermissions, ListTags,
+ *  RevokeCertificate), when the policy or a permission allows it; a CA not shared with
+ *  the caller at all does not exist for it (ResourceNotFoundException), one shared for
+ *  other actions answers AccessDeniedException. */
+apr_status_t acmpca_ca_authorize(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
+                                 acmpca_err_t *err, apr_pool_t *p);
+
+/** Is ca, of another account, shared with the caller by its resource policy (some
+ *  cross-account action allowed)? For ListCertificateAuthorities OTHER_ACCOUNTS. */
+int acmpca_ca_shared(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p);
+
+/* ---- revocation, CRLs and audit reports (revoke.c, crl.c, audit.c, objects.c, ocsp.c;
+ *      PCA-API.md §5.9, §5.13, §5.14, §7.4, §8) -------------------------------------- */
+
+/* The last CRL published for the CA: {Number, ThisUpdate, NextUpdate, Bucket, Key,
+ * Revoked (revoked certificates the store had when it was built; -1 after a failed
+ * publication, so that the periodic job builds it again)}. */
+#define ACMPCA_D_CRL "_Crl"
+
+acmpca_op_fn acmpca_op_revoke_cert, acmpca_op_create_audit_report, acmpca_op_describe_audit_report;
+
+/** RFC 5280 CRLReason code of a RevocationReason; ACMPCA_REASON_NONE for UNSPECIFIED
+ *  and anything unknown. */
+int acmpca_revocation_reason_code(const char *reason);
+
+/** A context for work the server does for a CA on its own (the CRL job, the GET routes):
+ *  the CA's own account, no caller, no operation (acmpca_ca_load: the owner only). */
+void acmpca_ops_system_ctx(acmpca_op_ctx_t *ctx, const acmpca_env_t *env, const char *account,
+                           apr_time_t now);
+
+/** Where the CRL of ca goes and how long it is valid; 0 when the CA has none: CRLs
+ *  disabled, or no CA certificate to sign with (PENDING_CERTIFICATE, DELETED, ...). */
+int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucket,
+                      const char **pkey, int *pdays, apr_pool_t *p);
+
+/** Build the CA's CRL from the store and publish it now (PCA-API.md §7.4): a fresh CRL
+ *  number, the revoked certificates not expired before the previous CRL, signed with
+ *  the CA key; written to <bucket>/<CustomPath or crl>/<ca-id>.crl in one object_put.
+ *  A rebuild of the same CA running in this process takes the request over (it builds
+ *  once more when done); across processes and hosts the highest CRL number wins. No
+ *  CRL configured: nothing to do, APR_SUCCESS. Failures are logged; the periodic job
+ *  retries them. ctx->account must be the CA's account. */
+apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
+                                apr_pool_t *p);
+
+#endif

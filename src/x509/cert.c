@@ -55,6 +55,37 @@ static int is_ascii(const char *s)
     return 1;
 }
 
+static int nid_in(int nid, const int *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && list[i] != nid; i++) {
+    }
+    return i < n;
+}
+
+/* Extensions only the CA decides: its template's BasicConstraints and key identifiers,
+ * and the CRL and OCSP pointers its revocation configuration gives (PCA-API.md §7.2).
+ * A caller's version, from the API or the CSR, is ignored as a template-defined value
+ * is [AWS template-order-of-operations], even where the CA leaves the extension out. */
+static const int ca_managed[] = {
+    NID_basic_constraints,
+    NID_authority_key_identifier,
+    NID_subject_key_identifier,
+    NID_crl_distribution_points,
+    NID_info_access,
+    NID_freshest_crl,
+};
+
+/* RFC 5280 puts these in CA certificates only (§4.2.1.5, §4.2.1.10, §4.2.1.11,
+ * §4.2.1.14); an end-entity certificate carrying one is refused whatever asked for it. */
+static const int ca_only[] = {
+    NID_name_constraints,
+    NID_policy_constraints,
+    NID_inhibit_any_policy,
+    NID_policy_mappings,
+};
+
 /* ******************************************************************************** */
 /* Key usage (shared with csr.c)                                                     */
 /* ******************************************************************************** */
@@ -508,6 +539,38 @@ static apr_status_t api_san(builder_t *b, const cJSON *list)
     return rv;
 }
 
+/* The extnValue holds exactly one DER element and, for an extension OpenSSL knows, one
+ * that decodes as that extension: the CA signs nothing a verifier could read two ways. */
+static int well_formed(X509_EXTENSION *ext)
+{
+    const ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(ext);
+    const unsigned char *d = ASN1_STRING_get0_data(os), *end = d + ASN1_STRING_length(os);
+    const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
+    long len = 0;
+    int tag, cls, rc = ASN1_get_object(&d, &len, &tag, &cls, ASN1_STRING_length(os));
+    void *v;
+
+    if ((rc & 0x80) || rc == 0x21 || d + len != end) {
+        return 0;
+    }
+    if (!m) {
+        return 1;
+    }
+    ERR_set_mark();
+    v = X509V3_EXT_d2i(ext);
+    ERR_pop_to_mark();
+    if (!v) {
+        return 0;
+    }
+    if (m->it) {
+        ASN1_item_free(v, ASN1_ITEM_ptr(m->it));
+    }
+    else {
+        m->ext_free(v);
+    }
+    return 1;
+}
+
 /* A CustomExtension: Value is the base64 of the DER extnValue contents. An extension the
  * template defines wins silently [AWS template-order-of-operations]; one the API already
  * gave (standard or custom) is a contradiction in the request. */
@@ -537,11 +600,20 @@ static apr_status_t api_custom(builder_t *b, const cJSON *item)
         rv = acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
                             "Extension %s is specified more than once.", oid);
     }
-    else if (idx < 0
-             && (!(os = ASN1_OCTET_STRING_new()) || !ASN1_OCTET_STRING_set(os, der, (int)len)
-                 || !(ext = X509_EXTENSION_create_by_OBJ(NULL, obj,
-                                                         acmpca_json_bool(item, "Critical", 0), os))
-                 || !X509_add_ext(b->x, ext, -1))) {
+    else if (idx >= 0 || nid_in(OBJ_obj2nid(obj), ca_managed, COUNT(ca_managed))) {
+        /* the template's (or the CA's) own value stands */
+    }
+    else if (!(os = ASN1_OCTET_STRING_new()) || !ASN1_OCTET_STRING_set(os, der, (int)len)
+             || !(ext = X509_EXTENSION_create_by_OBJ(NULL, obj,
+                                                     acmpca_json_bool(item, "Critical", 0), os))) {
+        rv = internal(b, "custom extension");
+    }
+    else if (!well_formed(ext)) {
+        rv = acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
+                            "The value of custom extension %s is not one DER-encoded value%s.", oid,
+                            X509V3_EXT_get(ext) ? " of that extension" : "");
+    }
+    else if (!X509_add_ext(b->x, ext, -1)) {
         rv = internal(b, "custom extension");
     }
     X509_EXTENSION_free(ext);
@@ -589,9 +661,23 @@ static apr_status_t add_api_exts(builder_t *b)
 
 /* ---- what comes from the CSR ---- */
 
+/* The CSR's SAN, critical exactly when the subject is empty: the CA, not the requester,
+ * applies RFC 5280 §4.2.1.6 to the certificate it signs. */
+static apr_status_t add_csr_san(builder_t *b, X509_EXTENSION *ext)
+{
+    int critical = X509_NAME_entry_count(X509_get_subject_name(b->x)) == 0;
+    X509_EXTENSION *copy = X509_EXTENSION_dup(ext);
+    int ok = copy && X509_EXTENSION_set_critical(copy, critical) && X509_add_ext(b->x, copy, -1);
+
+    X509_EXTENSION_free(copy);
+    return ok ? APR_SUCCESS : internal(b, "X509_add_ext");
+}
+
 /* SAN is copied from the CSR by every template unless the API gave one [AWS
  * template-definitions]; the passthrough varieties copy every other extension that is
- * not yet there (template > API > CSR). */
+ * not yet there (template > API > CSR), except those the CA manages. A critical
+ * extension OpenSSL does not know is refused rather than signed blind: the CSR is the
+ * requester's word alone, while CustomExtensions stay open to the API caller. */
 static apr_status_t add_csr_exts(builder_t *b)
 {
     int i;
@@ -599,12 +685,73 @@ static apr_status_t add_csr_exts(builder_t *b)
     for (i = 0; i < sk_X509_EXTENSION_num(b->csr_exts); i++) {
         X509_EXTENSION *ext = sk_X509_EXTENSION_value(b->csr_exts, i);
         const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
+        int nid = OBJ_obj2nid(obj);
 
-        if (!b->in->tmpl->csr_passthrough && OBJ_obj2nid(obj) != NID_subject_alt_name) {
+        if ((!b->in->tmpl->csr_passthrough && nid != NID_subject_alt_name)
+            || nid_in(nid, ca_managed, COUNT(ca_managed))
+            || X509_get_ext_by_OBJ(b->x, obj, -1) >= 0) {
             continue;
         }
-        if (X509_get_ext_by_OBJ(b->x, obj, -1) < 0 && !X509_add_ext(b->x, ext, -1)) {
+        if (nid == NID_subject_alt_name) {
+            apr_status_t rv = add_csr_san(b, ext);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            continue;
+        }
+        if (X509_EXTENSION_get_critical(ext) && !X509V3_EXT_get(ext)) {
+            char oid[128];
+
+            OBJ_obj2txt(oid, sizeof(oid), obj, 1);
+            return acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
+                                  "The CSR asks for critical extension %s, which cannot be "
+                                  "passed through from a CSR.",
+                                  oid);
+        }
+        if (!X509_add_ext(b->x, ext, -1)) {
             return internal(b, "X509_add_ext");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- the profile every certificate must fit, whatever its sources ---- */
+
+/* An end-entity certificate never asserts keyCertSign (RFC 5280 §4.2.1.3: only with
+ * cA TRUE) nor carries a CA-only extension, and a CA certificate always asserts it:
+ * whether the template, the API or the CSR decided, a request that would break this is
+ * refused rather than signed. */
+static apr_status_t profile_check(builder_t *b)
+{
+    ASN1_BIT_STRING *ku;
+    size_t i;
+    int cert_sign;
+
+    ku = X509_get_ext_d2i(b->x, NID_key_usage, NULL, NULL);
+    cert_sign = ku && ASN1_BIT_STRING_get_bit(ku, 5);
+    ASN1_BIT_STRING_free(ku);
+    if (b->in->tmpl->is_ca) {
+        /* RFC 5280 §4.2.1.3 and §4.2.1.9: a CA certificate carries a key usage with
+         * keyCertSign (a blank CA template takes it from ApiPassthrough or the CSR). */
+        return cert_sign ? APR_SUCCESS
+                         : acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
+                                          "A certificate authority certificate needs a key usage "
+                                          "with KeyCertSign; template %s leaves it to the request.",
+                                          b->in->tmpl->name);
+    }
+    if (cert_sign) {
+        return acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
+                              "The key usage keyCertSign is only allowed in certificate "
+                              "authority certificates; template %s issues end-entity "
+                              "certificates.",
+                              b->in->tmpl->name);
+    }
+    for (i = 0; i < COUNT(ca_only); i++) {
+        if (has_nid(b, ca_only[i])) {
+            return acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
+                                  "The %s extension is only allowed in certificate authority "
+                                  "certificates; template %s issues end-entity certificates.",
+                                  OBJ_nid2sn(ca_only[i]), b->in->tmpl->name);
         }
     }
     return APR_SUCCESS;
@@ -695,7 +842,7 @@ apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_er
     b.csr_exts = own(p, X509_REQ_get_extensions(in->csr), exts_cleanup);
     if ((rv = set_basics(&b)) != APR_SUCCESS || (rv = set_names(&b)) != APR_SUCCESS
         || (rv = add_template_exts(&b)) != APR_SUCCESS || (rv = add_api_exts(&b)) != APR_SUCCESS
-        || (rv = add_csr_exts(&b)) != APR_SUCCESS) {
+        || (rv = add_csr_exts(&b)) != APR_SUCCESS || (rv = profile_check(&b)) != APR_SUCCESS) {
         return rv;
     }
     if (X509_sign(b.x, in->issuer_key, acmpca_sigalg_md(in->signing_algorithm)) <= 0) {

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
- * PKCS#10 requests: the CA's own CSR, and parsing the CSRs IssueCertificate receives. */
-#include <limits.h>
+ * PKCS#10 requests: the CA's own CSR (GetCertificateAuthorityCsr). Incoming CSRs are
+ * parsed in intake.c. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -222,82 +222,5 @@ apr_status_t acmpca_csr_make(const char **ppem, EVP_PKEY *key, const cJSON *subj
         || !(*ppem = req_pem(req, p))) {
         return acmpca_err_internal(err, APR_EGENERAL, "signing the CA CSR");
     }
-    return APR_SUCCESS;
-}
-
-/* ******************************************************************************** */
-/* Incoming CSRs (IssueCertificate, PCA-API.md §5.5)                                 */
-/* ******************************************************************************** */
-
-static X509_REQ *req_read(const unsigned char *buf, apr_size_t len)
-{
-    X509_REQ *req = NULL;
-    BIO *bio;
-
-    if (memmem(buf, len, "-----BEGIN", 10)) {
-        /* Accepts "CERTIFICATE REQUEST" and the older "NEW CERTIFICATE REQUEST". */
-        if ((bio = BIO_new_mem_buf(buf, (int)len))) {
-            req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
-        }
-        BIO_free(bio);
-    }
-    else {
-        const unsigned char *d = buf;
-
-        /* DER is tolerated, but only one whole structure with nothing after it. */
-        req = d2i_X509_REQ(NULL, &d, (long)len);
-        if (req && d != buf + len) {
-            X509_REQ_free(req);
-            req = NULL;
-        }
-    }
-    return req;
-}
-
-static int has_subject_or_san(X509_REQ *req)
-{
-    STACK_OF(X509_EXTENSION) * exts;
-    int san;
-
-    if (X509_NAME_entry_count(X509_REQ_get_subject_name(req)) > 0) {
-        return 1;
-    }
-    exts = X509_REQ_get_extensions(req);
-    san = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1) >= 0;
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    return san;
-}
-
-apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
-                              acmpca_err_t *err, apr_pool_t *p)
-{
-    X509_REQ *req = NULL;
-    EVP_PKEY *pub;
-    int ok;
-
-    *pcsr = NULL;
-    /* Parse failures are the client's, not ours: keep OpenSSL's error queue clean. */
-    ERR_set_mark();
-    if (buf && len > 0 && len <= INT_MAX) {
-        req = own(p, req_read(buf, len), req_cleanup);
-    }
-    if (!req) {
-        ERR_pop_to_mark();
-        return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
-                              "The CSR could not be parsed as a PKCS #10 certificate request.");
-    }
-    pub = X509_REQ_get0_pubkey(req);
-    ok = X509_REQ_get_version(req) == X509_REQ_VERSION_1 && pub && X509_REQ_verify(req, pub) == 1;
-    ERR_pop_to_mark();
-    if (!ok) {
-        /* PCA-API.md §11.5 [DECISION]: the self-signature is checked. */
-        return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
-                              "The CSR signature could not be verified with its public key.");
-    }
-    if (!has_subject_or_san(req)) {
-        return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
-                              "The CSR has neither a subject nor a subject alternative name.");
-    }
-    *pcsr = req;
     return APR_SUCCESS;
 }

@@ -17,8 +17,9 @@ static const char *const eku_server[] = {SN_server_auth, NULL};
 static const char *const eku_code[] = {SN_code_sign, NULL};
 static const char *const eku_ocsp[] = {SN_OCSP_sign, NULL};
 
-#define KU_EE (X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT)
-#define KU_CA (X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN)
+#define KU_EE   (X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT)
+#define KU_CA   (X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN)
+#define KU_SIGN X509v3_KU_DIGITAL_SIGNATURE
 
 /* Fields in the order of acmpca_template_t: name, is_ca, path_len, root, csr_passthrough,
  * api_passthrough, blank, bc_critical, key_usage, eku, eku_critical. */
@@ -35,7 +36,7 @@ static const char *const eku_ocsp[] = {SN_OCSP_sign, NULL};
         TPL(base "_APICSRPassthrough/V1", ca, pl, 0, 1, 1, 0, bcc, ku, eku, ekuc)
 
 /* End-entity templates: CA:FALSE non-critical (PCA-API.md §11.12). */
-#define EE(base, eku, ekuc) FOUR(base, 0, -1, 0, KU_EE, eku, ekuc)
+#define EE(base, ku, eku, ekuc) FOUR(base, 0, -1, 0, ku, eku, ekuc)
 
 /* Subordinate CA templates: critical CA:TRUE with a path length. */
 #define SUB(n) FOUR("SubordinateCACertificate_PathLen" #n, 1, n, 1, KU_CA, NULL, 0)
@@ -52,11 +53,12 @@ static const char *const eku_ocsp[] = {SN_OCSP_sign, NULL};
         BLANK(base "_PathLen3", 1, 3, root, 1)
 
 static const acmpca_template_t templates[] = {
-    EE("EndEntityCertificate", eku_server_client, 0),
-    EE("EndEntityClientAuthCertificate", eku_client, 0),
-    EE("EndEntityServerAuthCertificate", eku_server, 0),
-    EE("CodeSigningCertificate", eku_code, 1),
-    EE("OCSPSigningCertificate", eku_ocsp, 1),
+    EE("EndEntityCertificate", KU_EE, eku_server_client, 0),
+    EE("EndEntityClientAuthCertificate", KU_EE, eku_client, 0),
+    EE("EndEntityServerAuthCertificate", KU_EE, eku_server, 0),
+    /* Signing keys sign only: digitalSignature alone (PCA-API.md §7.3). */
+    EE("CodeSigningCertificate", KU_SIGN, eku_code, 1),
+    EE("OCSPSigningCertificate", KU_SIGN, eku_ocsp, 1),
     /* AWS offers the root template with API passthrough only: CSR passthrough makes no
      * sense for a certificate made from the CA's own CSR. */
     TPL("RootCACertificate/V1", 1, -1, 1, 0, 0, 0, 1, KU_CA, NULL, 0),

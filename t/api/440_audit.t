@@ -154,7 +154,7 @@ is_aws_error($r, 400, 'ResourceNotFoundException', undef, 'an unknown CA -> Reso
 my $busy = '11111111-2222-3333-4444-555555555555';
 sqlite(sprintf "INSERT INTO reports (ca_id, id, status, bucket, key, format, created_at) "
        . "VALUES ('%s', '%s', 'CREATING', '%s', 'audit-report/%s/%s.json', 'JSON', %d);",
-       $R->{id}, $busy, $bucket, $R->{id}, $busy, time * 1_000_000);
+       $R->{id}, $busy, $bucket, $R->{id}, $busy, (time + 2) * 1_000_000);
 (undef, $d) = describe_report($R->{arn}, $busy);
 is(($d || {})->{AuditReportStatus}, 'CREATING', 'a report being written: CREATING');
 (undef, undef, $r) = create_report($R->{arn}, 'JSON');

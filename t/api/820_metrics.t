@@ -75,7 +75,7 @@ sub pids_of {
     while (Time::HiRes::time() < $deadline) {
         open my $fh, '<', $ERROR_LOG or die "$ERROR_LOG: $!";
         while (<$fh>) {
-            next unless /\[pid (\d+)(?::tid \d+)?\].*ACMPCA0800: request ([0-9a-f-]{36}):/;
+            next unless /\[pid (\d+)[\]:].*ACMPCA0800: request ([0-9a-f-]{36}):/;
             $pid{$2} = $1 if $want{$2};
         }
         close $fh;

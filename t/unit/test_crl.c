@@ -117,7 +117,8 @@ static X509_CRL *build(apr_pool_t *p, X509 *ca, EVP_PKEY *key, const char *sigal
                        apr_int64_t number, entries_t *e, const unsigned char **pder,
                        apr_size_t *plen)
 {
-    acmpca_crl_params_t in = {ca, key, sigalg, number, SEC(1750000000), SEC(1750000000 + 7 * 86400)};
+    acmpca_crl_params_t in = {
+        ca, key, sigalg, number, SEC(1750000000), SEC(1750000000 + 7 * 86400)};
     const unsigned char *der = NULL, *pp;
     apr_size_t len = 0, count = 0;
     X509_CRL *crl;
@@ -229,19 +230,18 @@ static void test_crl_empty(void **state)
 static void test_crl_entries(void **state)
 {
     static const entry_t list[] = {
-        {"4a3f00112233445566778899aabbccdd", 1700000000, 1},  /* keyCompromise */
-        {"ff", 1700000001, 2},                                /* high bit: 00 ff */
-        {"abc", 1700000002, 3},                               /* odd length */
-        {"00000102", 1700000003, 4},                          /* leading zero octets */
+        {"4a3f00112233445566778899aabbccdd", 1700000000, 1}, /* keyCompromise */
+        {"ff", 1700000001, 2},                               /* high bit: 00 ff */
+        {"abc", 1700000002, 3},                              /* odd length */
+        {"00000102", 1700000003, 4},                         /* leading zero octets */
         {"0102", 1700000004, 5},
         {"7e", 1700000005, 9},
         {"7d", 1700000006, 10},
         {"7c", 1700000007, ACMPCA_REASON_NONE},
         {"7b", 2600000000L, 1}, /* 2052: GeneralizedTime */
     };
-    static const char *const want_serial[] = {"4a3f00112233445566778899aabbccdd",
-                                              "ff", "0abc", "0102", "0102", "7e", "7d", "7c",
-                                              "7b"};
+    static const char *const want_serial[] = {
+        "4a3f00112233445566778899aabbccdd", "ff", "0abc", "0102", "0102", "7e", "7d", "7c", "7b"};
     apr_pool_t *p = *state;
     EVP_PKEY *key = gen(p, "EC_secp384r1");
     X509 *ca = ca_cert(p, key, 1);
@@ -401,10 +401,10 @@ static void test_crl_next_update(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_crl_empty),       UNIT_TEST(test_crl_entries),
-        UNIT_TEST(test_crl_rsa),         UNIT_TEST(test_crl_aki_without_ski),
-        UNIT_TEST(test_crl_big_number),  UNIT_TEST(test_crl_many),
-        UNIT_TEST(test_crl_errors),      UNIT_TEST(test_crl_next_update),
+        UNIT_TEST(test_crl_empty),      UNIT_TEST(test_crl_entries),
+        UNIT_TEST(test_crl_rsa),        UNIT_TEST(test_crl_aki_without_ski),
+        UNIT_TEST(test_crl_big_number), UNIT_TEST(test_crl_many),
+        UNIT_TEST(test_crl_errors),     UNIT_TEST(test_crl_next_update),
     };
 
     return cmocka_run_group_tests_name("crl", tests, unit_group_setup, unit_group_teardown);

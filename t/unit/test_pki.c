@@ -53,8 +53,7 @@ static int world_setup(void **state)
     if (!mkdtemp(w->dir)) {
         return -1;
     }
-    msg = acmpca_store_create(&w->store, apr_psprintf(w->p, "sqlite:%s/acmpca.db", w->dir),
-                              w->p);
+    msg = acmpca_store_create(&w->store, apr_psprintf(w->p, "sqlite:%s/acmpca.db", w->dir), w->p);
     if (msg || w->store->provider->open(w->store, -1, -1, w->p) != APR_SUCCESS
         || w->store->provider->attach(w->store, w->p) != APR_SUCCESS) {
         return -1;
@@ -156,14 +155,14 @@ static const char *put_ca(world_t *w, const ca_spec_t *c)
         cJSON_AddStringToObject(crl, "S3BucketName", BUCKET);
     }
     if (c->ocsp) {
-        cJSON_AddBoolToObject(cJSON_AddObjectToObject(rc, ACMPCA_K_OCSP_CONFIG),
-                              ACMPCA_K_ENABLED, 1);
+        cJSON_AddBoolToObject(cJSON_AddObjectToObject(rc, ACMPCA_K_OCSP_CONFIG), ACMPCA_K_ENABLED,
+                              1);
     }
     if (c->cert) {
         cJSON_AddStringToObject(doc, "_Certificate", c->cert);
-        cJSON_AddNumberToObject(doc, ACMPCA_K_NOT_AFTER,
-                                acmpca_time_epoch(c->not_after ? c->not_after
-                                                               : apr_time_now() + 365 * DAY));
+        cJSON_AddNumberToObject(
+            doc, ACMPCA_K_NOT_AFTER,
+            acmpca_time_epoch(c->not_after ? c->not_after : apr_time_now() + 365 * DAY));
     }
     if (c->chain) {
         cJSON_AddStringToObject(doc, "_CertificateChain", c->chain);
@@ -178,16 +177,15 @@ static const char *put_ca(world_t *w, const ca_spec_t *c)
     rec.id = id;
     rec.account = c->account;
     rec.doc = acmpca_json_print(doc, w->p);
-    assert_int_equal(w->store->provider->ca_create(w->store, &rec, wrapped, sizeof(wrapped),
-                                                   NULL, NULL, w->p),
-                     APR_SUCCESS);
+    assert_int_equal(
+        w->store->provider->ca_create(w->store, &rec, wrapped, sizeof(wrapped), NULL, NULL, w->p),
+        APR_SUCCESS);
     return id;
 }
 
 /* A CRL of the issuer with n entries, cRLNumber number (0: none), DER. */
-static const unsigned char *make_crl(apr_size_t *plen, apr_pool_t *p, X509 *issuer,
-                                     EVP_PKEY *key, int n, long number, time_t this_update,
-                                     time_t next_update)
+static const unsigned char *make_crl(apr_size_t *plen, apr_pool_t *p, X509 *issuer, EVP_PKEY *key,
+                                     int n, long number, time_t this_update, time_t next_update)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *t = ASN1_TIME_new();
@@ -297,9 +295,9 @@ static void test_filter_parse(void **state)
     apr_pool_t *p = *state;
     acmpca_pki_filter_t f;
     static const char *const bad[][2] = {
-        {"account:12345", NULL},        {"account:12345678901x", NULL}, {"tag:=v", NULL},
-        {"tag:novalue", NULL},          {"everything", NULL},           {"all", "tag:a=b"},
-        {"off", "all"},                 {"tag:a=b", "tag:c=d"},
+        {"account:12345", NULL}, {"account:12345678901x", NULL}, {"tag:=v", NULL},
+        {"tag:novalue", NULL},   {"everything", NULL},           {"all", "tag:a=b"},
+        {"off", "all"},          {"tag:a=b", "tag:c=d"},
     };
     size_t i;
 
@@ -351,16 +349,17 @@ static void test_feed_lists_public_states_only(void **state)
     time_t now = time(NULL);
 
     id_root = put_ca(w, &c);
-    c = (ca_spec_t){ACCOUNT, "SUBORDINATE", "ACTIVE", acmpca_cert_pem(sub, p), root_pem, NULL,
-                    1, 0, 0};
+    c = (ca_spec_t){ACCOUNT, "SUBORDINATE", "ACTIVE", acmpca_cert_pem(sub, p), root_pem, NULL, 1, 0,
+                    0};
     id_sub = put_ca(w, &c);
     c = (ca_spec_t){OTHER, "ROOT", "DISABLED", acmpca_cert_pem(dis, p), NULL, NULL, 0, 0, 0};
     id_dis = put_ca(w, &c);
     /* ACTIVE as stored, EXPIRED as clients see it (NotAfter passed). */
-    c = (ca_spec_t){ACCOUNT, "ROOT", "ACTIVE", acmpca_cert_pem(old, p), NULL, NULL, 0, 0,
-                    apr_time_now() - DAY};
+    c = (ca_spec_t){ACCOUNT, "ROOT", "ACTIVE", acmpca_cert_pem(old, p), NULL,
+                    NULL,    0,      0,        apr_time_now() - DAY};
     id_exp = put_ca(w, &c);
-    c = (ca_spec_t){ACCOUNT, "ROOT", "PENDING_CERTIFICATE", NULL, NULL, "secret=classified", 1, 1, 0};
+    c = (ca_spec_t){ACCOUNT, "ROOT", "PENDING_CERTIFICATE", NULL, NULL, "secret=classified", 1,
+                    1,       0};
     id_pending = put_ca(w, &c);
     c = (ca_spec_t){ACCOUNT, "ROOT", "DELETED", root_pem, NULL, "secret=classified", 1, 1, 0};
     id_deleted = put_ca(w, &c);
@@ -417,8 +416,7 @@ static void test_feed_lists_public_states_only(void **state)
         apr_time_exp_gmt(&x, apr_time_from_sec(now - 120));
         assert_string_equal(acmpca_json_str(crl, "thisUpdate"),
                             apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", x.tm_year + 1900,
-                                         x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min,
-                                         x.tm_sec));
+                                         x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min, x.tm_sec));
     }
 
     /* The subordinate: a chain of two, a CRL enabled but not built yet, no OCSP. */
@@ -758,8 +756,7 @@ static void test_crl_each(void **state)
     der = make_crl(&len, p, x, k, 5, 2, time(NULL) - 30, time(NULL) + 3600);
     put_crl(w, published, der, len);
 
-    assert_int_equal(acmpca_pki_crl_each(w->store, on_crl, &seen, apr_time_now(), p),
-                     APR_SUCCESS);
+    assert_int_equal(acmpca_pki_crl_each(w->store, on_crl, &seen, apr_time_now(), p), APR_SUCCESS);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.id, published);
     assert_int_equal(seen.entries, 5);

@@ -420,7 +420,7 @@ sub children {
 sub _status_kb {
     my($pid, $field) = @_;
     open my $fh, '<', "/proc/$pid/status" or return;
-    while (<$fh>) { return $1 if /^\Q$field\E:\s+(\d+) kB/ }
+    while (my $l = <$fh>) { return $1 if $l =~ /^\Q$field\E:\s+(\d+) kB/ }
     return;
 }
 

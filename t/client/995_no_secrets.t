@@ -1,6 +1,6 @@
-# No secret reaches a log (issue 5, Tests): after the identity tests (and whatever
-# ran before them), the error and access logs hold no secret access key or
-# session token of the test credentials, and no full signature.
+# No secret reaches a log (issue 5, Tests). Numbered to run last (t/api, then t/client),
+# so that it sees every line the suite logged: the error and access logs hold no secret
+# access key or session token of the test credentials, and no full signature.
 use strict;
 use warnings;
 use FindBin;

@@ -1,0 +1,163 @@
+#!/bin/sh
+# Licensed under the Apache License, Version 2.0.
+# `make bench`: mod_acmpca side by side with its limits and its peers, on loopback, in
+# one go. Each figure is the median of BENCH_RUNS (3) wrk runs of BENCH_DURATION seconds.
+#   limits: `openssl speed` (crypto bound of one issuance), httpd serving a static file of
+#           the size of each read answer (read-path ceiling)
+#   peers:  `cfssl serve` with a P-256 CA; moto_server when it is on PATH
+#   QUICK=1: short runs, no scale items (under five minutes)
+# The table goes to stdout and, as Markdown and JSON, to bench-results/. Exits 1 when an
+# endpoint of the module errors during a run.
+# Environment: MODULE (build/mod_acmpca.so), BENCH_PORT (first of 4 ports, 18480),
+# BENCH_DURATION, BENCH_RUNS, BENCH_THREADS/BENCH_CONNS (wrk: 2/16), BENCH_KEEP=1 (keep
+# the work directory), BENCH_SCALE_N (1000000), BENCH_NO_MOTO=1 (leave moto out).
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+B=$ROOT/scripts/bench
+PY=${PYTHON:-/usr/bin/python3}
+export PYTHON="$PY" PYTHONDONTWRITEBYTECODE=1
+
+case ${QUICK:-0} in 0|"") QUICK=0 ;; *) QUICK=1 ;; esac
+if [ $QUICK = 1 ]; then
+    DUR=${BENCH_DURATION:-2} NCSR=100 SPEED_S=1 ALGS="ecdsap256 rsa2048"
+else
+    DUR=${BENCH_DURATION:-10} NCSR=500 SPEED_S=3
+    ALGS="ecdsap256 ecdsap384 ecdsap521 rsa2048 rsa3072 rsa4096"
+fi
+export BENCH_DURATION="$DUR" BENCH_RUNS="${BENCH_RUNS:-3}"
+PORT=${BENCH_PORT:-18480}
+API=$PORT STATIC=$((PORT + 1)) CFSSL=$((PORT + 2)) MOTO=$((PORT + 3))
+export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}"
+[ -e "$MODULE" ] || { echo "bench: $MODULE is missing: run make first" >&2; exit 2; }
+for p in $API $STATIC $CFSSL $MOTO; do
+    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then
+        echo "bench: port $p is in use (BENCH_PORT=... to move)" >&2
+        exit 2
+    fi
+done
+
+W=$(mktemp -d /tmp/acmpca-bench.XXXXXX)
+chmod 0755 "$W"
+RES=$W/results.jsonl
+: > "$RES"
+export BENCH_TMP="$W" BENCH_W="$W" BENCH_RES="$RES" BENCH_API="$API" BENCH_STATIC="$STATIC"
+export BENCH_CSR="$W/csr"
+# A fresh access key for this run: the module's credentials file and the signer share it.
+BENCH_AKID=AKIA$(openssl rand -hex 8 | tr a-f A-F)
+BENCH_SECRET=$(openssl rand -base64 30)
+export BENCH_AKID BENCH_SECRET AWS_ACCESS_KEY_ID="$BENCH_AKID" AWS_SECRET_ACCESS_KEY="$BENCH_SECRET"
+export AWS_DEFAULT_REGION=us-east-1
+
+cleanup() {
+    sh "$B/httpd.sh" stop "$W/httpd" || true
+    sh "$B/peers.sh" stop cfssl "$W/peers" || true
+    sh "$B/peers.sh" stop moto "$W/peers" || true
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Other work on the machine skews every figure: the load average goes into the report.
+loadavg() {
+    printf '{"server":"bench","op":"load","at":"%s","loadavg":"%s"}\n' \
+        "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"
+}
+loadavg start
+fail=0
+m() { "$PY" "$B/measure.py" "$RES" "$@" || fail=1; }
+start=$(date +%s)
+
+echo "== limits: openssl speed ($ALGS) on $(nproc) cores"
+# shellcheck disable=SC2086
+sh "$B/crypto.sh" "$RES" "$SPEED_S" "$BENCH_RUNS" $ALGS
+
+echo "== a pool of $NCSR P-256 CSRs"
+mkdir -p "$BENCH_CSR"
+i=1
+while [ $i -le $NCSR ]; do
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+        -subj "/CN=bench-$i.example.com" -out "$BENCH_CSR/$i.pem" 2>/dev/null
+    i=$((i + 1))
+done
+
+# ops SERVER URL DIR: every operation against one PCA endpoint (the module or moto).
+ops() {
+    srv=$1 url=$2 d=$3 fatal="" static=""
+    if [ "$srv" = module ]; then fatal=--fatal; static="--static $W/httpd/htdocs $STATIC"; fi
+    st=$d/state.json
+    m "$srv" IssueCertificate-P256 "$url" --sign IssueCertificate-P256 "$st" "$BENCH_CSR" 0 \
+        --collect "$d/issued" $fatal
+    m "$srv" IssueCertificate-RSA2048 "$url" --sign IssueCertificate-RSA2048 "$st" "$BENCH_CSR" 0 \
+        --collect "$d/issued" $fatal
+    for op in GetCertificate DescribeCertificateAuthority GetCertificateAuthorityCertificate ListTags; do
+        # shellcheck disable=SC2086
+        m "$srv" $op "$url" --sign $op "$st" - 1000 $fatal $static
+    done
+    crl=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["crl_url"] or "")' "$st")
+    ocsp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ocsp_url"] or "")' "$st")
+    if [ -n "$crl" ]; then
+        "$PY" "$B/rawreq.py" get "$crl" "$d/crl.req"
+        # shellcheck disable=SC2086
+        m "$srv" CRL-small "$crl" --raw "$d/crl.req" --na-status 404 $fatal $static
+    else
+        echo "{\"server\":\"$srv\",\"op\":\"CRL-small\",\"na\":\"no CRL URL in certificates\"}" >> "$RES"
+    fi
+    if [ -n "$ocsp" ] && openssl ocsp -issuer "$d/ca.pem" -cert "$d/cert.pem" -no_nonce \
+            -reqout "$d/ocsp.der" >/dev/null 2>&1; then
+        "$PY" "$B/rawreq.py" ocsp "$ocsp" "$d/ocsp.der" "$d/ocsp.req"
+        # shellcheck disable=SC2086
+        m "$srv" OCSP "$ocsp" --raw "$d/ocsp.req" --na-status 404,405 \
+            --want-type application/ocsp-response $fatal $static
+    else
+        echo "{\"server\":\"$srv\",\"op\":\"OCSP\",\"na\":\"no OCSP URL in certificates\"}" >> "$RES"
+    fi
+    # shellcheck disable=SC2086
+    m "$srv" RevokeCertificate "$url" --sign RevokeCertificate "$st" - 0 \
+        --once-pool "$d/issued" $fatal $static
+}
+
+echo "== mod_acmpca (sqlite) on :$API, static files on :$STATIC"
+sh "$B/httpd.sh" start "$W/httpd" "$API" "$STATIC"
+mkdir -p "$W/module"
+"$PY" "$B/setup.py" "http://127.0.0.1:$API" "$BENCH_CSR" "$W/module"
+ops module "http://127.0.0.1:$API/" "$W/module"
+if [ $QUICK = 0 ]; then
+    echo "== child memory over 100,000 requests (httpd restarted)"
+    sh "$B/httpd.sh" stop "$W/httpd"
+    sh "$B/httpd.sh" start "$W/httpd" "$API" "$STATIC"
+    "$PY" "$B/memory.py" "$RES" "$W/httpd" "$W/module/state.json" "$BENCH_CSR" \
+        "http://127.0.0.1:$API/" 100000 || fail=1
+    sh "$B/scale.sh" || fail=1
+fi
+sh "$B/httpd.sh" stop "$W/httpd"
+
+echo "== cfssl serve (P-256 CA) on :$CFSSL"
+sh "$B/peers.sh" start cfssl "$W/peers" "$CFSSL"
+"$PY" "$B/rawreq.py" cfssl "http://127.0.0.1:$CFSSL/api/v1/cfssl/sign" "$BENCH_CSR" "$W/cfssl.req"
+m cfssl IssueCertificate-P256 "http://127.0.0.1:$CFSSL/" --raw "$W/cfssl.req"
+sh "$B/peers.sh" stop cfssl "$W/peers"
+
+if [ -n "${BENCH_NO_MOTO:-}" ]; then
+    echo "== moto left out (BENCH_NO_MOTO)"
+elif command -v moto_server >/dev/null 2>&1; then
+    echo "== moto_server on :$MOTO"
+    sh "$B/peers.sh" start moto "$W/peers" "$MOTO"
+    mkdir -p "$W/moto"
+    if "$PY" "$B/setup.py" "http://127.0.0.1:$MOTO" "$BENCH_CSR" "$W/moto"; then
+        ops moto "http://127.0.0.1:$MOTO/" "$W/moto"
+    else
+        echo "bench: moto setup failed; moto is left out" >&2
+    fi
+    sh "$B/peers.sh" stop moto "$W/peers"
+else
+    echo "== moto_server is not on PATH: no emulator peer"
+fi
+
+loadavg end
+"$PY" "$B/report.py" "$RES" "$ROOT/bench-results" --quick $QUICK --duration "$DUR" \
+    --runs "$BENCH_RUNS" --elapsed $(($(date +%s) - start))
+if [ $fail -ne 0 ]; then
+    echo "bench: FAILED: an endpoint errored during a run (see ERROR above)" >&2
+    exit 1
+fi

@@ -1,0 +1,96 @@
+#!/bin/sh
+# Licensed under the Apache License, Version 2.0.
+# One httpd for the benchmark: the module (sqlite store) on API_PORT and plain static
+# files on STATIC_PORT, from a config generated in DIR (like scripts/run.sh does).
+#   httpd.sh start DIR API_PORT STATIC_PORT   writes DIR/httpd.conf, kek, credentials.json
+#   httpd.sh stop DIR                         stops it and waits (bounded) for the exit
+# Environment: HTTPD (default /usr/sbin/apache2), MODULE (the .so to load),
+# BENCH_AKID / BENCH_SECRET (the access key written into credentials.json).
+set -eu
+HTTPD=${HTTPD:-/usr/sbin/apache2}
+MODS=/usr/lib/apache2/modules
+cmd=$1 dir=$2
+
+pid_of() { cat "$dir/httpd.pid" 2>/dev/null || true; }
+
+case $cmd in
+start)
+    api=$3 static=$4
+    mkdir -p "$dir/htdocs" "$dir/logs"
+    chmod 0755 "$dir" "$dir/htdocs"
+    [ -s "$dir/kek" ] || { openssl rand -out "$dir/kek" 32; chmod 0600 "$dir/kek"; }
+    printf '{"Credentials":[{"AccessKeyId":"%s","SecretAccessKey":"%s","AccountId":"123456789012","Principal":"arn:aws:iam::123456789012:user/bench"}]}\n' \
+        "$BENCH_AKID" "$BENCH_SECRET" > "$dir/credentials.json"
+    chmod 0600 "$dir/credentials.json"
+    user=""
+    [ "$(id -u)" -eq 0 ] && user="User www-data
+Group www-data"
+    cat > "$dir/httpd.conf" <<CONF
+ServerRoot $dir
+ServerName 127.0.0.1
+Listen 127.0.0.1:$api
+Listen 127.0.0.1:$static
+PidFile $dir/httpd.pid
+ErrorLog $dir/logs/error_log
+LogLevel warn
+LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule acmpca_module $MODULE
+$user
+# Two children that live for the whole run (the memory item watches them).
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+MinSpareThreads 1
+MaxSpareThreads 64
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 30
+EnableSendfile On
+Timeout 60
+<VirtualHost 127.0.0.1:$api>
+    ACMPCAStore                     sqlite:$dir/store/acmpca.db
+    ACMPCAKeyFile                   $dir/kek
+    ACMPCACredentialsFile           $dir/credentials.json
+    ACMPCAPublicURL                 http://127.0.0.1:$api
+    ACMPCAMaxCertificateAuthorities 1000
+    <Location />
+        SetHandler acmpca
+    </Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:$static>
+    DocumentRoot $dir/htdocs
+    <Directory $dir/htdocs>
+        Require all granted
+    </Directory>
+</VirtualHost>
+CONF
+    rm -f "$dir/httpd.pid"
+    "$HTTPD" -f "$dir/httpd.conf" -k start
+    i=0
+    while [ $i -lt 100 ]; do   # up to 10 s for the pid file and the port
+        if [ -s "$dir/httpd.pid" ] && curl -s -o /dev/null "http://127.0.0.1:$static/"; then
+            exit 0
+        fi
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "httpd.sh: httpd did not start; see $dir/logs/error_log" >&2
+    tail -5 "$dir/logs/error_log" >&2 || true
+    exit 1
+    ;;
+stop)
+    pid=$(pid_of)
+    [ -n "$pid" ] || exit 0
+    kill -TERM "$pid" 2>/dev/null || exit 0
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    rm -f "$dir/httpd.pid"
+    ;;
+*)
+    echo "usage: httpd.sh start DIR API_PORT STATIC_PORT | stop DIR" >&2
+    exit 2
+    ;;
+esac

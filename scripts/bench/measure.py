@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+# Licensed under the Apache License, Version 2.0.
+# One benchmark measurement: probe once, then RUNS wrk runs (a fresh batch of signed
+# requests right before each), the median of each figure appended to the results file
+# as one JSON line. A probe answered UnknownOperationException (or an --na-status) is
+# recorded as n/a; any other error is recorded and, with --fatal, exits 1.
+#
+#   measure.py RESULTS SERVER OP URL [options]
+#     --sign OP STATE EXTRA N   requests signed by sign.py (EXTRA: CSR dir, pool or -)
+#     --raw FILE                requests already made (rawreq.py)
+#     --once-pool FILE          RevokeCertificate: split the ARNs of FILE across the runs,
+#                               each sent once (the last one is kept for the probe)
+#     --collect FILE            append the CertificateArn of every answer to FILE
+#     --static DOCROOT PORT     then measure httpd serving a static file of the same size
+#     --na-status 404,...       probe answers that mean "not there yet" (n/a)
+#     --want-type TYPE          the Content-Type a successful answer must have
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from http.client import HTTPResponse
+from urllib.parse import urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import rawreq  # noqa: E402
+import sign    # noqa: E402
+
+
+def records(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos < len(data):
+        nl = data.index(b"\n", pos)
+        n = int(data[pos:nl])
+        out.append(data[nl + 1:nl + 1 + n])
+        pos = nl + 1 + n
+    return out
+
+
+def probe(url, raw):
+    """Send one raw request: (status, error type, body, content type)."""
+    u = urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=60) as s:
+        s.sendall(raw)
+        resp = HTTPResponse(s)
+        resp.begin()
+        body = resp.read()
+    etype = resp.getheader("x-amzn-ErrorType") or ""
+    if resp.status >= 300 and not etype and body[:1] == b"{":
+        try:
+            etype = json.loads(body).get("__type", "")
+        except ValueError:
+            pass
+    return resp.status, etype.split(":")[0].split("#")[-1], body, resp.getheader("Content-Type")
+
+
+def wrk(url, reqs, a, mode, collect):
+    cmd = ["wrk", f"-t{a.threads}", f"-c{a.conns}", f"-d{a.duration}s", "--timeout", "10s",
+           "-s", os.path.join(HERE, "req.lua"), url, "--", reqs, mode, str(a.threads)]
+    if collect:
+        cmd.append(collect)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 120)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip()[:300]}")
+    return json.loads(lines[-1])
+
+
+def median_of(runs):
+    keys = ("rps", "p50_us", "p99_us")
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
+def emit(a, rec):
+    rec.update(server=a.server, op=a.op)
+    with open(a.results, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    if "rps" in rec:
+        what = (f"{rec['rps']:10.1f} req/s  p50 {rec['p50_us'] / 1000:.2f} ms"
+                f"  p99 {rec['p99_us'] / 1000:.2f} ms")
+    else:
+        what = "n/a: " + rec["na"] if "na" in rec else "ERROR: " + rec["error"]
+    print(f"  {a.server:8} {a.op:36} {what}", flush=True)
+
+
+def run_all(a, make_batch, url, mode, collect):
+    runs = []
+    for i in range(a.runs):
+        reqs = make_batch(i)
+        r = wrk(url, reqs, a, mode, collect)
+        if r["bad_status"] or r["socket_errors"] or r["timeouts"] or r["requests"] == 0:
+            raise RuntimeError(f"run {i + 1}: {r['bad_status']} error answers, "
+                               f"{r['socket_errors']} socket errors, {r['timeouts']} timeouts; "
+                               f"first: {r['sample']}")
+        runs.append(r)
+    return runs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("server")
+    ap.add_argument("op")
+    ap.add_argument("url")
+    ap.add_argument("--sign", nargs=4)
+    ap.add_argument("--raw")
+    ap.add_argument("--once-pool")
+    ap.add_argument("--collect")
+    ap.add_argument("--static", nargs=2)
+    ap.add_argument("--na-status", default="")
+    ap.add_argument("--want-type")
+    ap.add_argument("--fatal", action="store_true")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
+    ap.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 2)))
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 2)))
+    ap.add_argument("--conns", type=int, default=int(os.environ.get("BENCH_CONNS", 16)))
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="measure.", dir=os.environ.get("BENCH_TMP"))
+    mode, parts = "cycle", None
+
+    def make_batch(i, probe_only=False):
+        out = os.path.join(tmp, f"reqs.{i}")
+        if a.raw:
+            return a.raw
+        op, state, extra, n = a.sign
+        if parts is not None:
+            extra, n = os.path.join(tmp, "probe" if probe_only else f"pool.{i}"), "0"
+        sign.write_batch(op, state, extra, 1 if probe_only else int(n), out)
+        return out
+
+    if a.once_pool:
+        with open(a.once_pool) as f:
+            arns = f.read().split()
+        if len(arns) < a.runs + 1:
+            emit(a, {"na": f"only {len(arns)} certificates to revoke"})
+            return 0
+        mode, parts = "once", True
+        with open(os.path.join(tmp, "probe"), "w") as f:
+            f.write(arns.pop() + "\n")
+        for i in range(a.runs):
+            with open(os.path.join(tmp, f"pool.{i}"), "w") as f:
+                f.write("\n".join(arns[i::a.runs]) + "\n")
+    na_status = {int(s) for s in a.na_status.split(",") if s}
+    try:
+        status, etype, body, ctype = probe(a.url, records(make_batch("p", True))[0])
+        if etype == "UnknownOperationException" or status in na_status:
+            emit(a, {"na": f"HTTP {status} {etype}".strip()})
+            return 0
+        if status >= 300:
+            raise RuntimeError(f"probe: HTTP {status} {etype} {body[:200]!r}")
+        if a.want_type and (ctype or "").split(";")[0].strip() != a.want_type:
+            raise RuntimeError(f"probe: Content-Type {ctype}, not {a.want_type}")
+        runs = run_all(a, make_batch, a.url, mode, a.collect)
+        emit(a, dict(median_of(runs), size=len(body), content_type=ctype, runs=runs))
+        if a.static:
+            docroot, port = a.static
+            name = f"static-{len(body)}"
+            with open(os.path.join(docroot, name), "wb") as f:
+                f.write(os.urandom(len(body)))
+            os.chmod(os.path.join(docroot, name), 0o644)
+            surl = f"http://127.0.0.1:{port}/"
+            raw = os.path.join(tmp, "static")
+            rawreq.write_get(surl + name, raw)
+            server, a.server = a.server, "static"
+            runs = run_all(a, lambda i: raw, surl, "cycle", None)
+            emit(a, dict(median_of(runs), size=len(body), runs=runs))
+            a.server = server
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        emit(a, {"error": str(e)})
+        print(f"measure: {a.server} {a.op}: {e}", file=sys.stderr)
+        return 1 if a.fatal else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+# Licensed under the Apache License, Version 2.0.
+# The benchmark table: results.jsonl (medians, written by measure.py, crypto.sh, ...) ->
+# one table printed, and bench-results/latest.{md,json} plus a dated copy of each.
+#   report.py RESULTS OUTDIR --quick 0|1 --duration S --runs N --elapsed S
+# RESULTS may also be an earlier latest.json (to render it again).
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+# (label, module op, limit, peers): limit is ("crypto", CA key), ("static", op) - httpd
+# serving a file of the answer's size - or ("empty", op) - the same op on an empty store.
+ROWS = [
+    ("IssueCertificate, P-256 CA", "IssueCertificate-P256", ("crypto", "ecdsap256"),
+     ("cfssl", "moto")),
+    ("IssueCertificate, RSA-2048 CA", "IssueCertificate-RSA2048", ("crypto", "rsa2048"),
+     ("moto",)),
+    ("GetCertificate", "GetCertificate", ("static", "GetCertificate"), ("moto",)),
+    ("DescribeCertificateAuthority", "DescribeCertificateAuthority",
+     ("static", "DescribeCertificateAuthority"), ("moto",)),
+    ("GetCertificateAuthorityCertificate", "GetCertificateAuthorityCertificate",
+     ("static", "GetCertificateAuthorityCertificate"), ("moto",)),
+    ("ListTags", "ListTags", ("static", "ListTags"), ("moto",)),
+    ("RevokeCertificate", "RevokeCertificate", ("static", "RevokeCertificate"), ("moto",)),
+    ("CRL download, small", "CRL-small", ("static", "CRL-small"), ()),
+    ("OCSP", "OCSP", ("static", "OCSP"), ()),
+    ("CRL download, 1,000,000 entries", "CRL-1M", ("static", "CRL-1M"), ()),
+    ("IssueCertificate, P-256 CA, 1M stored", "IssueCertificate-P256@1M",
+     ("empty", "IssueCertificate-P256"), ()),
+    ("GetCertificate, 1M stored", "GetCertificate@1M", ("empty", "GetCertificate"), ()),
+    ("DescribeCertificateAuthority, 1M stored", "DescribeCertificateAuthority@1M",
+     ("empty", "DescribeCertificateAuthority"), ()),
+    ("ListTags, 1M stored", "ListTags@1M", ("empty", "ListTags"), ()),
+    ("RevokeCertificate, 1M stored", "RevokeCertificate@1M", ("empty", "RevokeCertificate"), ()),
+]
+PEERS = ("cfssl", "moto")
+FEW = 200  # runs of fewer requests are marked †: too short to trust
+HEAD = ["operation", "req/s", "p50 ms", "p99 ms", "limit", "ratio to limit",
+        "vs cfssl", "vs moto"]
+CA_KEYS = {"ecdsap256": "P-256", "ecdsap384": "P-384", "ecdsap521": "P-521",
+           "rsa2048": "RSA-2048", "rsa3072": "RSA-3072", "rsa4096": "RSA-4096"}
+
+
+def load(path):
+    """The records of results.jsonl, or of the "measurements" of an earlier report."""
+    with open(path) as f:
+        text = f.read()
+    if text.startswith("{\n"):
+        doc = json.loads(text)
+        return doc["measurements"], doc
+    else:
+        return [json.loads(ln) for ln in text.splitlines() if ln.strip()], {}
+
+
+def digest(recs):
+    """(measurements by (server, op), crypto medians by algorithm, CRL builds by server)."""
+    meas = {(r["server"], r["op"]): r for r in recs
+            if r["op"] not in ("speed", "crl-build", "scale", "memory", "load")}
+    speed = {}
+    for r in recs:
+        if r["op"] == "speed":
+            speed.setdefault(r["alg"], []).append(r)
+    speed = {a: {"sign": statistics.median(x["sign"] for x in v),
+                 "verify": statistics.median(x["verify"] for x in v)} for a, v in speed.items()}
+    crl = {r["server"]: r for r in recs if r["op"] == "crl-build" and r["server"] == "module"}
+    base = [r for r in recs if r["op"] == "crl-build" and r["server"] == "openssl"]
+    if base:
+        crl["openssl"] = {k: statistics.median(r[k] for r in base)
+                          for k in ("seconds", "peak_kb", "bytes", "entries")}
+    return meas, speed, crl
+
+
+def bound(speed, key):
+    """Issuances/s on all cores: one CA signature plus one P-256 CSR verification."""
+    if key not in speed or "ecdsap256" not in speed:
+        return None
+    return 1 / (1 / speed[key]["sign"] + 1 / speed["ecdsap256"]["verify"])
+
+
+def fnum(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def cell(rec):
+    if rec is None:
+        return "—"
+    if "na" in rec:
+        return f"n/a ({rec['na']})"
+    if "error" in rec:
+        return "ERROR"
+    runs = rec.get("runs") or [{"requests": FEW}]
+    few = statistics.median(r["requests"] for r in runs) < FEW
+    return fnum(rec["rps"]) + ("†" if few else "")
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
+def scale_label(label, n):
+    """The labels name 1,000,000 / 1M; a run with BENCH_SCALE_N says its own number."""
+    if n == 1000000:
+        return label
+    return label.replace("1,000,000", f"{n:,}").replace("1M", f"{n:,}")
+
+
+def table_rows(meas, speed, crl, mem, n):
+    rows, data = [], []
+    for label, op, (kind, lref), peers in ROWS:
+        label = scale_label(label, n)
+        rec = meas.get(("module", op))
+        if rec is None:
+            continue
+        rps = rec.get("rps")
+        if kind == "crypto":
+            lim, what = bound(speed, lref), f"crypto bound ({CA_KEYS.get(lref, lref)} CA)"
+        else:
+            lrec = meas.get(("static" if kind == "static" else "module", lref))
+            lim = lrec.get("rps") if lrec else None
+            what = (f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
+                    if kind == "static" else "empty store")
+        prs = {}
+        out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",
+               f"{rec['p99_us'] / 1000:.2f}" if rps else "—",
+               f"{fnum(lim)}/s {what}" if lim else "—", ratio(rps, lim)]
+        for peer in PEERS:
+            prec = meas.get((peer, op.split("@")[0])) if peer in peers else None
+            prs[peer] = prec.get("rps") if prec else None
+            out.append(f"{ratio(rps, prs[peer])} ({cell(prec)}/s)" if rps and prs[peer]
+                       else ("—" if prec is None else cell(prec)))
+        rows.append(out)
+        data.append({"operation": label, "op": op, "rps": rps, "p50_ms": rec.get("p50_us", 0) / 1000
+                     if rps else None, "p99_ms": rec.get("p99_us", 0) / 1000 if rps else None,
+                     "limit_rps": lim, "limit": what, "ratio_to_limit": rps / lim
+                     if rps and lim else None, "peers_rps": prs,
+                     "ratio_to_peers": {p: rps / v for p, v in prs.items() if rps and v},
+                     "na": rec.get("na"), "error": rec.get("error")})
+    if "module" in crl:
+        m, o = crl["module"], crl.get("openssl")
+        val = (f"n/a ({m['na']})" if "na" in m else
+               f"{m['seconds']:.1f} s, peak {m['peak_kb'] / 1024:.0f} MiB "
+               f"(idle {m['idle_kb'] / 1024:.0f})")
+        lim = (f"openssl ca: {o['seconds']:.1f} s, peak {o['peak_kb'] / 1024:.0f} MiB"
+               if o else "—")
+        r = ratio(m.get("seconds"), o["seconds"]) + " time" if o and "seconds" in m else "—"
+        if "peak_kb" in m and m.get("bytes"):
+            grow = (m["peak_kb"] - m["idle_kb"]) * 1024 / m["bytes"]
+            r += f", peak over idle {grow:.1f}× CRL size"
+        rows.append([scale_label("CRL build, 1,000,000 entries", n), val, "—", "—", lim, r,
+                     "—", "—"])
+        data.append({"operation": "CRL build", "entries": n, "module": m, "openssl": o})
+    elif "openssl" in crl:
+        o = crl["openssl"]
+        rows.append([scale_label("CRL build, 1,000,000 entries", n), "—", "—", "—",
+                     f"openssl ca: {o['seconds']:.1f} s, peak {o['peak_kb'] / 1024:.0f} MiB",
+                     "—", "—", "—"])
+        data.append({"operation": "CRL build", "entries": n, "openssl": o})
+    if mem:
+        rows.append([f"child RSS over {mem['requests']:,} requests",
+                     f"{mem['after_kb'] / 1024:.1f} MiB after", "—", "—",
+                     f"{mem['before_kb'] / 1024:.1f} MiB before, {mem['warm_kb'] / 1024:.1f} "
+                     f"after {mem['warm_requests']:,}",
+                     f"{mem['after_kb'] / mem['warm_kb']:.2f}× since warm", "—", "—"])
+        data.append({"operation": "child RSS", **mem})
+    return rows, data
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for ln in f:
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+
+    def cmd(*c):
+        try:
+            return subprocess.run(c, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+    rev = cmd("git", "rev-parse", "--short", "HEAD")
+    if cmd("git", "status", "--porcelain", "--untracked-files=no") not in ("", "?"):
+        rev += "+dirty"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "openssl": cmd("openssl", "version").split(" (")[0],
+            "httpd": cmd("/usr/sbin/apache2", "-v").replace("Server version: ", ""),
+            "commit": rev, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def markdown(rows, info, a, speed):
+    out = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    b = [f"{CA_KEYS[k]} {fnum(bound(speed, k))}/s" for k in CA_KEYS if bound(speed, k)]
+    few = any("†" in c for r in rows for c in r)
+    out += ["", f"Crypto bound of one issuance (1/(1/sign + 1/verify of a P-256 CSR), "
+                f"`openssl speed` on {info['nproc']} cores): " + ", ".join(b) + ".",
+            (f"† fewer than {FEW} requests per run: too few to trust. "
+             if few else "") +
+            f"{'QUICK run' if a.quick else 'Full run'}: median of {a.runs} wrk runs of "
+            f"{a.duration} s each, {a.elapsed} s in all. Machine: {info['nproc']} × "
+            f"{info['cpu']}, Linux {info['kernel']}, {info['openssl']}, {info['httpd']}; "
+            f"commit {info['commit']}, {info['date']}; load average "
+            f"{info.get('load_start', '?')} at the start, {info.get('load_end', '?')} at the end."]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("outdir")
+    ap.add_argument("--quick", type=int)
+    ap.add_argument("--duration", type=int)
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--elapsed", type=int)
+    a = ap.parse_args()
+    recs, prev = load(a.results)
+    for k, dflt in (("quick", 0), ("duration", prev.get("duration_s", 0)),
+                    ("runs", prev.get("runs", 3)), ("elapsed", prev.get("elapsed_s", 0))):
+        if getattr(a, k) is None:
+            setattr(a, k, int(prev.get(k, dflt)))
+    info = prev.get("machine") or machine()
+    for r in recs:
+        if r["op"] == "load":
+            info["load_" + r["at"]] = r["loadavg"]
+    meas, speed, crl = digest(recs)
+    mem = next((r for r in recs if r["op"] == "memory"), None)
+    scale = next((r["entries"] for r in recs if r["op"] == "scale"), 1000000)
+    rows, data = table_rows(meas, speed, crl, mem, scale)
+    md = markdown(rows, info, a, speed)
+    widths = [max(len(r[i]) for r in rows + [HEAD]) for i in range(len(HEAD))]
+    print()
+    for r in [HEAD] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("\n" + md.split("\n\n", 1)[1])
+    os.makedirs(a.outdir, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    doc = {"machine": info, "quick": bool(a.quick), "duration_s": a.duration, "runs": a.runs,
+           "elapsed_s": a.elapsed, "crypto": speed,
+           "crypto_bound": {k: bound(speed, k) for k in speed}, "rows": data,
+           "measurements": recs}
+    for name in ("latest", f"bench-{stamp}"):
+        with open(os.path.join(a.outdir, name + ".md"), "w") as f:
+            f.write(md)
+        with open(os.path.join(a.outdir, name + ".json"), "w") as f:
+            json.dump(doc, f, indent=1)
+    print(f"bench: results in {a.outdir}/latest.md and latest.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+# Licensed under the Apache License, Version 2.0.
+# Prepare a PCA endpoint (the module or moto) for the benchmark, through boto3:
+# an active P-256 root CA and an active RSA-2048 root CA (CRL and OCSP enabled), tags,
+# a few end-entity certificates, a few of them revoked (when RevokeCertificate exists) so
+# that the CRL is small but not empty. Writes OUT/state.json (the ARNs and the CRL and
+# OCSP URLs of the certificates) and OUT/cert.pem, OUT/ca.pem (for an OCSP request).
+# usage: setup.py ENDPOINT CSR_DIR OUT   (credentials from AWS_ACCESS_KEY_ID/SECRET)
+import glob
+import json
+import subprocess
+import sys
+import time
+
+from botocore.exceptions import ClientError
+
+import boto3
+from botocore.config import Config
+
+N_CERTS = 20
+N_REVOKED = 5
+TAGS = [{"Key": "team", "Value": "platform"}, {"Key": "env", "Value": "bench"},
+        {"Key": "cost-center", "Value": "4711"}]
+REVOCATION = {"CrlConfiguration": {"Enabled": True, "ExpirationInDays": 7,
+                                   "S3BucketName": "bench-crl"},
+              "OcspConfiguration": {"Enabled": True}}
+
+
+def client(endpoint):
+    return boto3.client("acm-pca", endpoint_url=endpoint, region_name="us-east-1",
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def wait_cert(pca, ca, arn):
+    for _ in range(100):  # bounded: 10 s
+        try:
+            return pca.get_certificate(CertificateAuthorityArn=ca, CertificateArn=arn)
+        except pca.exceptions.RequestInProgressException:
+            time.sleep(0.1)
+    raise SystemExit(f"setup: certificate {arn} never became available")
+
+
+def make_root(pca, key_alg, sig_alg, name):
+    ca = pca.create_certificate_authority(
+        CertificateAuthorityType="ROOT",
+        CertificateAuthorityConfiguration={"KeyAlgorithm": key_alg, "SigningAlgorithm": sig_alg,
+                                           "Subject": {"CommonName": name,
+                                                       "Organization": "Bench"}},
+        RevocationConfiguration=REVOCATION, Tags=TAGS)["CertificateAuthorityArn"]
+    csr = pca.get_certificate_authority_csr(CertificateAuthorityArn=ca)["Csr"]
+    arn = pca.issue_certificate(
+        CertificateAuthorityArn=ca, Csr=csr.encode(), SigningAlgorithm=sig_alg,
+        TemplateArn="arn:aws:acm-pca:::template/RootCACertificate/V1",
+        Validity={"Value": 10, "Type": "YEARS"})["CertificateArn"]
+    pem = wait_cert(pca, ca, arn)["Certificate"]
+    pca.import_certificate_authority_certificate(CertificateAuthorityArn=ca,
+                                                 Certificate=pem.encode())
+    return ca
+
+
+def urls(pem):
+    """The CRL distribution point and OCSP URLs written into a certificate, if any."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-ext",
+                          "crlDistributionPoints,authorityInfoAccess"],
+                         input=pem.encode(), capture_output=True, check=False).stdout.decode()
+    crl = ocsp = None
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("URI:") and crl is None and "ocsp" not in line.lower():
+            crl = line[4:]
+        if line.startswith("OCSP - URI:"):
+            ocsp = line[len("OCSP - URI:"):]
+    return crl, ocsp
+
+
+def main():
+    endpoint, csr_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    pca = client(endpoint)
+    ca_p256 = make_root(pca, "EC_prime256v1", "SHA256WITHECDSA", "Bench P-256 Root")
+    ca_rsa = make_root(pca, "RSA_2048", "SHA256WITHRSA", "Bench RSA-2048 Root")
+    certs = []
+    for path in sorted(glob.glob(f"{csr_dir}/*.pem"))[:N_CERTS]:
+        with open(path, "rb") as f:
+            certs.append(pca.issue_certificate(
+                CertificateAuthorityArn=ca_p256, Csr=f.read(),
+                SigningAlgorithm="SHA256WITHECDSA",
+                Validity={"Value": 365, "Type": "DAYS"})["CertificateArn"])
+    got = wait_cert(pca, ca_p256, certs[0])
+    crl, ocsp = urls(got["Certificate"])
+    with open(f"{out}/cert.pem", "w") as f:
+        f.write(got["Certificate"] + "\n")
+    with open(f"{out}/ca.pem", "w") as f:
+        f.write(pca.get_certificate_authority_certificate(
+            CertificateAuthorityArn=ca_p256)["Certificate"] + "\n")
+    revoked = 0
+    for arn in certs[-N_REVOKED:]:
+        serial = arn.rsplit("/", 1)[1]
+        try:
+            pca.revoke_certificate(CertificateAuthorityArn=ca_p256, RevocationReason="SUPERSEDED",
+                                   CertificateSerial=":".join(serial[i:i + 2]
+                                                              for i in range(0, len(serial), 2)))
+            revoked += 1
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "UnknownOperationException":
+                raise
+            break
+    with open(f"{out}/state.json", "w") as f:
+        json.dump({"endpoint": endpoint, "ca_p256": ca_p256, "ca_rsa": ca_rsa,
+                   "certs": certs[:-N_REVOKED] if revoked else certs, "revoked": revoked,
+                   "crl_url": crl, "ocsp_url": ocsp}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * CRLs (PCA-API.md §7.4): built from the store's revoked certificates, published as an
+ * object of the emulated S3 namespace, refreshed by a periodic job. */
+#include <pthread.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acmpca/log.h"
+#include "acmpca/revoke.h"
+#include "ops_int.h"
+
+#define DEFAULT_CRL_DAYS 7
+#define PUBLISH_ROUNDS   4 /* rebuilds after losing a race to a newer CRL */
+#define CA_PAGE          100
+/* A local status: a CRL with a higher number was recorded while ours was built. */
+#define CRL_SUPERSEDED (APR_OS_START_USERERR + 401)
+
+void acmpca_ops_system_ctx(acmpca_op_ctx_t *ctx, const acmpca_env_t *env, const char *account,
+                           apr_time_t now)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->env = env;
+    ctx->store = env->store;
+    ctx->account = account;
+    ctx->now = now;
+}
+
+/* ************************************************************************************
+ * Where a CA's CRL goes
+ */
+
+int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucket,
+                      const char **pkey, int *pdays, apr_pool_t *p)
+{
+    const cJSON *rc = acmpca_json_obj(ca->doc, ACMPCA_K_REVOCATION_CONFIG);
+    const cJSON *crl = acmpca_json_obj(rc, ACMPCA_K_CRL_CONFIG);
+    const char *status = acmpca_ca_status(ca, now);
+    const char *bucket = acmpca_json_str(crl, "S3BucketName");
+    const char *path = acmpca_json_str(crl, "CustomPath");
+    const char *key;
+
+    if (!acmpca_json_bool(crl, ACMPCA_K_ENABLED, 0) || !bucket
+        || !acmpca_json_str(ca->doc, ACMPCA_D_CERT)
+        || !(!strcmp(status, ACMPCA_ST_ACTIVE) || !strcmp(status, ACMPCA_ST_DISABLED)
+             || !strcmp(status, ACMPCA_ST_EXPIRED))) {
+        return 0;
+    }
+    /* The name src/ops/cert.c writes into the CDP. A CustomPath the namespace refuses
+     * (the model lets ".." and "%" through) falls back to the default name, which the
+     * /crl/<id>.crl route serves as well. */
+    key = apr_pstrcat(p, path ? path : "crl", "/", ca->ref.id, ".crl", NULL);
+    if (!acmpca_object_name_ok(bucket, key)) {
+        key = apr_pstrcat(p, "crl/", ca->ref.id, ".crl", NULL);
+    }
+    *pbucket = bucket;
+    *pkey = key;
+    *pdays = (int)acmpca_json_num(crl, "ExpirationInDays", DEFAULT_CRL_DAYS);
+    if (*pdays < 1) {
+        *pdays = DEFAULT_CRL_DAYS;
+    }
+    return 1;
+}
+
+/* ************************************************************************************
+ * Building: the store streams the revoked certificates into the DER encoder
+ */
+
+typedef struct entries_baton {
+    const acmpca_op_ctx_t *ctx;
+    const char *ca_id;
+    apr_time_t cutoff; /* thisUpdate of the previous CRL */
+    apr_int64_t revoked;
+    acmpca_crl_emit_fn *emit;
+    void *emit_baton;
+    apr_status_t rv;
+    apr_pool_t *p;
+} entries_baton;
+
+static int entry_cb(void *baton, const acmpca_cert_rec_t *rec)
+{
+    entries_baton *b = baton;
+
+    b->revoked++;
+    /* A certificate that had expired when the previous CRL came out was on that CRL for
+     * the last time [AWS: it stays until it expires plus one more CRL]. */
+    if (rec->not_after <= b->cutoff) {
+        return 0;
+    }
+    b->rv = b->emit(b->emit_baton, rec->serial, rec->revoked_at,
+                    acmpca_revocation_reason_code(rec->revocation_reason));
+    return b->rv != APR_SUCCESS;
+}
+
+static apr_status_t entries(void *baton, acmpca_crl_emit_fn *emit, void *emit_baton)
+{
+    entries_baton *b = baton;
+    acmpca_store_t *s = b->ctx->store;
+    apr_status_t rv;
+
+    b->emit = emit;
+    b->emit_baton = emit_baton;
+    rv = s->provider->cert_iter(s, b->ca_id, ACMPCA_CERT_ITER_REVOKED, entry_cb, b, b->p);
+    return b->rv != APR_SUCCESS ? b->rv : rv;
+}
+
+/* ************************************************************************************
+ * Publishing: record the number in the CA document, then write the object
+ */
+
+typedef struct record_baton {
+    apr_int64_t number;
+    const char *bucket, *key;
+    apr_time_t this_update, next_update;
+    apr_int64_t revoked;
+} record_baton;
+
+static apr_status_t record_fn(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
+{
+    record_baton *rb = baton;
+    const cJSON *old = acmpca_json_obj(ca->doc, ACMPCA_D_CRL);
+    cJSON *crl;
+
+    (void)err;
+    (void)p;
+    if (acmpca_json_num(old, "Number", 0) > (double)rb->number) {
+        return CRL_SUPERSEDED;
+    }
+    crl = cJSON_CreateObject();
+    cJSON_AddNumberToObject(crl, "Number", (double)rb->number);
+    acmpca_json_set_time(crl, "ThisUpdate", rb->this_update);
+    acmpca_json_set_time(crl, "NextUpdate", rb->next_update);
+    cJSON_AddStringToObject(crl, "Bucket", rb->bucket);
+    cJSON_AddStringToObject(crl, "Key", rb->key);
+    cJSON_AddNumberToObject(crl, "Revoked", (double)rb->revoked);
+    acmpca_json_set(ca->doc, ACMPCA_D_CRL, crl);
+    return APR_SUCCESS;
+}
+
+/* After a failed write the document must not claim the CRL is current. */
+static apr_status_t unrecord_fn(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
+{
+    record_baton *rb = baton;
+    cJSON *crl = acmpca_json_obj(ca->doc, ACMPCA_D_CRL);
+
+    (void)err;
+    (void)p;
+    if (acmpca_json_num(crl, "Number", 0) != (double)rb->number) {
+        return CRL_SUPERSEDED;
+    }
+    acmpca_json_set(crl, "Revoked", cJSON_CreateNumber(-1));
+    return APR_SUCCESS;
+}
+
+typedef struct build_t {
+    const acmpca_op_ctx_t *ctx;
+    acmpca_ca_t *ca;
+    record_baton rec;
+    const unsigned char *der;
+    apr_size_t len, count;
+} build_t;
+
+static apr_status_t build(build_t *b, int days, acmpca_err_t *err, apr_pool_t *p)
+{
+    const acmpca_op_ctx_t *ctx = b->ctx;
+    const char *pem = acmpca_json_str(b->ca->doc, ACMPCA_D_CERT);
+    const cJSON *config = acmpca_json_obj(b->ca->doc, ACMPCA_K_CA_CONFIG);
+    entries_baton eb = {ctx, b->ca->ref.id, 0, 0, NULL, NULL, APR_SUCCESS, p};
+    acmpca_crl_params_t in = {0};
+    apr_status_t rv;
+
+    if ((rv = acmpca_ca_key(&in.ca_key, ctx, b->ca, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acmpca_cert_parse(&in.ca_cert, (const unsigned char *)pem, strlen(pem), err, p);
+    if (rv != APR_SUCCESS) {
+        return acmpca_err_internal(err, rv, "stored CA certificate unreadable");
+    }
+    in.signing_algorithm = acmpca_json_str(config, ACMPCA_K_SIGNING_ALGORITHM);
+    eb.cutoff = acmpca_json_time(acmpca_json_obj(b->ca->doc, ACMPCA_D_CRL), "ThisUpdate");
+    /* The number is taken before the store is read: a CRL with a higher number has
+     * seen every revocation a lower one has. */
+    rv = ctx->store->provider->counter_next(ctx->store, apr_pstrcat(p, "crl:", b->ca->ref.id, NULL),
+                                            &in.number, p);
+    if (rv != APR_SUCCESS) {
+        return acmpca_ops_store_error(err, rv, "taking a CRL number");
+    }
+    in.this_update = apr_time_from_sec(apr_time_sec(ctx->now));
+    in.next_update = in.this_update + apr_time_from_sec((apr_int64_t)days * 86400);
+    rv = acmpca_crl_build(&b->der, &b->len, &b->count, &in, entries, &eb, p);
+    if (rv != APR_SUCCESS) {
+        return acmpca_err_internal(err, rv, "building the CRL");
+    }
+    b->rec.number = in.number;
+    b->rec.this_update = in.this_update;
+    b->rec.next_update = in.next_update;
+    b->rec.revoked = eb.revoked;
+    return APR_SUCCESS;
+}
+
+/* One round: *pagain when a newer CRL was recorded while ours was written, since its
+ * object may have been overwritten by ours. */
+static apr_status_t publish_once(build_t *b, const char *arn, int *pagain, acmpca_err_t *err,
+                                 apr_pool_t *p)
+{
+    const acmpca_op_ctx_t *ctx = b->ctx;
+    acmpca_object_t obj = {0};
+    acmpca_ca_t *now_ca;
+    int days;
+    apr_status_t rv;
+
+    *pagain = 0;
+    if ((rv = acmpca_ca_load(&b->ca, ctx, arn, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!acmpca_crl_target(b->ca, ctx->now, &b->rec.bucket, &b->rec.key, &days, p)) {
+        return APR_SUCCESS;
+    }
+    if ((rv = build(b, days, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acmpca_ca_mutate(NULL, ctx, arn, record_fn, &b->rec, err, p);
+    if (rv == CRL_SUPERSEDED) {
+        return APR_SUCCESS; /* the newer one writes its own */
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    obj.bucket = b->rec.bucket;
+    obj.key = b->rec.key;
+    obj.content_type = "application/pkix-crl";
+    obj.data = b->der;
+    obj.len = b->len;
+    obj.modified = b->rec.this_update;
+    if ((rv = ctx->store->provider->object_put(ctx->store, &obj, p)) != APR_SUCCESS) {
+        acmpca_ca_mutate(NULL, ctx, arn, unrecord_fn, &b->rec, err, p);
+        return acmpca_ops_store_error(err, rv, "writing the CRL");
+    }
+    if (acmpca_ca_load(&now_ca, ctx, arn, err, p) == APR_SUCCESS
+        && acmpca_json_num(acmpca_json_obj(now_ca->doc, ACMPCA_D_CRL), "Number", 0)
+               > (double)b->rec.number) {
+        *pagain = 1;
+    }
+    return APR_SUCCESS;
+}
+
+/* ************************************************************************************
+ * One rebuild per CA at a time in this process: a revocation that arrives while its
+ * CA's CRL is being built marks it dirty and returns; the builder goes once more.
+ * (A million entries take seconds; twenty revocations a second must not start twenty.)
+ */
+
+#define BUSY_SLOTS 64
+
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char ca_id[40]; /* "" when free */
+    int dirty;
+} busy[BUSY_SLOTS];
+
+/* The slot claimed (>= 0), -1 when another thread builds this CA (now marked dirty),
+ * -2 when the table is full (build without coalescing). */
+static int busy_claim(const char *ca_id)
+{
+    int i, free_slot = -2;
+
+    pthread_mutex_lock(&busy_lock);
+    for (i = 0; i < BUSY_SLOTS; i++) {
+        if (!strcmp(busy[i].ca_id, ca_id)) {
+            busy[i].dirty = 1;
+            pthread_mutex_unlock(&busy_lock);
+            return -1;
+        }
+        if (free_slot == -2 && !busy[i].ca_id[0]) {
+            free_slot = i;
+        }
+    }
+    if (free_slot >= 0) {
+        apr_cpystrn(busy[free_slot].ca_id, ca_id, sizeof(busy[free_slot].ca_id));
+        busy[free_slot].dirty = 0;
+    }
+    pthread_mutex_unlock(&busy_lock);
+    return free_slot;
+}
+
+/* Release the slot unless a revocation came in meanwhile: then 1, build again. */
+static int busy_release(int slot)
+{
+    int again;
+
+    if (slot < 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&busy_lock);
+    again = busy[slot].dirty;
+    busy[slot].dirty = 0;
+    if (!again) {
+        busy[slot].ca_id[0] = '\0';
+    }
+    pthread_mutex_unlock(&busy_lock);
+    return again;
+}
+
+apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
+                                apr_pool_t *p)
+{
+    acmpca_ca_ref_t ref;
+    apr_pool_t *ptemp;
+    apr_status_t rv = APR_SUCCESS;
+    int slot, rounds, again;
+
+    if (acmpca_arn_parse_ca(&ref, ca_arn, p) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((slot = busy_claim(ref.id)) == -1) {
+        return APR_SUCCESS; /* the running build goes once more for us */
+    }
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
+        busy_release(slot);
+        return rv;
+    }
+    do {
+        for (rounds = 0, again = 1; again && rounds < PUBLISH_ROUNDS; rounds++) {
+            acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+            build_t b = {0};
+            acmpca_op_ctx_t round_ctx = *ctx;
+
+            /* Each round is a new CRL of now, in memory of its own: the big buffer goes
+             * as soon as the object is written. */
+            apr_pool_clear(ptemp);
+            round_ctx.now = apr_time_now();
+            b.ctx = &round_ctx;
+            rv = publish_once(&b, ca_arn, &again, &err, ptemp);
+            if (rv != APR_SUCCESS) {
+                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause ? err.cause : rv, ptemp,
+                           "ACMPCA0401: CA %s: the CRL could not be published (%s): %s", ref.id,
+                           why, err.message ? err.message : "failed");
+                break;
+            }
+            if (b.der) {
+                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, ptemp,
+                           "ACMPCA0402: CA %s: CRL %" APR_INT64_T_FMT " published to %s/%s "
+                           "(%" APR_SIZE_T_FMT " entries, %" APR_SIZE_T_FMT " bytes, %s)",
+                           ref.id, b.rec.number, b.rec.bucket, b.rec.key, b.count, b.len, why);
+            }
+        }
+    } while (busy_release(slot));
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+/* ************************************************************************************
+ * The periodic job
+ */
+
+static int needs_refresh(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, const char **pwhy,
+                         apr_pool_t *p)
+{
+    const cJSON *last = acmpca_json_obj(ca->doc, ACMPCA_D_CRL);
+    const char *bucket, *key;
+    apr_time_t this_update, next_update;
+    apr_int64_t revoked = 0;
+    int days;
+
+    if (!acmpca_crl_target(ca, ctx->now, &bucket, &key, &days, p)) {
+        return 0;
+    }
+    this_update = acmpca_json_time(last, "ThisUpdate");
+    next_update = acmpca_json_time(last, "NextUpdate");
+    if (!last) {
+        *pwhy = "first CRL";
+    }
+    else if (strcmp(bucket, acmpca_json_str(last, "Bucket") ? acmpca_json_str(last, "Bucket") : "")
+             || strcmp(key, acmpca_json_str(last, "Key") ? acmpca_json_str(last, "Key") : "")) {
+        *pwhy = "new location";
+    }
+    else if (ctx->now >= this_update + (next_update - this_update) / 2) {
+        *pwhy = "periodic refresh";
+    }
+    else if (ctx->store->provider->cert_count(ctx->store, ca->ref.id, ACMPCA_CERT_ITER_REVOKED,
+                                              &revoked, p)
+                 == APR_SUCCESS
+             && revoked != (apr_int64_t)acmpca_json_num(last, "Revoked", -1)) {
+        *pwhy = "revocations not on the CRL";
+    }
+    else {
+        return 0;
+    }
+    return 1;
+}
+
+apr_status_t acmpca_crl_refresh_all(const acmpca_env_t *env, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *recs;
+    apr_int64_t after = 0;
+    apr_pool_t *ptemp, *pca;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS
+        || (rv = apr_pool_create(&pca, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    do {
+        apr_pool_clear(ptemp);
+        rv = env->store->provider->ca_list(env->store, NULL, after, CA_PAGE, &recs, ptemp);
+        if (rv != APR_SUCCESS) {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, ptemp,
+                       "ACMPCA0403: the CRL job cannot list the certificate authorities");
+            break;
+        }
+        for (i = 0; i < recs->nelts; i++) {
+            acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
+            acmpca_ca_t ca = {rec, NULL, {0}};
+            acmpca_op_ctx_t ctx;
+            const char *why = NULL;
+
+            apr_pool_clear(pca);
+            after = rec->seq;
+            ca.doc = acmpca_json_parse(rec->doc, strlen(rec->doc), pca);
+            ca.ref.id = rec->id;
+            ca.ref.arn = acmpca_json_str(ca.doc, ACMPCA_K_ARN);
+            acmpca_ops_system_ctx(&ctx, env, rec->account, now);
+            if (ca.doc && ca.ref.arn && needs_refresh(&ctx, &ca, &why, pca)) {
+                acmpca_crl_publish(&ctx, ca.ref.arn, why, pca);
+            }
+        }
+    } while (recs->nelts == CA_PAGE);
+    apr_pool_destroy(pca);
+    apr_pool_destroy(ptemp);
+    return rv;
+}

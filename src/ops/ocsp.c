@@ -1,0 +1,168 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * The OCSP responder (RFC 6960) for CAs whose OcspConfiguration is enabled: finds the CA
+ * a request names, looks each serial up in the store, signs with the CA key. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acmpca/log.h"
+#include "acmpca/revoke.h"
+#include "ops_int.h"
+
+/* How long a response may be relied on. Revocations reach the store at once, so a short
+ * validity bounds how long a cached "good" can outlive one [DECISION]. */
+#define OCSP_VALIDITY apr_time_from_sec(3600)
+#define CA_PAGE       100
+
+typedef struct responder_t {
+    acmpca_ca_t *ca;
+    X509 *cert;
+} responder_t;
+
+static int ocsp_enabled(const acmpca_ca_t *ca, apr_time_t now)
+{
+    const cJSON *rc = acmpca_json_obj(ca->doc, ACMPCA_K_REVOCATION_CONFIG);
+    const char *status = acmpca_ca_status(ca, now);
+
+    return acmpca_json_bool(acmpca_json_obj(rc, ACMPCA_K_OCSP_CONFIG), ACMPCA_K_ENABLED, 0)
+           && acmpca_json_str(ca->doc, ACMPCA_D_CERT)
+           && (!strcmp(status, ACMPCA_ST_ACTIVE) || !strcmp(status, ACMPCA_ST_DISABLED)
+               || !strcmp(status, ACMPCA_ST_EXPIRED));
+}
+
+/* The CA whose certificate CertID 0 names (issuer name and key hashes). Every CA of the
+ * store is a candidate, as the responder URL is shared by all of them.
+ * TODO(acmpca): a per-process index of key hashes once stores hold many CAs. */
+static apr_status_t find_ca(responder_t *r, const acmpca_env_t *env, const acmpca_ocsp_req_t *req,
+                            apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *recs;
+    apr_int64_t after = 0;
+    apr_status_t rv;
+    int i;
+
+    do {
+        rv = env->store->provider->ca_list(env->store, NULL, after, CA_PAGE, &recs, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        for (i = 0; i < recs->nelts; i++) {
+            acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
+            acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+            acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+            const char *pem;
+
+            after = rec->seq;
+            ca->rec = rec;
+            ca->doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+            if (!ca->doc || !ocsp_enabled(ca, now)) {
+                continue;
+            }
+            pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+            if (acmpca_cert_parse(&r->cert, (const unsigned char *)pem, strlen(pem), &err, p)
+                    == APR_SUCCESS
+                && acmpca_ocsp_issued_by(req, 0, r->cert)) {
+                ca->ref.id = rec->id;
+                ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
+                ca->ref.account = rec->account;
+                r->ca = ca;
+                return APR_SUCCESS;
+            }
+        }
+    } while (recs->nelts == CA_PAGE);
+    return APR_NOTFOUND;
+}
+
+static apr_status_t status_of(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
+                              const responder_t *r, const acmpca_ocsp_req_t *req, int i,
+                              apr_pool_t *p)
+{
+    const char *serial = acmpca_ocsp_serial(req, i, p);
+    acmpca_cert_rec_t *rec;
+    apr_status_t rv;
+
+    memset(st, 0, sizeof(*st));
+    st->status = ACMPCA_OCSP_UNKNOWN;
+    /* Another issuer in the same request, or a serial no CA of ours could have made. */
+    if (!serial || !acmpca_ocsp_issued_by(req, i, r->cert)) {
+        return APR_SUCCESS;
+    }
+    rv = env->store->provider->cert_get(env->store, r->ca->ref.id, serial, &rec, p);
+    if (rv == APR_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rec->revoked_at) {
+        st->status = ACMPCA_OCSP_REVOKED;
+        st->revoked_at = rec->revoked_at;
+        st->reason = acmpca_revocation_reason_code(rec->revocation_reason);
+    }
+    else {
+        st->status = ACMPCA_OCSP_GOOD;
+    }
+    return APR_SUCCESS;
+}
+
+static void error_reply(acmpca_ocsp_reply_t *reply, int status, apr_pool_t *p)
+{
+    reply->status = status;
+    reply->next_update = 0;
+    if (acmpca_ocsp_error(&reply->der, &reply->len, status, p) != APR_SUCCESS) {
+        reply->der = NULL;
+        reply->len = 0;
+    }
+}
+
+void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
+                        const unsigned char *der, apr_size_t len, apr_time_t now, apr_pool_t *p)
+{
+    acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+    acmpca_ocsp_signer_t signer = {0};
+    acmpca_ocsp_status_t *statuses;
+    acmpca_ocsp_req_t *req;
+    acmpca_op_ctx_t ctx;
+    responder_t r = {0};
+    apr_status_t rv;
+    int i, n;
+
+    memset(reply, 0, sizeof(*reply));
+    if (acmpca_ocsp_parse(&req, der, len, p) != APR_SUCCESS) {
+        error_reply(reply, ACMPCA_OCSP_MALFORMED_REQUEST, p);
+        return;
+    }
+    if ((rv = find_ca(&r, env, req, now, p)) != APR_SUCCESS) {
+        /* RFC 6960 §2.3: not a CA we answer for. */
+        error_reply(reply, rv == APR_NOTFOUND ? ACMPCA_OCSP_UNAUTHORIZED : ACMPCA_OCSP_TRY_LATER,
+                    p);
+        return;
+    }
+    n = acmpca_ocsp_count(req);
+    statuses = apr_pcalloc(p, sizeof(*statuses) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        if (status_of(&statuses[i], env, &r, req, i, p) != APR_SUCCESS) {
+            error_reply(reply, ACMPCA_OCSP_TRY_LATER, p);
+            return;
+        }
+    }
+    acmpca_ops_system_ctx(&ctx, env, r.ca->ref.account, now);
+    if (acmpca_ca_key(&signer.ca_key, &ctx, r.ca, &err, p) != APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause, p,
+                   "ACMPCA0430: OCSP: the key of CA %s is not available", r.ca->ref.id);
+        error_reply(reply, ACMPCA_OCSP_INTERNAL_ERROR, p);
+        return;
+    }
+    signer.ca_cert = r.cert;
+    signer.signing_algorithm =
+        acmpca_json_str(acmpca_json_obj(r.ca->doc, ACMPCA_K_CA_CONFIG), ACMPCA_K_SIGNING_ALGORITHM);
+    signer.this_update = apr_time_from_sec(apr_time_sec(now));
+    signer.next_update = signer.this_update + OCSP_VALIDITY;
+    if (acmpca_ocsp_respond(&reply->der, &reply->len, req, statuses, &signer, p) != APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, 0, p,
+                   "ACMPCA0431: OCSP: signing a response of CA %s failed", r.ca->ref.id);
+        error_reply(reply, ACMPCA_OCSP_INTERNAL_ERROR, p);
+        return;
+    }
+    reply->next_update = signer.next_update;
+}
