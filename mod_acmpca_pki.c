@@ -366,6 +366,7 @@ static int pki_handler(request_rec *r)
     }
     request_id = acmpca_uuid(r->pool);
     apr_table_setn(r->subprocess_env, "ACMPCA_REQUEST_ID", request_id);
+    apr_table_setn(r->notes, "acmpca-pki", "1"); /* not an API request (_status.c) */
     common_headers(r, request_id);
     if (r->method_number != M_GET) {
         r->allowed = AP_METHOD_BIT << M_GET;

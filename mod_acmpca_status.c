@@ -27,6 +27,31 @@
 
 APLOG_USE_MODULE(acmpca);
 
+/* ************************************************************************************
+ * For operators
+ *
+ *   ACMPCAMetrics on                       # per server; off by default
+ *   <Location /metrics>
+ *       SetHandler acmpca-metrics          # Prometheus text format 0.0.4
+ *       Require ip 127.0.0.1               # counters and CA ids: not for everyone
+ *   </Location>
+ *
+ * mod_status (if loaded) shows a mod_acmpca section on server-status and ACMPCA* lines
+ * in server-status?auto; the counters are the same, server-wide.
+ *
+ * Every API request has an x-amzn-RequestId, also in the environment as
+ * ACMPCA_REQUEST_ID and as the request's log ID, so that
+ *   LogFormat "%h %t \"%r\" %>s %{ACMPCA_REQUEST_ID}e %{acmpca-outcome}n" acmpca
+ *   ErrorLogFormat "[%{u}t] [%-m:%l] [pid %P] [client\ %a] [request\ %{ACMPCA_REQUEST_ID}e] %M"
+ * put it on every access and error log line of the request (%L works as well). The
+ * notes acmpca-operation, acmpca-outcome (Success or the AWS error type),
+ * acmpca-principal and acmpca-ca are set for LogFormat's %{...}n. With the default
+ * ErrorLogFormat the module's own lines about a request name it in their text, and at
+ * LogLevel info each API request has one line:
+ *   ACMPCA0800: request <id>: principal=<arn|-> operation=<name> ca=<arn|->
+ *               outcome=<Success|error type> status=<http> duration_ms=<ms>
+ */
+
 #define HANDLER_API     "acmpca"
 #define HANDLER_METRICS "acmpca-metrics"
 #define TARGET_PREFIX   "ACMPrivateCA."
@@ -287,6 +312,8 @@ static int tag_request(request_rec *r)
     return DECLINED;
 }
 
+/* Walks up from p: a subpool of the request pool finds it too. Lines logged with a
+ * pool of no request (pconf, a connection cache) walk to the root and find nothing. */
 static request_rec *request_of(apr_pool_t *p)
 {
     void *r = NULL;
@@ -386,7 +413,7 @@ static int status_log_transaction(request_rec *r)
     apr_time_t now = apr_time_now();
 
     if (!id || r->main || r->method_number != M_POST || !r->handler
-        || strcmp(r->handler, HANDLER_API)) {
+        || strcmp(r->handler, HANDLER_API) || apr_table_get(r->notes, "acmpca-pki")) {
         return DECLINED;
     }
     if (!r->log_id) {

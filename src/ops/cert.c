@@ -154,10 +154,13 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
         || (rv = check_template(ic, err, p)) != APR_SUCCESS) {
         return rv;
     }
+    /* A root signing itself is bound by neither its own NotAfter nor the short-lived
+     * mode, which limits what the CA issues, not the CA [AWS]. */
     rv = acmpca_validity_compute(
         &ic->issue.not_before, &ic->issue.not_after, acmpca_json_obj(ic->in, ACMPCA_K_VALIDITY),
         acmpca_json_obj(ic->in, ACMPCA_K_VALIDITY_NOT_BEFORE), ic->ctx->now,
-        ic->ca_cert ? acmpca_json_time(ic->ca->doc, ACMPCA_K_NOT_AFTER) : 0, short_lived, err, p);
+        ic->ca_cert ? acmpca_json_time(ic->ca->doc, ACMPCA_K_NOT_AFTER) : 0,
+        short_lived && !ic->tmpl->root, err, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }

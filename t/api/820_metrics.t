@@ -12,9 +12,10 @@ use ACMPCA::Auth;
 use File::Spec::Functions qw(catfile);
 use LWP::UserAgent ();
 use POSIX ();
+use JSON::PP ();
 use Time::HiRes ();
 
-plan tests => 18, need_module('acmpca');
+plan tests => 22, need_module('acmpca');
 
 my $V = 'acmpca_visible';
 my $ua = LWP::UserAgent->new(timeout => 60, keep_alive => 0);
@@ -37,7 +38,8 @@ sub delta { my($a, $b, $k) = @_; ($b->{$k} // 0) - ($a->{$k} // 0) }
 sub req { sprintf 'acmpca_requests_total{operation="%s",outcome="%s"}', @_ }
 
 # A root to issue from, made before the first scrape.
-my $root = make_root_active(cn => uniq('Metrics Root'), extra => {});
+my $root = make_root_active(cn => uniq('Metrics Root'), extra => { RevocationConfiguration => {
+    CrlConfiguration => { Enabled => JSON::PP::true, S3BucketName => 'metrics-crls' } } });
 ok($root, 'a root CA to issue from') or BAIL_OUT('no CA');
 my $leaf = openssl_key_csr(subj => '/CN=metrics leaf');
 
@@ -148,3 +150,21 @@ $after = scrape();
 ok($throttled >= 1, "some calls were throttled ($throttled)");
 is(delta($before, $after, 'acmpca_throttled_requests_total'), $throttled,
    'acmpca_throttled_requests_total counts them');
+
+# Revocations, and the CRL gauges of the CA (read from the store at each scrape).
+$before = scrape();
+my(undef, $issued) = api(IssueCertificate => {
+    CertificateAuthorityArn => $root->{arn}, Csr => b64($leaf->{csr}), SigningAlgorithm => 'SHA256WITHECDSA',
+    TemplateArn => 'arn:aws:acm-pca:::template/EndEntityCertificate/V1',
+    Validity => { Type => 'DAYS', Value => 1 } }, -module => $V);
+my($serial) = (($issued || {})->{CertificateArn} // '') =~ m{/certificate/([0-9a-f]+)$};
+$serial = '0' . $serial if length($serial // '') % 2;
+my(undef, undef, $rev) = api(RevokeCertificate => { CertificateAuthorityArn => $root->{arn},
+    CertificateSerial => join(':', ($serial // '') =~ /(..)/g), RevocationReason => 'SUPERSEDED' }, -module => $V);
+is_api_ok($rev, 'a certificate revoked');
+$after = scrape();
+is(delta($before, $after, 'acmpca_certificates_revoked_total'), 1, 'acmpca_certificates_revoked_total grew by 1');
+my($ca_id) = $root->{arn} =~ m{/([0-9a-f-]{36})$};
+my $age = $after->{"acmpca_crl_age_seconds{ca=\"$ca_id\"}"};
+ok(defined $age && $age >= 0 && $age < 600, "acmpca_crl_age_seconds of the CA: its CRL is fresh (@{[ $age // 'none' ]} s)");
+is($after->{"acmpca_crl_entries{ca=\"$ca_id\"}"}, 1, 'acmpca_crl_entries of the CA: 1');

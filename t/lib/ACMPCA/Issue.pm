@@ -28,7 +28,7 @@ our @EXPORT = qw(
     TEMPLATE_PREFIX tarn all_templates template_expect key_algorithms signing_algorithms
     make_csr csr_variant split_pem pem_to_der quick_openssl x509_text
     issue issue_get lint_json lint_ok lint_batch verify_strict verify_strict_ok
-    store_db store_query store_cert_count ca_id_of serial_of
+    store_db store_query store_rows store_cert_count ca_id_of serial_of lint_store
     ext_of ku_text eku_text
 );
 
@@ -352,6 +352,42 @@ sub store_query {
         return;
     }
     [map { [split /\t/, $_, -1] } grep { length } split /\n/, $r->{out}];
+}
+
+# store_rows($sql) -> [{column => value}] through sqlite3 -json (values may hold
+# newlines, such as PEM text). undef when not possible.
+sub store_rows {
+    my $sql = shift;
+    my $db = store_db() or return;
+    return unless -x '/usr/bin/sqlite3' && -e $db;
+    my $r = run_cmd(['/usr/bin/sqlite3', '-readonly', '-bail', '-json', '-cmd', '.timeout 10000', $db, $sql],
+                    timeout => 120);
+    if ($r->{rc}) {
+        $TB->diag("sqlite3: $r->{err}");
+        return;
+    }
+    return [] unless $r->{out} =~ /\S/;
+    json_decode($r->{out});
+}
+
+# lint_store() -> (number of certificates, [failures]) or () when the store cannot be
+# read: every certificate the store holds, each with its CA's certificate as issuer
+# (a root template's certificate is its own issuer) and its template's profile.
+sub lint_store {
+    my $rows = store_rows('SELECT c.ca_id AS ca, c.serial AS serial, c.pem AS pem, c.template_arn AS template, '
+                          . 'k.doc AS doc FROM certs c JOIN cas k ON k.id = c.ca_id ORDER BY k.seq, c.issued_at')
+        or return;
+    my(%issuer, @jobs);
+    for my $row (@$rows) {
+        my $t = template_expect($row->{template}) || {};
+        $issuer{ $row->{ca} } //= do { my $d = json_decode($row->{doc}) || {}; $d->{_Certificate} // '' };
+        push @jobs, { cert => $row->{pem}, template => $row->{template},
+                      ($t->{root} || !$issuer{ $row->{ca} } ? () : (issuer => $issuer{ $row->{ca} })),
+                      name => "CA $row->{ca} serial $row->{serial} ($row->{template})" };
+    }
+    my $l = lint_batch(\@jobs);
+    my @bad = map { "$jobs[$_]{name}: @{ $l->[$_]{errors} }" } grep { @{ $l->[$_]{errors} } } 0 .. $#jobs;
+    (scalar @jobs, \@bad);
 }
 
 # Certificates the store holds for a CA (undef when the store cannot be read).

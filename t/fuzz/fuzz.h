@@ -1,0 +1,84 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * What every fuzz target shares: the libFuzzer entry points, a process-wide APR pool with
+ * a fresh subpool per input, and an invariant check that aborts loudly, so that a wrong
+ * answer fails the replay in `make test` as a crash would (t/fuzz/README.md). */
+#ifndef ACMPCA_FUZZ_H
+#define ACMPCA_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "acmpca/log.h"
+
+/* libFuzzer calls these; t/fuzz/replay.c calls them when libFuzzer is not linked. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken invariant is a finding, as a crash is: say which and abort. */
+#define FUZZ_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static apr_pool_t *fuzz_root;
+
+/* Once per process: APR up, the core's log silent (it is a target, not a witness). */
+static inline apr_pool_t *fuzz_init(void)
+{
+    if (!fuzz_root) {
+        if (apr_initialize() != APR_SUCCESS || apr_pool_create(&fuzz_root, NULL) != APR_SUCCESS) {
+            fprintf(stderr, "fuzz: cannot initialise APR\n");
+            abort();
+        }
+        acmpca_log_set(NULL, ACMPCA_LOG_EMERG, NULL);
+    }
+    return fuzz_root;
+}
+
+/* A pool for one input; destroy it when the input is done, so that a leak per input shows
+ * up under LeakSanitizer and valgrind rather than hiding in a pool that lives forever. */
+static inline apr_pool_t *fuzz_pool(void)
+{
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, fuzz_init()) != APR_SUCCESS) {
+        abort();
+    }
+    return p;
+}
+
+/* The input as a NUL-terminated string in p (parsers of text take C strings). */
+static inline const char *fuzz_cstr(const uint8_t *data, size_t size, apr_pool_t *p)
+{
+    char *s = apr_palloc(p, size + 1);
+
+    if (size) {
+        memcpy(s, data, size);
+    }
+    s[size] = '\0';
+    return s;
+}
+
+/* Split off the first line of the input (without its '\n'); *prest and *prest_len get the
+ * remainder. Targets that take several fields use one line each. */
+static inline const char *fuzz_line(const uint8_t **pdata, size_t *psize, apr_pool_t *p)
+{
+    const uint8_t *nl = memchr(*pdata, '\n', *psize);
+    size_t n = nl ? (size_t)(nl - *pdata) : *psize;
+    const char *line = fuzz_cstr(*pdata, n, p);
+
+    *pdata += nl ? n + 1 : n;
+    *psize -= nl ? n + 1 : n;
+    return line;
+}
+
+#endif
