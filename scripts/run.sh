@@ -131,6 +131,7 @@ sed -e "s|@RUNDIR@|$(esc "$RUNDIR")|g" \
     -e "s|@MODDIR@|$(esc "$MODDIR")|g" \
     -e "s|@DOCROOT@|$(esc "$DOCROOT")|g" \
     -e "s|@MODULE@|$(esc "$MODULE")|g" \
+    -e "s|@SRCDIR@|$(esc "$(cd "$(dirname "$0")/.." && pwd)")|g" \
     -e "s|@STORE@|$(esc "$STORE")|g" \
     -e "s|@USER_LINE@|$(esc "$USER_LINE")|g" \
     -e "s|@GROUP_LINE@|$(esc "$GROUP_LINE")|g" \
