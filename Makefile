@@ -104,3 +104,89 @@ format-check:
 clean:
 	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \
 	    t/conf/modperl_inc.pl t/htdocs/index.html t/TEST
+
+# ************************************************************************************
+# Hardening (issue 8): fuzzing, sanitizers, valgrind and crash safety. README.md
+# "Hardening" and t/fuzz/README.md say more.
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang, ASan + UBSan);
+#                        FUZZ_TARGETS="fuzz_csr fuzz_ocsp" for some; findings in build-fuzz/
+#   make fuzz-replay     every committed corpus through its target (gcc; part of make test)
+#   make test-asan       unit tests and the Apache::Test suite, ASan + UBSan (build-asan/)
+#   make test-valgrind   unit tests under valgrind
+#   make soak            the crash-safety tests (t/crash) at full length: 200 rounds each
+#   make hardening-ci    the bounded slices make test runs: fuzz-replay, the unit tests
+#                        under ASan, a valgrind subset
+# ************************************************************************************
+
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+ASAN_BUILD   ?= build-asan
+CLANG        ?= clang
+VALGRIND     ?= valgrind
+FUZZ_ALL     := $(sort $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_DEPS    := t/fuzz/replay.c $(wildcard t/fuzz/*.h)
+SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
+# The unit tests the CI slice runs under valgrind (the slow x509/store ones are left to
+# make test-valgrind), and the corpora it replays under valgrind too: cJSON and OpenSSL
+# are not instrumented by ASan, valgrind sees their reads past a buffer.
+VALGRIND_CI_UNITS  ?= test_arn test_authz test_sigv4 test_util test_validate test_validity test_ocsp
+VALGRIND_CI_FUZZ   ?= fuzz_request fuzz_sigv4 fuzz_arn fuzz_policy fuzz_csr fuzz_cert
+VALGRIND_OPTS      ?= --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+                      --track-origins=yes --quiet
+
+.PHONY: fuzz fuzz-build fuzz-replay test-asan test-valgrind soak hardening-ci \
+        asan-unit valgrind-ci
+
+# The replay binaries: each target with t/fuzz/replay.c as its main(), the ordinary compiler.
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< t/fuzz/replay.c $(LIB) $(LIBS)
+
+fuzz-replay: $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_ALL); do $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
+
+# libFuzzer binaries, built by `make fuzz` in $(FUZZ_BUILD) with clang.
+$(BUILD)/fuzzer/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzzer/%)
+
+# New inputs go to $(FUZZ_BUILD)/corpus/<target>, never into the committed corpus; a
+# crash leaves $(FUZZ_BUILD)/artifacts/<target>-crash-*, which build/fuzz/<target>
+# replays without clang.
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+	    FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-build
+	@FUZZ_BUILD="$(FUZZ_BUILD)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh t/fuzz/run.sh $(FUZZ_TARGETS)
+
+# Unit tests with ASan (LeakSanitizer included) and UBSan, in a build dir of their own.
+asan-unit:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g" \
+	    EXTRA_CFLAGS="$(SAN_FLAGS) -fno-sanitize-recover=undefined" unit
+
+# ... then the module under Apache::Test, in an httpd with the ASan runtime preloaded.
+test-asan: deps asan-unit
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g" \
+	    EXTRA_CFLAGS="$(SAN_FLAGS)" all
+	@ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" sh scripts/test-asan.sh
+
+test-valgrind: $(UNIT_BIN) $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
+	@sh scripts/redis-server.sh run sh -c 'set -e; for t in $(UNIT_BIN); do \
+	    echo "== valgrind $$t"; $(VALGRIND) $(VALGRIND_OPTS) $$t; done'
+	@set -e; for t in $(FUZZ_ALL); do echo "== valgrind $$t"; \
+	    $(VALGRIND) $(VALGRIND_OPTS) $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
+
+valgrind-ci: $(VALGRIND_CI_UNITS:%=$(BUILD)/t/%) $(VALGRIND_CI_FUZZ:%=$(BUILD)/fuzz/%)
+	@set -e; for t in $(VALGRIND_CI_UNITS); do echo "== valgrind $$t"; \
+	    $(VALGRIND) $(VALGRIND_OPTS) $(BUILD)/t/$$t; done
+	@set -e; for t in $(VALGRIND_CI_FUZZ); do echo "== valgrind $$t"; \
+	    $(VALGRIND) $(VALGRIND_OPTS) $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
+
+hardening-ci: fuzz-replay asan-unit valgrind-ci
+
+soak: deps all
+	@ACMPCA_SOAK=1 ACMPCA_TEST_TIMEOUT=7200 TESTS="t/crash" sh t/run-api.sh

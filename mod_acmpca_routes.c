@@ -343,7 +343,7 @@ static apr_status_t identify(acmpca_caller_t *caller, const credential_t **pcred
     if (acmpca_sigv4_verify(&res, &req, &opts, key_lookup, (void *)conf, &err, r->pool)
         != APR_SUCCESS) {
         code = s3_auth_code(err.type, &status);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ACMPCA0450: object request refused: %s (%s)",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ACMPCA0750: object request refused: %s (%s)",
                       code, err.message ? err.message : "no signature");
         *prc = s3_error(r, status, code,
                         status == HTTP_BAD_REQUEST ? "The authorization header is malformed."
@@ -427,7 +427,7 @@ static int object_route(request_rec *r, const acmpca_srv_conf_t *conf, const cha
         }
         if (!acmpca_object_readable(&conf->env, &o, &caller, apr_time_now(), r->pool)
             || !identity_allows(cred, conf, &o, r->pool)) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ACMPCA0451: %s may not read %s/%s",
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ACMPCA0751: %s may not read %s/%s",
                           caller.principal ? caller.principal : caller.account, bucket, key);
             return s3_error(r, HTTP_FORBIDDEN, "AccessDenied", "Access Denied", request_id);
         }
@@ -613,7 +613,7 @@ static apr_status_t crl_watchdog(int state, void *data, apr_pool_t *pool)
     }
     if (state == AP_WATCHDOG_STATE_STARTING) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, base,
-                     "ACMPCA0460: the CRL job runs in process %" APR_PID_T_FMT
+                     "ACMPCA0760: the CRL job runs in process %" APR_PID_T_FMT
                      " every %" APR_TIME_T_FMT " s",
                      getpid(), apr_time_sec(crl_interval));
     }
@@ -660,14 +660,14 @@ static int routes_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get || !wd_register) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base,
-                     "ACMPCA0461: mod_watchdog is not loaded: CRLs are rebuilt on revocation "
+                     "ACMPCA0761: mod_watchdog is not loaded: CRLs are rebuilt on revocation "
                      "and on first request only, not before their nextUpdate");
         return OK;
     }
     if ((rv = wd_get(&wd, WATCHDOG_NAME, 0, 1, pconf)) != APR_SUCCESS
         || (rv = wd_register(wd, crl_interval, base, crl_watchdog)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, base,
-                     "ACMPCA0462: cannot register the CRL job with mod_watchdog");
+                     "ACMPCA0762: cannot register the CRL job with mod_watchdog");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

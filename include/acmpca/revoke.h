@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * What the GET routes and the periodic job of the glue ask of the core: objects of the
  * emulated S3 namespace (CRLs, audit reports), CRL refreshes and OCSP answers
- * (PCA-API.md §7.4, §8, §9; RFC 6960). Implemented in src/ops (objects.c, crl.c, ocsp.c). */
+ * (PCA-API.md §7.4, §8, §9; RFC 6960). Implemented in src/ops: objects.c, crl.c, crl_job.c,
+ * ocsp.c. */
 #ifndef ACMPCA_REVOKE_H
 #define ACMPCA_REVOKE_H
 

@@ -180,6 +180,15 @@ unsigned int acmpca_key_usage_bits(const cJSON *key_usage);
 /** A critical keyUsage extension with the X509v3_KU_* bits of ku, owned by p. */
 apr_status_t acmpca_ext_key_usage(X509_EXTENSION **pext, unsigned int ku, apr_pool_t *p);
 
+/** Syntax of a text GeneralName (RFC 5280 §4.2.1.6) of type GEN_DNS (preferred name
+ *  syntax, '_' tolerated, a leading "*." wildcard), GEN_EMAIL (local@domain) or GEN_URI
+ *  (scheme:...); printable ASCII only. Other types: true. */
+int acmpca_ia5_name_ok(int type, const char *s, size_t n);
+
+/** True when ext's extnValue is exactly one DER element and, for an extension OpenSSL
+ *  knows, decodes as that extension (src/x509/cert.c). */
+int acmpca_ext_well_formed(X509_EXTENSION *ext);
+
 /** A GENERAL_NAME from a GeneralName JSON object (exactly one member set), owned by p.
  *  Bad content (no or several members, non-ASCII IA5 text, bad IP address or OID)
  *  -> InvalidArgsException. */
@@ -262,6 +271,10 @@ int acmpca_ocsp_count(const acmpca_ocsp_req_t *req);
 /** Serial of CertID i as lowercase hex without leading zero octets (the store's form);
  *  NULL when it is negative or absurdly long (never issued). */
 const char *acmpca_ocsp_serial(const acmpca_ocsp_req_t *req, int i, apr_pool_t *p);
+
+/** "<hash algorithm>:<issuerKeyHash hex>" of CertID i, a key to remember which CA
+ *  answered it; NULL when unreadable. In p. */
+const char *acmpca_ocsp_issuer_id(const acmpca_ocsp_req_t *req, int i, apr_pool_t *p);
 
 /** True when CertID i names ca_cert as issuer (name and key hashes, in the CertID's own
  *  hash algorithm). */

@@ -120,7 +120,9 @@ ops() {
 echo "== mod_acmpca (sqlite) on :$API, static files on :$STATIC"
 sh "$B/httpd.sh" start "$W/httpd" "$API" "$STATIC"
 mkdir -p "$W/module"
-"$PY" "$B/setup.py" "http://127.0.0.1:$API" "$BENCH_CSR" "$W/module"
+SCALE=""
+[ $QUICK = 1 ] || SCALE=scale
+"$PY" "$B/setup.py" "http://127.0.0.1:$API" "$BENCH_CSR" "$W/module" $SCALE
 ops module "http://127.0.0.1:$API/" "$W/module"
 if [ $QUICK = 0 ]; then
     echo "== child memory over 100,000 requests (httpd restarted)"

@@ -123,6 +123,8 @@ def table_rows(meas, speed, crl, mem, n):
             lim = lrec.get("rps") if lrec else None
             what = (f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
                     if kind == "static" else "empty store")
+            if rec.get("size_mismatch"):
+                what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
         prs = {}
         out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",
                f"{rec['p99_us'] / 1000:.2f}" if rps else "—",

@@ -128,7 +128,7 @@ function done(summary, latency, requests)
     if not counted then bads = e.status end
     io.write(string.format(
         '{"requests":%d,"duration":%.3f,"rps":%.1f,"p50_us":%d,"p99_us":%d,' ..
-        '"bad_status":%d,"socket_errors":%d,"timeouts":%d,"sample":%s}\n',
+        '"bad_status":%d,"socket_errors":%d,"timeouts":%d,"bytes":%d,"sample":%s}\n',
         n, duration, n / duration, latency:percentile(50), latency:percentile(99),
-        bads, e.connect + e.read + e.write, e.timeout, jstr(sample)))
+        bads, e.connect + e.read + e.write, e.timeout, summary.bytes, jstr(sample)))
 end

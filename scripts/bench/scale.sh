@@ -2,9 +2,12 @@
 # Licensed under the Apache License, Version 2.0.
 # The scale items of `make bench` (not QUICK), run by bench.sh with its environment
 # (BENCH_W work dir, BENCH_RES results, BENCH_API/BENCH_STATIC ports, BENCH_CSR pool):
-# the OpenSSL CRL-build baseline; the store seeded with 1,000,000 revoked certificates
-# (seed.py, httpd stopped); the module's CRL build; then the operations again with the
-# million stored, each labelled "@1M".
+#  - the OpenSSL CRL-build baseline (crlbase.sh);
+#  - the store seeded directly (seed.py, httpd stopped): the P-256 CA the operations use
+#    filled up to N certificates less a headroom for the runs below (its quota is N), and
+#    the scale CA given N revocations (N-1 seeded, the last through the API);
+#  - the module's CRL build (crlbuild.py) and the N-entry CRL download;
+#  - the operations again with all that stored, each labelled "@1M".
 set -eu
 B=$(dirname "$0")
 PY=${PYTHON:-/usr/bin/python3}
@@ -14,23 +17,36 @@ URL=http://127.0.0.1:$BENCH_API/
 ST=$W/module/state.json
 fail=0
 m() { "$PY" "$B/measure.py" "$RES" module "$@" || fail=1; }
+state() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")' "$ST" "$1"; }
 
-echo "{\"server\":\"bench\",\"op\":\"scale\",\"entries\":$N}" >> "$RES"
+# Room for the issuance and revocation runs at scale: twice what the empty store took.
+headroom=$("$PY" - "$RES" "$N" "${BENCH_DURATION:-10}" "${BENCH_RUNS:-3}" <<'PY'
+import json, sys
+res, n, d, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rps = [r.get("rps", 0) for r in map(json.loads, open(res))
+       if r.get("server") == "module" and r.get("op") == "IssueCertificate-P256"]
+print(min(n // 2, max(20000, int(2 * runs * d * max(rps + [0])))))
+PY
+)
+printf '{"server":"bench","op":"scale","entries":%d,"headroom":%d}\n' "$N" "$headroom" >> "$RES"
+
 echo "== scale: plain OpenSSL building a CRL of $N entries"
 sh "$B/crlbase.sh" "$RES" "$W/crlbase" "$N" "${BENCH_RUNS:-3}"
 
-echo "== scale: seeding $N revoked certificates into the store"
+echo "== scale: seeding the store (the P-256 CA up to $((N - headroom)), $((N - 1)) revocations)"
 sh "$B/httpd.sh" stop "$W/httpd"
-ca_id=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ca_p256"].rsplit("/",1)[1])' "$ST")
-"$PY" "$B/seed.py" "$W/httpd/store/acmpca.db" "$ca_id" "$N"
+db=$W/httpd/store/acmpca.db
+"$PY" "$B/seed.py" "$db" "$(state ca_p256 | sed 's|.*/||')" "=$((N - headroom))" active
+"$PY" "$B/seed.py" "$db" "$(state ca_scale | sed 's|.*/||')" "$((N - 1))" revoked
 sh "$B/httpd.sh" start "$W/httpd" "$BENCH_API" "$BENCH_STATIC"
 
-echo "== scale: the module with $N certificates and revocations stored"
+echo "== scale: the module with $N certificates and $N revocations stored"
 "$PY" "$B/crlbuild.py" "$RES" "$W/httpd" "$ST" "$N" || fail=1
-crl=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["crl_url"] or "")' "$ST")
+crl=$(state scale_crl_url)
 if [ -n "$crl" ]; then
     "$PY" "$B/rawreq.py" get "$crl" "$W/crl1m.req"
-    m CRL-1M "$crl" --raw "$W/crl1m.req" --na-status 404 --static "$W/httpd/htdocs" "$BENCH_STATIC" --fatal
+    m CRL-1M "$crl" --raw "$W/crl1m.req" --na-status 404 --static "$W/httpd/htdocs" \
+        "$BENCH_STATIC" --fatal
 fi
 m IssueCertificate-P256@1M "$URL" --sign IssueCertificate-P256 "$ST" "$BENCH_CSR" 0 \
     --collect "$W/module/issued1m" --fatal

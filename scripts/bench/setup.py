@@ -5,7 +5,9 @@
 # a few end-entity certificates, a few of them revoked (when RevokeCertificate exists) so
 # that the CRL is small but not empty. Writes OUT/state.json (the ARNs and the CRL and
 # OCSP URLs of the certificates) and OUT/cert.pem, OUT/ca.pem (for an OCSP request).
-# usage: setup.py ENDPOINT CSR_DIR OUT   (credentials from AWS_ACCESS_KEY_ID/SECRET)
+# With "scale" (the module only): a third P-256 CA with two certificates, whose store rows
+# scale.sh multiplies into a 1,000,000-entry CRL (state: ca_scale, scale_certs, scale_crl_url).
+# usage: setup.py ENDPOINT CSR_DIR OUT [scale]   (credentials: AWS_ACCESS_KEY_ID/SECRET)
 import glob
 import json
 import subprocess
@@ -73,6 +75,18 @@ def urls(pem):
     return crl, ocsp
 
 
+def scale_ca(pca, csr_dir):
+    ca = make_root(pca, "EC_prime256v1", "SHA256WITHECDSA", "Bench P-256 Scale Root")
+    certs = []
+    for path in sorted(glob.glob(f"{csr_dir}/*.pem"))[:2]:
+        with open(path, "rb") as f:
+            certs.append(pca.issue_certificate(
+                CertificateAuthorityArn=ca, Csr=f.read(), SigningAlgorithm="SHA256WITHECDSA",
+                Validity={"Value": 365, "Type": "DAYS"})["CertificateArn"])
+    crl, _ = urls(wait_cert(pca, ca, certs[0])["Certificate"])
+    return {"ca_scale": ca, "scale_certs": certs, "scale_crl_url": crl}
+
+
 def main():
     endpoint, csr_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
     pca = client(endpoint)
@@ -104,10 +118,13 @@ def main():
             if e.response["Error"]["Code"] != "UnknownOperationException":
                 raise
             break
+    state = {"endpoint": endpoint, "ca_p256": ca_p256, "ca_rsa": ca_rsa,
+             "certs": certs[:-N_REVOKED] if revoked else certs, "revoked": revoked,
+             "crl_url": crl, "ocsp_url": ocsp}
+    if len(sys.argv) > 4 and sys.argv[4] == "scale":
+        state.update(scale_ca(pca, csr_dir))
     with open(f"{out}/state.json", "w") as f:
-        json.dump({"endpoint": endpoint, "ca_p256": ca_p256, "ca_rsa": ca_rsa,
-                   "certs": certs[:-N_REVOKED] if revoked else certs, "revoked": revoked,
-                   "crl_url": crl, "ocsp_url": ocsp}, f, indent=1)
+        json.dump(state, f, indent=1)
 
 
 if __name__ == "__main__":

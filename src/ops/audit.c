@@ -299,11 +299,11 @@ apr_status_t acmpca_op_create_audit_report(cJSON **pout, const acmpca_op_ctx_t *
     }
     if (rv != APR_SUCCESS) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
-                   "ACMPCA0420: CA %s: audit report %s failed", ca->ref.id, rec.id);
+                   "ACMPCA0720: CA %s: audit report %s failed", ca->ref.id, rec.id);
     }
     else {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
-                   "ACMPCA0421: CA %s: audit report %s written to %s/%s (%" APR_SIZE_T_FMT
+                   "ACMPCA0721: CA %s: audit report %s written to %s/%s (%" APR_SIZE_T_FMT
                    " certificates)",
                    ca->ref.id, rec.id, bucket, rec.key, r.rows);
     }

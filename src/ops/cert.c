@@ -27,6 +27,12 @@ typedef struct issue_ctx {
     acmpca_issue_t issue;
 } issue_ctx;
 
+static int is_root_ca(const acmpca_ca_t *ca)
+{
+    const char *type = acmpca_json_str(ca->doc, ACMPCA_K_TYPE);
+    return type && !strcmp(type, "ROOT");
+}
+
 /* ---- the checks of §5.5, in order ---------------------------------------------------- */
 
 static apr_status_t check_state(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
@@ -34,8 +40,7 @@ static apr_status_t check_state(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     const char *status = acmpca_ca_status(ic->ca, ic->ctx->now);
 
     /* A pending root may sign exactly one thing: its own CSR, with a root template. */
-    if (!strcmp(status, ACMPCA_ST_PENDING) && ic->tmpl && ic->tmpl->root
-        && !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_TYPE), "ROOT")) {
+    if (!strcmp(status, ACMPCA_ST_PENDING) && ic->tmpl && ic->tmpl->root && is_root_ca(ic->ca)) {
         return APR_SUCCESS;
     }
     return acmpca_state_allow("IssueCertificate", ic->ca, ic->ctx->now, err, p);
@@ -58,8 +63,7 @@ static apr_status_t check_template(issue_ctx *ic, acmpca_err_t *err, apr_pool_t 
     acmpca_cert_info_t issuer;
 
     if (ic->tmpl->root) {
-        if (strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_TYPE), "ROOT")
-            || !acmpca_csr_has_key(ic->csr, ic->ca_key)) {
+        if (!is_root_ca(ic->ca) || !acmpca_csr_has_key(ic->csr, ic->ca_key)) {
             return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p,
                                   "The template %s can only be used by a root certificate "
                                   "authority to sign its own certificate signing request.",
@@ -131,8 +135,8 @@ static void revocation_urls(issue_ctx *ic, apr_pool_t *p)
 static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
     const cJSON *config = acmpca_json_obj(ic->ca->doc, ACMPCA_K_CA_CONFIG);
-    int short_lived =
-        !strcmp(acmpca_json_str(ic->ca->doc, ACMPCA_K_USAGE_MODE), "SHORT_LIVED_CERTIFICATE");
+    const char *mode = acmpca_json_str(ic->ca->doc, ACMPCA_K_USAGE_MODE);
+    int short_lived = mode && !strcmp(mode, "SHORT_LIVED_CERTIFICATE");
     apr_status_t rv;
 
     ic->template_arn = acmpca_json_str(ic->in, ACMPCA_K_TEMPLATE_ARN);
@@ -346,8 +350,7 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     }
     /* §4.1: PENDING_CERTIFICATE only for a root, whose own certificate may exist; a
      * pending subordinate cannot have issued anything yet. */
-    if (!strcmp(acmpca_ca_status(ca, ctx->now), ACMPCA_ST_PENDING)
-        && strcmp(acmpca_json_str(ca->doc, ACMPCA_K_TYPE), "ROOT")) {
+    if (!strcmp(acmpca_ca_status(ca, ctx->now), ACMPCA_ST_PENDING) && !is_root_ca(ca)) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_STATE, p,
                               "The certificate authority %s is not in the correct state to "
                               "have issued certificates.",

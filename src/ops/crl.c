@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * CRLs (PCA-API.md §7.4): built from the store's revoked certificates, published as an
- * object of the emulated S3 namespace, refreshed by a periodic job. */
+ * object of the emulated S3 namespace (the periodic job is in crl_job.c). */
 #include <pthread.h>
 #include <string.h>
 
@@ -12,7 +12,6 @@
 
 #define DEFAULT_CRL_DAYS 7
 #define PUBLISH_ROUNDS   4 /* rebuilds after losing a race to a newer CRL */
-#define CA_PAGE          100
 /* A local status: a CRL with a higher number was recorded while ours was built. */
 #define CRL_SUPERSEDED (APR_OS_START_USERERR + 401)
 
@@ -306,6 +305,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
 {
     acmpca_ca_ref_t ref;
     apr_pool_t *ptemp;
+    apr_time_t started;
     apr_status_t rv = APR_SUCCESS;
     int slot, rounds, again;
 
@@ -330,103 +330,24 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
             apr_pool_clear(ptemp);
             round_ctx.now = apr_time_now();
             b.ctx = &round_ctx;
+            started = apr_time_now();
             rv = publish_once(&b, ca_arn, &again, &err, ptemp);
             if (rv != APR_SUCCESS) {
                 acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause ? err.cause : rv, ptemp,
-                           "ACMPCA0401: CA %s: the CRL could not be published (%s): %s", ref.id,
+                           "ACMPCA0701: CA %s: the CRL could not be published (%s): %s", ref.id,
                            why, err.message ? err.message : "failed");
                 break;
             }
             if (b.der) {
                 acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, ptemp,
-                           "ACMPCA0402: CA %s: CRL %" APR_INT64_T_FMT " published to %s/%s "
-                           "(%" APR_SIZE_T_FMT " entries, %" APR_SIZE_T_FMT " bytes, %s)",
-                           ref.id, b.rec.number, b.rec.bucket, b.rec.key, b.count, b.len, why);
+                           "ACMPCA0702: CA %s: CRL %" APR_INT64_T_FMT " published to %s/%s "
+                           "(%" APR_SIZE_T_FMT " entries, %" APR_SIZE_T_FMT " bytes, %s, "
+                           "%.2f s)",
+                           ref.id, b.rec.number, b.rec.bucket, b.rec.key, b.count, b.len, why,
+                           (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
             }
         }
     } while (busy_release(slot));
-    apr_pool_destroy(ptemp);
-    return rv;
-}
-
-/* ************************************************************************************
- * The periodic job
- */
-
-static int needs_refresh(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, const char **pwhy,
-                         apr_pool_t *p)
-{
-    const cJSON *last = acmpca_json_obj(ca->doc, ACMPCA_D_CRL);
-    const char *bucket, *key;
-    apr_time_t this_update, next_update;
-    apr_int64_t revoked = 0;
-    int days;
-
-    if (!acmpca_crl_target(ca, ctx->now, &bucket, &key, &days, p)) {
-        return 0;
-    }
-    this_update = acmpca_json_time(last, "ThisUpdate");
-    next_update = acmpca_json_time(last, "NextUpdate");
-    if (!last) {
-        *pwhy = "first CRL";
-    }
-    else if (strcmp(bucket, acmpca_json_str(last, "Bucket") ? acmpca_json_str(last, "Bucket") : "")
-             || strcmp(key, acmpca_json_str(last, "Key") ? acmpca_json_str(last, "Key") : "")) {
-        *pwhy = "new location";
-    }
-    else if (ctx->now >= this_update + (next_update - this_update) / 2) {
-        *pwhy = "periodic refresh";
-    }
-    else if (ctx->store->provider->cert_count(ctx->store, ca->ref.id, ACMPCA_CERT_ITER_REVOKED,
-                                              &revoked, p)
-                 == APR_SUCCESS
-             && revoked != (apr_int64_t)acmpca_json_num(last, "Revoked", -1)) {
-        *pwhy = "revocations not on the CRL";
-    }
-    else {
-        return 0;
-    }
-    return 1;
-}
-
-apr_status_t acmpca_crl_refresh_all(const acmpca_env_t *env, apr_time_t now, apr_pool_t *p)
-{
-    apr_array_header_t *recs;
-    apr_int64_t after = 0;
-    apr_pool_t *ptemp, *pca;
-    apr_status_t rv;
-    int i;
-
-    if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS
-        || (rv = apr_pool_create(&pca, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    do {
-        apr_pool_clear(ptemp);
-        rv = env->store->provider->ca_list(env->store, NULL, after, CA_PAGE, &recs, ptemp);
-        if (rv != APR_SUCCESS) {
-            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, ptemp,
-                       "ACMPCA0403: the CRL job cannot list the certificate authorities");
-            break;
-        }
-        for (i = 0; i < recs->nelts; i++) {
-            acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
-            acmpca_ca_t ca = {rec, NULL, {0}};
-            acmpca_op_ctx_t ctx;
-            const char *why = NULL;
-
-            apr_pool_clear(pca);
-            after = rec->seq;
-            ca.doc = acmpca_json_parse(rec->doc, strlen(rec->doc), pca);
-            ca.ref.id = rec->id;
-            ca.ref.arn = acmpca_json_str(ca.doc, ACMPCA_K_ARN);
-            acmpca_ops_system_ctx(&ctx, env, rec->account, now);
-            if (ca.doc && ca.ref.arn && needs_refresh(&ctx, &ca, &why, pca)) {
-                acmpca_crl_publish(&ctx, ca.ref.arn, why, pca);
-            }
-        }
-    } while (recs->nelts == CA_PAGE);
-    apr_pool_destroy(pca);
     apr_pool_destroy(ptemp);
     return rv;
 }

@@ -193,6 +193,18 @@ apr_status_t acmpca_object_serve(acmpca_served_t *out, const acmpca_env_t *env, 
 
     memset(out, 0, sizeof(*out));
     rv = get(out, env, bucket, key, p);
+    if (rv == APR_SUCCESS && out->is_public && out->ca_id) {
+        /* An earlier home of a CA's CRL (UpdateCertificateAuthority moved it): the CDPs of
+         * certificates issued before still name it, so it gets the current CRL. */
+        acmpca_served_t cur;
+        if (ca_by_id(&ca, &ctx, env, out->ca_id, now, p) == APR_SUCCESS
+            && acmpca_crl_target(ca, now, &t_bucket, &t_key, &days, p)
+            && (strcmp(bucket, t_bucket) || strcmp(key, t_key))
+            && serve_ca_crl(&cur, &ctx, ca, t_bucket, t_key, p) == APR_SUCCESS) {
+            *out = cur;
+        }
+        return APR_SUCCESS;
+    }
     if (rv != APR_NOTFOUND || (id = crl_key_ca(key, p)) == NULL) {
         return rv;
     }

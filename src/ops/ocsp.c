@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The OCSP responder (RFC 6960) for CAs whose OcspConfiguration is enabled: finds the CA
  * a request names, looks each serial up in the store, signs with the CA key. */
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -30,42 +31,108 @@ static int ocsp_enabled(const acmpca_ca_t *ca, apr_time_t now)
                || !strcmp(status, ACMPCA_ST_EXPIRED));
 }
 
-/* The CA whose certificate CertID 0 names (issuer name and key hashes). Every CA of the
- * store is a candidate, as the responder URL is shared by all of them.
- * TODO(acmpca): a per-process index of key hashes once stores hold many CAs. */
+/* Is rec the CA that CertID 0 of req names, with OCSP on? Fills r when it is. */
+static int try_ca(responder_t *r, acmpca_ca_rec_t *rec, const acmpca_ocsp_req_t *req,
+                  apr_time_t now, apr_pool_t *p)
+{
+    acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+    acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+    const char *pem;
+
+    ca->rec = rec;
+    ca->doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+    if (!ca->doc || !ocsp_enabled(ca, now)) {
+        return 0;
+    }
+    pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+    if (acmpca_cert_parse(&r->cert, (const unsigned char *)pem, strlen(pem), &err, p) != APR_SUCCESS
+        || !acmpca_ocsp_issued_by(req, 0, r->cert)) {
+        return 0;
+    }
+    ca->ref.id = rec->id;
+    ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
+    ca->ref.account = rec->account;
+    r->ca = ca;
+    return 1;
+}
+
+/* CertID issuer -> CA id, remembered per process: the responder URL is shared by every
+ * CA of the store, and finding the CA otherwise means reading all of them. A hit is
+ * checked against the CA itself, so a stale entry costs a lookup, never a wrong answer. */
+#define CACHE_SLOTS 256
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char issuer[200]; /* acmpca_ocsp_issuer_id(), "" when free */
+    char ca_id[40];
+} cache[CACHE_SLOTS];
+static unsigned int cache_next;
+
+static const char *cache_get(const char *issuer, apr_pool_t *p)
+{
+    const char *id = NULL;
+    int i;
+
+    pthread_mutex_lock(&cache_lock);
+    for (i = 0; i < CACHE_SLOTS && !id; i++) {
+        if (!strcmp(cache[i].issuer, issuer)) {
+            id = apr_pstrdup(p, cache[i].ca_id);
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return id;
+}
+
+static void cache_put(const char *issuer, const char *ca_id)
+{
+    int i, slot = -1;
+
+    if (strlen(issuer) >= sizeof(cache[0].issuer)) {
+        return;
+    }
+    pthread_mutex_lock(&cache_lock);
+    for (i = 0; i < CACHE_SLOTS && slot < 0; i++) {
+        if (!strcmp(cache[i].issuer, issuer)) {
+            slot = i;
+        }
+    }
+    if (slot < 0) {
+        slot = (int)(cache_next++ % CACHE_SLOTS);
+    }
+    apr_cpystrn(cache[slot].issuer, issuer, sizeof(cache[slot].issuer));
+    apr_cpystrn(cache[slot].ca_id, ca_id, sizeof(cache[slot].ca_id));
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* The CA whose certificate CertID 0 names (issuer name and key hashes): the one
+ * remembered for it, else every CA of the store in turn. */
 static apr_status_t find_ca(responder_t *r, const acmpca_env_t *env, const acmpca_ocsp_req_t *req,
                             apr_time_t now, apr_pool_t *p)
 {
+    const char *issuer = acmpca_ocsp_issuer_id(req, 0, p), *id;
     apr_array_header_t *recs;
+    acmpca_ca_rec_t *rec;
     apr_int64_t after = 0;
     apr_status_t rv;
     int i;
 
+    if (issuer && (id = cache_get(issuer, p)) != NULL
+        && env->store->provider->ca_get(env->store, id, &rec, p) == APR_SUCCESS
+        && try_ca(r, rec, req, now, p)) {
+        return APR_SUCCESS;
+    }
     do {
         rv = env->store->provider->ca_list(env->store, NULL, after, CA_PAGE, &recs, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
         for (i = 0; i < recs->nelts; i++) {
-            acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
-            acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
-            acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
-            const char *pem;
-
+            rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
             after = rec->seq;
-            ca->rec = rec;
-            ca->doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
-            if (!ca->doc || !ocsp_enabled(ca, now)) {
-                continue;
-            }
-            pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
-            if (acmpca_cert_parse(&r->cert, (const unsigned char *)pem, strlen(pem), &err, p)
-                    == APR_SUCCESS
-                && acmpca_ocsp_issued_by(req, 0, r->cert)) {
-                ca->ref.id = rec->id;
-                ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
-                ca->ref.account = rec->account;
-                r->ca = ca;
+            if (try_ca(r, rec, req, now, p)) {
+                if (issuer) {
+                    cache_put(issuer, rec->id);
+                }
                 return APR_SUCCESS;
             }
         }
@@ -149,7 +216,7 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
     acmpca_ops_system_ctx(&ctx, env, r.ca->ref.account, now);
     if (acmpca_ca_key(&signer.ca_key, &ctx, r.ca, &err, p) != APR_SUCCESS) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause, p,
-                   "ACMPCA0430: OCSP: the key of CA %s is not available", r.ca->ref.id);
+                   "ACMPCA0730: OCSP: the key of CA %s is not available", r.ca->ref.id);
         error_reply(reply, ACMPCA_OCSP_INTERNAL_ERROR, p);
         return;
     }
@@ -160,7 +227,7 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
     signer.next_update = signer.this_update + OCSP_VALIDITY;
     if (acmpca_ocsp_respond(&reply->der, &reply->len, req, statuses, &signer, p) != APR_SUCCESS) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, 0, p,
-                   "ACMPCA0431: OCSP: signing a response of CA %s failed", r.ca->ref.id);
+                   "ACMPCA0731: OCSP: signing a response of CA %s failed", r.ca->ref.id);
         error_reply(reply, ACMPCA_OCSP_INTERNAL_ERROR, p);
         return;
     }

@@ -164,8 +164,8 @@ apr_status_t acmpca_ca_authorize(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *
  *  cross-account action allowed)? For ListCertificateAuthorities OTHER_ACCOUNTS. */
 int acmpca_ca_shared(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p);
 
-/* ---- revocation, CRLs and audit reports (revoke.c, crl.c, audit.c, objects.c, ocsp.c;
- *      PCA-API.md §5.9, §5.13, §5.14, §7.4, §8) -------------------------------------- */
+/* ---- revocation, CRLs and audit reports (revoke.c, crl.c, crl_job.c, audit.c, objects.c,
+ *      ocsp.c; PCA-API.md §5.9, §5.13, §5.14, §7.4, §8) ------------------------------ */
 
 /* The last CRL published for the CA: {Number, ThisUpdate, NextUpdate, Bucket, Key,
  * Revoked (revoked certificates the store had when it was built; -1 after a failed

@@ -163,7 +163,7 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
         return acmpca_ops_store_error(err, rv, "revoking a certificate");
     }
     acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
-               "ACMPCA0410: CA %s: certificate %s revoked (%s)", ca->ref.id, serial, reason);
+               "ACMPCA0710: CA %s: certificate %s revoked (%s)", ca->ref.id, serial, reason);
     /* The revocation stands whatever happens to the CRL: a failed build is logged and
      * the periodic job sees the CRL lacks it. The CRL is the owner's business, also when
      * another account (by resource policy) revoked. */

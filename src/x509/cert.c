@@ -540,8 +540,9 @@ static apr_status_t api_san(builder_t *b, const cJSON *list)
 }
 
 /* The extnValue holds exactly one DER element and, for an extension OpenSSL knows, one
- * that decodes as that extension: the CA signs nothing a verifier could read two ways. */
-static int well_formed(X509_EXTENSION *ext)
+ * that decodes as that extension: the CA signs nothing a verifier could read two ways.
+ * Shared with the CSR intake (x509.h). */
+int acmpca_ext_well_formed(X509_EXTENSION *ext)
 {
     const ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(ext);
     const unsigned char *d = ASN1_STRING_get0_data(os), *end = d + ASN1_STRING_length(os);
@@ -550,6 +551,7 @@ static int well_formed(X509_EXTENSION *ext)
     int tag, cls, rc = ASN1_get_object(&d, &len, &tag, &cls, ASN1_STRING_length(os));
     void *v;
 
+    /* 0x80: a broken header; 0x21: constructed with an indefinite length (BER). */
     if ((rc & 0x80) || rc == 0x21 || d + len != end) {
         return 0;
     }
@@ -608,7 +610,7 @@ static apr_status_t api_custom(builder_t *b, const cJSON *item)
                                                      acmpca_json_bool(item, "Critical", 0), os))) {
         rv = internal(b, "custom extension");
     }
-    else if (!well_formed(ext)) {
+    else if (!acmpca_ext_well_formed(ext)) {
         rv = acmpca_err_set(b->err, ACMPCA_ERR_INVALID_ARGS, b->p,
                             "The value of custom extension %s is not one DER-encoded value%s.", oid,
                             X509V3_EXT_get(ext) ? " of that extension" : "");

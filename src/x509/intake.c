@@ -282,53 +282,15 @@ static apr_status_t check_subject(X509_REQ *req, acmpca_err_t *err, apr_pool_t *
     return APR_SUCCESS;
 }
 
-/* One DER element fills the extnValue, with nothing after it. */
-static int one_element(const ASN1_OCTET_STRING *value)
+static int ia5_ok(int type, const ASN1_STRING *s)
 {
-    const unsigned char *d = ASN1_STRING_get0_data(value);
-    long len = 0;
-    int tag, cls, n = ASN1_STRING_length(value);
-    int rc = ASN1_get_object(&d, &len, &tag, &cls, n);
-
-    return !(rc & 0x80) && rc != 0x21 && d + len == ASN1_STRING_get0_data(value) + n;
+    return acmpca_ia5_name_ok(type, (const char *)ASN1_STRING_get0_data(s),
+                              (size_t)ASN1_STRING_length(s));
 }
 
-/* A known extension decodes with OpenSSL's method for it. */
-static int decodes(X509_EXTENSION *ext)
-{
-    const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
-    void *d;
-
-    if (!m) {
-        return 1;
-    }
-    if (!(d = X509V3_EXT_d2i(ext))) {
-        return 0;
-    }
-    if (m->it) {
-        ASN1_item_free(d, ASN1_ITEM_ptr(m->it));
-    }
-    else {
-        m->ext_free(d);
-    }
-    return 1;
-}
-
-static int ia5_ok(const ASN1_STRING *s)
-{
-    const unsigned char *d = ASN1_STRING_get0_data(s);
-    int i, n = ASN1_STRING_length(s);
-
-    for (i = 0; i < n; i++) {
-        if (d[i] == 0 || d[i] > 0x7f) {
-            return 0;
-        }
-    }
-    return n > 0;
-}
-
-/* RFC 5280 §4.2.1.6: at least one name, text names non-empty ASCII, addresses of 4 or
- * 16 octets; and no more than the CA is willing to sign. */
+/* RFC 5280 §4.2.1.6: at least one name, text names in their syntax (the same rules as
+ * for ApiPassthrough names), addresses of 4 or 16 octets; and no more than the CA is
+ * willing to sign. */
 static apr_status_t check_san(X509_EXTENSION *ext, acmpca_err_t *err, apr_pool_t *p)
 {
     GENERAL_NAMES *gns = X509V3_EXT_d2i(ext);
@@ -351,7 +313,7 @@ static apr_status_t check_san(X509_EXTENSION *ext, acmpca_err_t *err, apr_pool_t
         case GEN_DNS:
         case GEN_EMAIL:
         case GEN_URI:
-            ok = ia5_ok(gn->d.ia5);
+            ok = ia5_ok(gn->type, gn->d.ia5);
             break;
         case GEN_IPADD:
             ok = ASN1_STRING_length(gn->d.ip) == 4 || ASN1_STRING_length(gn->d.ip) == 16;
@@ -413,7 +375,7 @@ static apr_status_t check_extensions(STACK_OF(X509_EXTENSION) * *pexts, X509_REQ
                                       oid_text(obj, p));
             }
         }
-        if (!one_element(X509_EXTENSION_get_data(ext)) || !decodes(ext)) {
+        if (!acmpca_ext_well_formed(ext)) {
             return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
                                   "The CSR extension %s is malformed.", oid_text(obj, p));
         }

@@ -366,6 +366,92 @@ static int is_ascii(const char *s)
     return 1;
 }
 
+/* A DNS label of the preferred name syntax (RFC 1034 §3.5), with '_' tolerated as private
+ * names often carry it: 1..63 letters, digits, '-' and '_', no hyphen at either end. */
+static int dns_label_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n < 1 || n > 63 || s[0] == '-' || s[n - 1] == '-') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int dns_name_ok(const char *s, size_t n)
+{
+    const char *dot;
+
+    if (n >= 2 && s[0] == '*' && s[1] == '.') { /* a wildcard, leftmost label only */
+        s += 2;
+        n -= 2;
+    }
+    if (n < 1 || n > 253) {
+        return 0;
+    }
+    while ((dot = memchr(s, '.', n))) {
+        if (!dns_label_ok(s, (size_t)(dot - s))) {
+            return 0;
+        }
+        n -= (size_t)(dot - s) + 1;
+        s = dot + 1;
+    }
+    return dns_label_ok(s, n);
+}
+
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int printable_ascii(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x21 || s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+int acmpca_ia5_name_ok(int type, const char *s, size_t n)
+{
+    const char *at;
+
+    switch (type) {
+    case GEN_DNS:
+        return dns_name_ok(s, n);
+    case GEN_EMAIL:
+        /* local-part@domain (RFC 5280 §4.2.1.6, RFC 5321 §4.1.2), both non-empty */
+        at = memchr(s, '@', n);
+        return printable_ascii(s, n) && at && at > s && at < s + n - 1;
+    case GEN_URI: {
+        /* scheme ":" hier-part (RFC 3986 §3); scheme = ALPHA *( ALPHA / DIGIT / + - . ) */
+        size_t i = 0;
+        if (!printable_ascii(s, n) || !is_alpha(s[0])) {
+            return 0;
+        }
+        while (i < n
+               && (is_alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-'
+                   || s[i] == '.')) {
+            i++;
+        }
+        return i < n - 1 && s[i] == ':';
+    }
+    default:
+        return 1;
+    }
+}
+
 /* Rfc822Name, DnsName and UniformResourceIdentifier are IA5String (RFC 5280 §4.2.1.6). */
 static apr_status_t gn_ia5(GENERAL_NAME *gn, int type, const char *member, const cJSON *v,
                            acmpca_err_t *err, apr_pool_t *p)
@@ -375,6 +461,10 @@ static apr_status_t gn_ia5(GENERAL_NAME *gn, int type, const char *member, const
     if (!cJSON_IsString(v) || !is_ascii(v->valuestring)) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p, "%s must be an ASCII string.",
                               member);
+    }
+    if (!acmpca_ia5_name_ok(type, v->valuestring, strlen(v->valuestring))) {
+        return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p, "%s %s is not well-formed.", member,
+                              v->valuestring);
     }
     if (!(s = new_string(V_ASN1_IA5STRING, v->valuestring))) {
         return acmpca_err_internal(err, APR_ENOMEM, "ASN1_STRING_set");

@@ -97,6 +97,22 @@ const char *acmpca_ocsp_serial(const acmpca_ocsp_req_t *req, int i, apr_pool_t *
     return acmpca_hex(buf, (apr_size_t)n, 0, p);
 }
 
+const char *acmpca_ocsp_issuer_id(const acmpca_ocsp_req_t *req, int i, apr_pool_t *p)
+{
+    ASN1_OBJECT *alg = NULL;
+    ASN1_OCTET_STRING *key_hash = NULL;
+    char name[80];
+
+    if (!OCSP_id_get0_info(NULL, &alg, &key_hash, NULL, cert_id(req, i)) || !alg || !key_hash
+        || OBJ_obj2txt(name, sizeof(name), alg, 1) <= 0) {
+        return NULL;
+    }
+    return apr_pstrcat(
+        p, name, ":",
+        acmpca_hex(ASN1_STRING_get0_data(key_hash), (apr_size_t)ASN1_STRING_length(key_hash), 0, p),
+        NULL);
+}
+
 int acmpca_ocsp_issued_by(const acmpca_ocsp_req_t *req, int i, X509 *ca_cert)
 {
     ASN1_OBJECT *alg = NULL;

@@ -122,6 +122,24 @@ case('BlankEndEntityCertificate_CriticalBasicConstraints_APIPassthrough/V1: crit
     ($bc && $bc->{critical} && !$bc->{value}{ca} ? () : 'BC not critical CA:FALSE');
 });
 
+# ---- a SAN of every GeneralName kind (botocore shape GeneralName)
+case('SubjectAlternativeNames of every GeneralName kind', $R, $PLAIN,
+     { template => 'EndEntityCertificate_APIPassthrough/V1', api => { Extensions => { SubjectAlternativeNames => [
+         { DnsName => 'all.example' }, { Rfc822Name => 'pki@example.com' },
+         { UniformResourceIdentifier => 'https://example.com/id' }, { IpAddress => '192.0.2.9' },
+         { IpAddress => '2001:db8::9' }, { RegisteredId => '1.3.6.1.4.1.99999.55' },
+         { DirectoryName => { CommonName => 'directory', Country => 'FR' } },
+         { OtherName => { TypeId => '1.3.6.1.4.1.311.20.2.3', Value => 'upn@example.com' } },
+         { EdiPartyName => { PartyName => 'party', NameAssigner => 'assigner' } } ] } } }, sub {
+    my $c = shift;
+    my @kinds = map { keys %$_ } @{ vals($c, 'subjectAltName') || [] };
+    my($text) = ($c->{text} // '') =~ /Subject Alternative Name:.*?\n\s*(.*?)\n/s;
+    (join(',', @kinds) eq 'DnsName,Rfc822Name,UniformResourceIdentifier,IpAddress,IpAddress,RegisteredId,DirectoryName,'
+                          . 'OtherName,EdiPartyName' ? () : 'kinds ' . join(',', @kinds)),
+    (($text // '') =~ /DNS:all\.example, email:pki\@example\.com, URI:https:\/\/example\.com\/id, IP Address:192\.0\.2\.9, IP Address:2001:DB8:0:0:0:0:0:9/
+        ? () : 'openssl text ' . ($text // ''));
+});
+
 # ---- custom extensions: the template's extension wins; CA-managed ones never come in
 case('CustomExtensions: a KU for a template-defined KU is ignored; a critical private one is kept', $R, $PLAIN,
      { template => 'EndEntityCertificate_APIPassthrough/V1',

@@ -13,7 +13,7 @@ use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 use ACMPCA::Issue;
 
-plan tests => 31, need_module('acmpca');
+plan tests => 35, need_module('acmpca');
 
 my $R  = make_root_active(key => 'RSA_2048', cn => uniq('Chain Root'));
 my $S1 = make_sub_active($R, key => 'EC_secp384r1', pathlen => 1, cn => uniq('Chain Sub1'),
@@ -119,6 +119,33 @@ my $sh = $leaf{root} ? cert_serial_hex($leaf{root}{cert}) : undef;
 is(serial_of($leaf{root} && $leaf{root}{arn}), $sh, 'the ARN carries the serial in lowercase hex');
 ok($sh && length($sh) >= 17 && length($sh) <= 40 && hex(substr($sh, 0, 1)) < 8,
    'the serial is positive, at least 64 bits and at most 20 octets');
+
+# ---- the audit record of each issuance (issue 3): who, when, template, serial, subject,
+# validity, in the store row that audit reports are built from
+my $creds = credentials();
+my $row = $leaf{sub1} ? store_rows(sprintf "SELECT requested_by, template_arn, subject, not_before, not_after, issued_at "
+                                   . "FROM certs WHERE ca_id = '%s' AND serial = '%s'", ca_id_of($S1->{arn}),
+                                   serial_of($leaf{sub1}{arn})) : undef;
+SKIP: {
+    skip 'the store is not sqlite (or sqlite3 is missing)', 1 unless $row;
+    my $r0 = $row->[0] || {};
+    my($cnb, $cna) = cert_dates($leaf{sub1}{cert});
+    ok(($r0->{requested_by} // '') eq $creds->{Principal} && $r0->{template_arn} eq tarn('EndEntityCertificate')
+       && $r0->{subject} eq 'CN=chain leaf' && $r0->{not_before} == $cnb * 1e6 && $r0->{not_after} == $cna * 1e6
+       && abs($r0->{issued_at} / 1e6 - ($cnb + 3600)) < 5,
+       'the store records who asked, when, the template, the subject and the validity') or diag(explain($r0));
+}
+
+# ---- an EXPIRED CA (its certificate's NotAfter has passed) still answers GetCertificate
+my $E = make_root_active(key => 'EC_prime256v1', cn => uniq('Expiring Root'), validity => { Type => 'ABSOLUTE', Value => time + 4 });
+my $el = $E ? issue_get($E->{arn}, $csr, validity => { Type => 'ABSOLUTE', Value => time + 3 }) : undef;
+push @lint, $el if $el;
+sleep 5;
+is($E ? ca_status($E->{arn}) : '', 'EXPIRED', 'a root whose certificate has expired is EXPIRED');
+my $eg = $el ? get_cert($E->{arn}, $el->{arn}) : undef;
+ok($eg && $eg->{Certificate} eq $el->{cert}, 'GetCertificate on an EXPIRED CA answers');
+(undef, undef, $res) = $E ? issue($E->{arn}, $csr) : ();
+is_aws_error($res, 400, 'InvalidStateException', undef, 'IssueCertificate on an EXPIRED CA -> InvalidStateException');
 
 # ---- the lint, with each certificate's issuer from its chain
 my $l = lint_batch(\@lint);

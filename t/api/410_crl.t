@@ -14,7 +14,7 @@ use ACMPCA::Test;
 use ACMPCA::Revoke;
 use HTTP::Date ();
 
-plan tests => 40, need_module('acmpca');
+plan tests => 42, need_module('acmpca');
 use_vhost();
 
 sub pem_crl {
@@ -129,6 +129,23 @@ my $purl = $pl ? cdp_url($pl->{cert}) : '';
 ok($purl eq "http://127.0.0.1:$port/$P->{bucket}/lists/$P->{id}.crl" && crl_verify(crl_der_from_url($purl), $P->{cert}),
     'CustomPath alone: <public URL>/<bucket>/<path>/<id>.crl serves the CRL');
 
+# The CRL moves to another bucket (UpdateCertificateAuthority): new certificates name
+# the new place, and the CDP of the old ones still gets the current CRL.
+my $M = crl_root(cn => uniq('Moving Root'));
+my $old_leaf = $M ? issue_leaf($M) : undef;
+my $old_url = $old_leaf ? cdp_url($old_leaf->{cert}) : undef;
+my $first = crl_der_from_url($old_url);    # published at the old place
+my $new_bucket = "moved-$$";
+api(UpdateCertificateAuthority => { CertificateAuthorityArn => $M ? $M->{arn} : '', RevocationConfiguration => {
+    CrlConfiguration => { Enabled => JSON::PP::true(), ExpirationInDays => 7, S3BucketName => $new_bucket } } });
+my $new_leaf = $M ? issue_leaf($M) : undef;
+revoke($M ? $M->{arn} : '', $old_leaf ? $old_leaf->{serial} : '', 'SUPERSEDED');
+my $new_url = $new_leaf ? cdp_url($new_leaf->{cert}) : '';
+ok($new_url =~ m{/\Q$new_bucket\E/crl/} && crl_entries(crl_text(crl_der_from_url($new_url)))->{ $old_leaf ? $old_leaf->{serial} : '' },
+    'a new bucket: new certificates name it, and its CRL has the revocation');
+ok(crl_entries(crl_text(crl_der_from_url($old_url)))->{ $old_leaf ? $old_leaf->{serial} : '' },
+    '... and the old CDP serves the current CRL too');
+
 # CRL disabled: no CDP, no CRL (issue 4).
 my $N = crl_root(cn => uniq('No CRL'), revocation => { CrlConfiguration => { Enabled => JSON::PP::false() } });
 my $nl = $N ? issue_leaf($N) : undef;
@@ -156,14 +173,14 @@ ok(!$xe->{ $short ? $short->{serial} : '' } && $xe->{ $keep ? $keep->{serial} : 
 # request, and repairs a CRL that lacks a revocation (here written straight into
 # the store, as if the rebuild after it had failed).
 my $W = crl_root(cn => uniq('Watchdog Root'));
-ok(wait_for(sub { error_log_lines(qr/ACMPCA0402: CA \Q$W->{id}\E: CRL \d+ published .*first CRL/) }, 20),
-    'the periodic job publishes the first CRL of a new CA') or diag 'no ACMPCA0402 line for ' . ($W ? $W->{id} : '');
+ok(wait_for(sub { error_log_lines(qr/ACMPCA0702: CA \Q$W->{id}\E: CRL \d+ published .*first CRL/) }, 20),
+    'the periodic job publishes the first CRL of a new CA') or diag 'no ACMPCA0702 line for ' . ($W ? $W->{id} : '');
 my $wl = $W ? issue_leaf($W) : undef;
 sqlite(sprintf "UPDATE certs SET revoked_at = %d, revocation_reason = 'KEY_COMPROMISE' WHERE ca_id = '%s' AND serial = '%s';",
        time * 1_000_000, $W ? $W->{id} : '', $wl ? $wl->{serial} : '');
-ok(wait_for(sub { crl_entries(crl_text(crl_der_from_url("http://127.0.0.1:$port/crl/$W->{id}.crl")))->{ $wl ? $wl->{serial} : '' } }, 20),
-    '... and adds a revocation the CRL lacks');
-my @gens = split /AH00489/, join '', error_log_lines(qr/AH00489|ACMPCA0460|ACMPCA0402.*(?:first CRL|revocations not on)/);
+ok(wait_for(sub { crl_entries(crl_text(crl_der_from_url("http://127.0.0.1:$port/crl/$W->{id}.crl")))->{ $wl ? $wl->{serial} : '' } }, 40),
+    '... and adds a revocation the CRL lacks (after a grace period of 15 s)');
+my @gens = split /AH00489/, join '', error_log_lines(qr/AH00489|ACMPCA0760|ACMPCA0702.*(?:first CRL|revocations not on)/);
 my %pids = map { /\[pid (\d+)/ ? ($1 => 1) : () } grep { /ACMPCA04(?:60|02)/ } split /\n/, $gens[-1] // '';
 is(scalar keys %pids, 1, 'the job ran in one process of the current server generation (mod_watchdog singleton)')
     or diag join ', ', keys %pids;

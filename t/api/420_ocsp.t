@@ -12,10 +12,11 @@ use ACMPCA::Test;
 use ACMPCA::Revoke;
 use MIME::Base64 qw(encode_base64);
 
-plan tests => 27, need_module('acmpca');
+plan tests => 30, need_module('acmpca');
 use_vhost();
 
-my $R = crl_root(cn => uniq('OCSP Root'), key => 'EC_secp384r1');
+my $rcn = uniq('OCSP Root');
+my $R = crl_root(cn => $rcn, key => 'EC_secp384r1');
 my $good = issue_leaf($R, cn => 'ocsp good');
 my $bad = issue_leaf($R, cn => 'ocsp revoked');
 ok($R && $good && $bad, 'a root with OCSP enabled, two leaves');
@@ -25,6 +26,7 @@ is($url, "http://127.0.0.1:$port/ocsp", 'the AIA names <public URL>/ocsp (PCA-AP
 
 my $q = ocsp_query(issuer => $R->{cert}, cert => $good->{cert}, url => $url);
 ok($q->{status} && $q->{status} eq 'good', 'openssl ocsp: good') or diag $q->{out} . $q->{err};
+my($name_hash) = $q->{out} =~ /Issuer Name Hash: (\w+)/;
 ok($q->{verified}, '... Response verify OK against the CA');
 ok($q->{nonce_ok}, '... the nonce is echoed');
 like($q->{out}, qr/Responder Id: [0-9A-F]{40}/, '... responder ID by key hash');
@@ -86,6 +88,24 @@ my $nl = $N ? issue_leaf($N) : undef;
 ok($nl && !ocsp_url($nl->{cert}), 'OCSP disabled: no AIA in issued certificates');
 $q = ocsp_query(issuer => $N ? $N->{cert} : '', cert => $nl ? $nl->{cert} : '', url => $url);
 like($q->{out} . $q->{err}, qr/unauthorized/i, '... and the responder does not answer for it: unauthorized');
+
+# Turning OCSP off and on again (the responder remembers which CA answered).
+api(UpdateCertificateAuthority => { CertificateAuthorityArn => $R->{arn},
+    RevocationConfiguration => { OcspConfiguration => { Enabled => JSON::PP::false() } } });
+$q = ocsp_query(issuer => $R->{cert}, cert => $good->{cert}, url => $url);
+like($q->{out} . $q->{err}, qr/unauthorized/i, 'OCSP turned off by UpdateCertificateAuthority: unauthorized');
+api(UpdateCertificateAuthority => { CertificateAuthorityArn => $R->{arn},
+    RevocationConfiguration => { OcspConfiguration => { Enabled => JSON::PP::true() } } });
+$q = ocsp_query(issuer => $R->{cert}, cert => $good->{cert}, url => $url);
+ok(($q->{status} // '') eq 'good', '... and on again: good');
+
+# Same subject, other key: the key hash tells the CAs apart.
+my $twin = crl_root(cn => $rcn, key => 'EC_secp384r1');
+my $tl = $twin ? issue_leaf($twin) : undef;
+revoke($twin ? $twin->{arn} : '', $tl ? $tl->{serial} : '', 'SUPERSEDED');
+$q = ocsp_query(issuer => $twin ? $twin->{cert} : '', cert => $tl ? $tl->{cert} : '', url => $url);
+ok(($q->{status} // '') eq 'revoked' && $q->{verified} && $name_hash && $q->{out} =~ /Issuer Name Hash: \Q$name_hash\E/,
+    'a CA with the same name and another key answers for its own certificates');
 
 # A subordinate answers for its own certificates, signed with its own key.
 my $S = crl_sub($R, cn => uniq('OCSP Sub'));

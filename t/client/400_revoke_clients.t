@@ -12,7 +12,7 @@ use ACMPCA::Test;
 use ACMPCA::Revoke;
 use File::Spec::Functions qw(catfile);
 
-plan tests => 16, need_module('acmpca');
+plan tests => 18, need_module('acmpca');
 use_vhost();
 
 my $R = crl_root(cn => uniq('Client Root'));
@@ -61,7 +61,7 @@ my $csv_key = ($b->{json} || {})->{key} // 'none';
 my $home = catfile(tmpdir(), 'home');
 mkdir $home;
 open my $fh, '>', catfile($home, 'aws-config') or die $!;
-print $fh "[default]\ns3 =\n    addressing_style = path\n";
+print $fh "[default]\ns3 =\n    addressing_style = path\n    signature_version = s3v4\n";
 close $fh;
 my $dest = catfile(tmpdir(), "report-$$.json");
 $r = aws_cli('s3', 'cp', "s3://$bucket/$key", $dest);
@@ -82,6 +82,13 @@ my $dest4 = catfile(tmpdir(), "crl-$$.crl");
 $r = aws_cli('s3', 'cp', '--no-sign-request', "s3://$R->{bucket}/crl/$R->{id}.crl", $dest4);
 ok($r->{rc} == 0 && crl_verify(read_file($dest4), $R->{cert}), 'aws s3 cp --no-sign-request of the CRL: public')
     or diag "$r->{out} $r->{err}";
+$r = aws_cli('s3', 'presign', "s3://$bucket/$key", '--expires-in', '300');
+(my $presigned = $r->{out}) =~ s/\s+$//;
+my $pres = $r->{rc} == 0 ? http_get($presigned) : undef;
+ok($pres && $pres->code == 200 && $pres->content eq $signed->content, 'a URL from aws s3 presign (SigV4 query) fetches it unsigned')
+    or diag "$r->{out} $r->{err} " . ($pres ? $pres->status_line . ' ' . $pres->content : '');
+(my $tampered = $presigned) =~ s/(X-Amz-Signature=)([0-9a-f])/$1 . ($2 eq '0' ? '1' : '0')/e;
+ok(http_get($tampered)->code == 403, '... and not once tampered with');
 $r = aws_cli('s3', 'ls', "s3://$bucket/");
 ok($r->{rc} != 0, 'aws s3 ls: there is no listing') or diag $r->{out};
 

@@ -149,6 +149,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in = size ? acmpca_json_parse(body, size, p) : acmpca_json_own(cJSON_CreateObject(), p);
     if (in && cJSON_IsObject(in) && shape >= 0) {
         rv = acmpca_validate(in, shape, &err, p);
+        if (fuzz_verbose()) {
+            fprintf(stderr, "  %s: %s\n", op, rv == APR_SUCCESS ? "valid" : err.message);
+        }
         if (rv != APR_SUCCESS) {
             FUZZ_ASSERT(rv == ACMPCA_EAWS);
             FUZZ_ASSERT(err.type == ACMPCA_ERR_VALIDATION || err.type == ACMPCA_ERR_SERIALIZATION);

@@ -67,7 +67,9 @@ CA_ONLY = (NC, PC, PM, INHIBIT)  # RFC 5280 §4.2.1.5, .10, .11, .14
 AD_OCSP, AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.1", "1.3.6.1.5.5.7.48.2"
 
 PRINTABLE = re.compile(r"^[A-Za-z0-9 '()+,\-./:=?]*$")
-DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# RFC 1034 §3.5 preferred name syntax; '_' tolerated (private names use it; the module
+# accepts it too), a wildcard only as the whole leftmost label.
+DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 STRING_TAGS = {der.UTF8_STRING, der.PRINTABLE_STRING, der.T61_STRING, der.IA5_STRING,
                der.VISIBLE_STRING, der.UNIVERSAL_STRING, der.BMP_STRING}
 PRINTABLE_ONLY = {"2.5.4.6", "2.5.4.5", "2.5.4.46"}  # country, serialNumber, dnQualifier
@@ -343,9 +345,11 @@ def general_names(data, what, out):
                 labels = text.split(".")
                 if labels and labels[0] == "*":
                     labels = labels[1:]
-                if not text or not labels or not all(DNS_LABEL.match(lb) for lb in labels):
+                if not text or len(text) > 255 or not labels \
+                        or not all(DNS_LABEL.match(lb) for lb in labels):
                     out.fail("%s.name" % what, "dNSName %r is not a host name" % text)
-            elif t == 1 and ("@" not in text or text.startswith("@") or text.endswith("@")):
+            elif t == 1 and ("@" not in text or text.startswith("@") or text.endswith("@")
+                             or not re.match(r"^[\x21-\x7e]+$", text)):
                 out.fail("%s.name" % what, "rfc822Name %r is not a mailbox" % text)
             elif t == 6 and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", text):
                 out.fail("%s.name" % what, "URI %r has no scheme" % text)

@@ -387,6 +387,17 @@ static void test_extensions(void **state)
         raw, raw_ext(NID_subject_alt_name, 0, "\x30\x07\x87\x05\x01\x02\x03\x04\x05", 9));
     spec_refused(p, &s, "a 5-octet iPAddress", "subject alternative name");
     X509_EXTENSION_free(sk_X509_EXTENSION_pop(raw));
+    /* A dNSName outside the preferred name syntax; a wildcard and '_' are fine. */
+    sk_X509_EXTENSION_push(raw, raw_ext(NID_subject_alt_name, 0,
+                                        "\x30\x0b\x82\x09"
+                                        "bad name!",
+                                        13));
+    spec_refused(p, &s, "a dNSName with a space", "subject alternative name");
+    X509_EXTENSION_free(sk_X509_EXTENSION_pop(raw));
+    sk_X509_EXTENSION_push(raw, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+                                                    "DNS:*.example.com,DNS:_acme.example"));
+    spec_ok(p, &s, "a wildcard and an underscore");
+    X509_EXTENSION_free(sk_X509_EXTENSION_pop(raw));
     /* An empty dNSName. */
     sk_X509_EXTENSION_push(raw, raw_ext(NID_subject_alt_name, 0, "\x30\x02\x82\x00", 4));
     spec_refused(p, &s, "an empty dNSName", "subject alternative name");

@@ -162,12 +162,17 @@ static void test_ocsp_parse(void **state)
     assert_true(acmpca_ocsp_issued_by(req, 0, k.ca));
     assert_false(acmpca_ocsp_issued_by(req, 0, k.other_ca));
     assert_false(acmpca_ocsp_issued_by(req, 0, k.leaf1));
+    /* one issuer key, one id; SHA-1 by OID */
+    assert_string_equal(acmpca_ocsp_issuer_id(req, 0, p), acmpca_ocsp_issuer_id(req, 2, p));
+    assert_int_equal(strncmp(acmpca_ocsp_issuer_id(req, 0, p), "1.3.14.3.2.26:", 14), 0);
+    assert_int_equal(strlen(acmpca_ocsp_issuer_id(req, 0, p)), 14 + 40);
 
     /* CertIDs hashed with SHA-256 (RFC 6960 allows any hash) match as well. */
     der = make_request(p, &len, k.ca, certs, 1, EVP_sha256(), 0);
     req = parse_ok(p, der, len);
     assert_true(acmpca_ocsp_issued_by(req, 0, k.ca));
     assert_false(acmpca_ocsp_issued_by(req, 0, k.other_ca));
+    assert_int_equal(strncmp(acmpca_ocsp_issuer_id(req, 0, p), "2.16.840.1.101.3.4.2.1:", 23), 0);
 }
 
 /* malformedRequest for anything that is not exactly one OCSPRequest, never a crash. */
