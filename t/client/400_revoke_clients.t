@@ -12,7 +12,7 @@ use ACMPCA::Test;
 use ACMPCA::Revoke;
 use File::Spec::Functions qw(catfile);
 
-plan tests => 18, need_module('acmpca');
+plan tests => 19, need_module('acmpca');
 use_vhost();
 
 my $R = crl_root(cn => uniq('Client Root'));
@@ -89,6 +89,9 @@ ok($pres && $pres->code == 200 && $pres->content eq $signed->content, 'a URL fro
     or diag "$r->{out} $r->{err} " . ($pres ? $pres->status_line . ' ' . $pres->content : '');
 (my $tampered = $presigned) =~ s/(X-Amz-Signature=)([0-9a-f])/$1 . ($2 eq '0' ? '1' : '0')/e;
 ok(http_get($tampered)->code == 403, '... and not once tampered with');
+my @logged = grep { /X-Amz-Signature=/ } split /\n/, read_file(catfile(Apache::Test::vars('t_logs'), 'access_log'));
+ok(@logged && !grep({ /X-Amz-Signature=(?!REDACTED)/ } @logged), '... and the access log shows X-Amz-Signature=REDACTED')
+    or diag join "\n", @logged[0 .. ($#logged < 2 ? $#logged : 2)];
 $r = aws_cli('s3', 'ls', "s3://$bucket/");
 ok($r->{rc} != 0, 'aws s3 ls: there is no listing') or diag $r->{out};
 
