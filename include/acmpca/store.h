@@ -130,6 +130,10 @@ typedef struct acmpca_store_provider_t {
     apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which, acmpca_cert_cb *cb,
                               void *baton, apr_pool_t *p);
 
+    /** Claim (scope, token) -> result on its own, before the work it stands for:
+     *  APR_SUCCESS, or APR_EEXIST with idem->existing when already claimed, unexpired. */
+    apr_status_t (*idem_claim)(acmpca_store_t *s, acmpca_idem_t *idem, const char *result,
+                               apr_pool_t *p);
     /** Look a claim up: APR_SUCCESS and *presult, or APR_NOTFOUND (also when expired). */
     apr_status_t (*idem_get)(acmpca_store_t *s, const char *scope, const char *token,
                              apr_time_t now, const char **presult, apr_pool_t *p);

@@ -19,6 +19,13 @@ const char *acmpca_b64_encode(const unsigned char *buf, apr_size_t len, apr_pool
 /** Lowercase hex ("e8cbd2"), and with colons ("e8:cb:d2") as Describe's Serial. */
 const char *acmpca_hex(const unsigned char *buf, apr_size_t len, int colons, apr_pool_t *p);
 
+/** Value of one hex digit (either case), -1 for anything else. */
+int acmpca_hex_digit(char c);
+
+/** Decode an even-length hex string (either case) into p; APR_EINVAL otherwise. */
+apr_status_t acmpca_unhex(unsigned char **pout, apr_size_t *plen, const char *hex,
+                          apr_pool_t *p);
+
 /* ---- time --------------------------------------------------------------------------- */
 
 /** Epoch seconds as the wire carries timestamps (a JSON number). */

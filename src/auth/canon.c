@@ -28,20 +28,6 @@ static int is_unreserved(unsigned char c)
            || c == '_' || c == '.' || c == '~';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* SigV4's UriEncode: unreserved characters stay, everything else is %XX (upper case);
  * '/' stays when keep_slash is set (paths). */
 static char *uri_encode(const char *s, apr_size_t n, int keep_slash, apr_pool_t *p)
@@ -74,8 +60,8 @@ static char *pct_decode(const char *s, apr_size_t n, apr_size_t *plen, apr_pool_
 
     for (i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0
-            && (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = acmpca_hex_digit(s[i + 1])) >= 0
+            && (lo = acmpca_hex_digit(s[i + 2])) >= 0) {
             *o++ = (char)(hi * 16 + lo);
             i += 2;
         }

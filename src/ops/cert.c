@@ -11,6 +11,8 @@
 #define IDEMPOTENCY_WINDOW apr_time_from_sec(5 * 60)
 #define SERIAL_LEN         16 /* 126 random bits, positive, 16 octets */
 #define SERIAL_TRIES       4
+#define CLAIM_WAIT_ROUNDS  60 /* how long a retry waits for the claim holder: 3 s */
+#define CLAIM_WAIT_STEP    apr_time_from_msec(50)
 /* Certificates per CA [AWS quotas, PCA-API.md §10]. TODO(acmpca): make it a directive
  * like ACMPCAMaxCertificateAuthorities once acmpca_env_t carries it. */
 #define MAX_CERTS_PER_CA 1000000
@@ -203,53 +205,125 @@ static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
  * with its serial; their own signed certificates are dropped here, never stored nor
  * returned. Every stored row is the audit record of the issuance (who, when, template,
  * serial, subject, validity), and the log says so too. */
-static apr_status_t sign_and_store(const char **pserial, issue_ctx *ic, acmpca_idem_t *idem,
-                                   acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t random_serial(unsigned char *serial, acmpca_err_t *err)
 {
-    unsigned char serial[SERIAL_LEN];
+    if (acmpca_random(serial, SERIAL_LEN) != APR_SUCCESS) {
+        return acmpca_err_internal(err, APR_EGENERAL, "random serial");
+    }
+    serial[0] = (unsigned char)((serial[0] & 0x7F) | 0x40); /* positive, full length */
+    return APR_SUCCESS;
+}
+
+/* Sign with the given serial and store the certificate. APR_EEXIST: the serial is taken
+ * (nothing is stored then). */
+static apr_status_t sign_and_store(issue_ctx *ic, const unsigned char *serial,
+                                   apr_size_t serial_len, acmpca_err_t *err, apr_pool_t *p)
+{
     acmpca_cert_rec_t rec = {0};
     acmpca_cert_info_t info;
     X509 *cert;
     apr_status_t rv;
+
+    ic->issue.serial = serial;
+    ic->issue.serial_len = serial_len;
+    if ((rv = acmpca_cert_issue(&cert, &ic->issue, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    acmpca_cert_info(&info, cert, p);
+    rec.ca_id = ic->ca->ref.id;
+    rec.serial = info.serial_hex;
+    rec.pem = acmpca_cert_pem(cert, p);
+    rec.subject = info.subject;
+    rec.template_arn = ic->template_arn;
+    rec.not_before = info.not_before;
+    rec.not_after = info.not_after;
+    rec.issued_at = ic->ctx->now;
+    rec.requested_by = ic->ctx->call->caller.principal;
+    rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, NULL, p);
+    if (rv == APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, APR_SUCCESS, p,
+                   "ACMPCA0601: issued certificate %s of CA %s with %s for %s", rec.serial,
+                   rec.ca_id, rec.template_arn, rec.requested_by ? rec.requested_by : "-");
+    }
+    else if (rv != APR_EEXIST) {
+        rv = acmpca_ops_store_error(err, rv, "storing a certificate");
+    }
+    return rv;
+}
+
+/* Without a token: a fresh serial, again on the (astronomically rare) collision. */
+static apr_status_t issue_fresh(const char **pserial, issue_ctx *ic, acmpca_err_t *err,
+                                apr_pool_t *p)
+{
+    unsigned char serial[SERIAL_LEN];
+    apr_status_t rv = APR_EEXIST;
     int tries;
 
-    for (tries = 0; tries < SERIAL_TRIES; tries++) {
-        if (acmpca_random(serial, sizeof(serial)) != APR_SUCCESS) {
-            return acmpca_err_internal(err, APR_EGENERAL, "random serial");
-        }
-        serial[0] = (unsigned char)((serial[0] & 0x7F) | 0x40); /* positive, full length */
-        ic->issue.serial = serial;
-        ic->issue.serial_len = sizeof(serial);
-        if ((rv = acmpca_cert_issue(&cert, &ic->issue, err, p)) != APR_SUCCESS) {
-            return rv;
-        }
-        acmpca_cert_info(&info, cert, p);
-        rec.ca_id = ic->ca->ref.id;
-        rec.serial = info.serial_hex;
-        rec.pem = acmpca_cert_pem(cert, p);
-        rec.subject = info.subject;
-        rec.template_arn = ic->template_arn;
-        rec.not_before = info.not_before;
-        rec.not_after = info.not_after;
-        rec.issued_at = ic->ctx->now;
-        rec.requested_by = ic->ctx->call->caller.principal;
-        rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, idem, p);
-        if (rv == APR_EEXIST && idem && idem->existing) {
-            *pserial = idem->existing; /* a concurrent retry with the same token won */
-            return APR_SUCCESS;
-        }
-        if (rv == APR_SUCCESS) {
-            *pserial = rec.serial;
-            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, APR_SUCCESS, p,
-                       "ACMPCA0601: issued certificate %s of CA %s with %s for %s", rec.serial,
-                       rec.ca_id, rec.template_arn, rec.requested_by ? rec.requested_by : "-");
-            return APR_SUCCESS;
-        }
-        if (rv != APR_EEXIST) {
-            return acmpca_ops_store_error(err, rv, "storing a certificate");
+    for (tries = 0; tries < SERIAL_TRIES && rv == APR_EEXIST; tries++) {
+        if ((rv = random_serial(serial, err)) == APR_SUCCESS) {
+            rv = sign_and_store(ic, serial, sizeof(serial), err, p);
         }
     }
-    return acmpca_err_internal(err, APR_EEXIST, "no unique serial after several tries");
+    if (rv == APR_EEXIST) {
+        return acmpca_err_internal(err, APR_EEXIST, "no unique serial after several tries");
+    }
+    *pserial = acmpca_hex(serial, sizeof(serial), 0, p);
+    return rv;
+}
+
+/* Another call holds the token's claim: wait for its certificate; if it never comes (that
+ * call died between claim and store), finish the work under the claimed serial. The
+ * store's unique serial keeps it to one certificate either way. */
+static apr_status_t finish_claimed(issue_ctx *ic, const char *serial_hex, acmpca_err_t *err,
+                                   apr_pool_t *p)
+{
+    acmpca_store_t *store = ic->ctx->store;
+    acmpca_cert_rec_t *rec;
+    unsigned char *serial;
+    apr_size_t len;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < CLAIM_WAIT_ROUNDS; i++) {
+        rv = store->provider->cert_get(store, ic->ca->ref.id, serial_hex, &rec, p);
+        if (rv == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        if (rv != APR_NOTFOUND) {
+            return acmpca_ops_store_error(err, rv, "loading a certificate");
+        }
+        apr_sleep(CLAIM_WAIT_STEP);
+    }
+    if (acmpca_unhex(&serial, &len, serial_hex, p) != APR_SUCCESS || len == 0) {
+        return acmpca_err_internal(err, APR_EINVAL, "claimed serial unreadable");
+    }
+    rv = sign_and_store(ic, serial, len, err, p);
+    return rv == APR_EEXIST ? APR_SUCCESS : rv;
+}
+
+/* With a token: claim it for a new serial before signing, so concurrent retries on any
+ * worker or host sign at most once (issue: claimed in the store before signing). */
+static apr_status_t issue_claimed(const char **pserial, issue_ctx *ic, acmpca_idem_t *idem,
+                                  acmpca_err_t *err, apr_pool_t *p)
+{
+    acmpca_store_t *store = ic->ctx->store;
+    unsigned char serial[SERIAL_LEN];
+    apr_status_t rv;
+
+    if ((rv = random_serial(serial, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pserial = acmpca_hex(serial, sizeof(serial), 0, p);
+    rv = store->provider->idem_claim(store, idem, *pserial, p);
+    if (rv == APR_EEXIST && idem->existing) {
+        *pserial = idem->existing;
+        return finish_claimed(ic, idem->existing, err, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return acmpca_ops_store_error(err, rv, "claiming an idempotency token");
+    }
+    rv = sign_and_store(ic, serial, sizeof(serial), err, p);
+    return rv == APR_EEXIST ? APR_SUCCESS : rv; /* a take-over finished it for us */
 }
 
 apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
@@ -277,7 +351,9 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
     if (!serial) {
         if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
             || (rv = check_quota(&ic, err, p)) != APR_SUCCESS
-            || (rv = sign_and_store(&serial, &ic, token ? &idem : NULL, err, p)) != APR_SUCCESS) {
+            || (rv = token ? issue_claimed(&serial, &ic, &idem, err, p)
+                           : issue_fresh(&serial, &ic, err, p))
+                   != APR_SUCCESS) {
             return rv;
         }
     }

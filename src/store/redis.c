@@ -19,6 +19,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "acmpca/util.h"
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
@@ -151,6 +152,7 @@ typedef enum {
     RS_OBJECT_PUT,
     RS_REPORT_PUT,
     RS_REPORT_LATEST,
+    RS_IDEM_CLAIM,
     RS_COUNT
 } rd_script_id;
 
@@ -257,7 +259,7 @@ static const char *const script_src[RS_COUNT] = {
         "redis.call('ZADD', KEYS[2], 0, ARGV[1]) "
         "return {0}",
 
-    /* Read: the next batch of certificates after a serial, 9 elements each (serial and
+    /* Read: the next batch of certificates after a serial, 10 elements each (serial and
      * the fields; a serial whose hash is gone comes with a nil pem).
      * KEYS: index (certs or revoked). ARGV: cert key prefix, min ('-' or '(serial'), n */
     [RS_CERT_BATCH] =
@@ -266,9 +268,9 @@ static const char *const script_src[RS_COUNT] = {
         "  'LIMIT', 0, tonumber(ARGV[3])) "
         "for _, s in ipairs(serials) do"
         "  local f = redis.call('HMGET', ARGV[1] .. s, 'pem', 'subject', 'tmpl',"
-        "    'nb', 'na', 'ia', 'ra', 'rr')"
+        "    'nb', 'na', 'ia', 'ra', 'rr', 'rb')"
         "  out[#out + 1] = s"
-        "  for j = 1, 8 do out[#out + 1] = f[j] end "
+        "  for j = 1, 9 do out[#out + 1] = f[j] end "
         "end "
         "return out",
 
@@ -302,6 +304,12 @@ static const char *const script_src[RS_COUNT] = {
         "local f = redis.call('HMGET', ARGV[1] .. best, 'status', 'bucket', 'key',"
         "  'format', 'created') "
         "return {best, f[1], f[2], f[3], f[4], f[5]}",
+
+    /* KEYS: idem. ARGV: now, result, expires, pexpireat */
+    [RS_IDEM_CLAIM] =
+        LUA_IDEM_CHECK("KEYS[1]", "ARGV[1]")
+        LUA_IDEM_CLAIM("KEYS[1]", "ARGV[2]", "ARGV[3]", "ARGV[4]")
+        "return {0}",
 };
 /* clang-format on */
 
@@ -1119,20 +1127,6 @@ static int parse_int(const char *s, int min, int max, int *pv)
     return 1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode s[0..len) (userinfo of a URL); NULL when malformed. */
 static const char *pct_decode(const char *s, apr_size_t len, apr_pool_t *p)
 {
@@ -1144,10 +1138,10 @@ static const char *pct_decode(const char *s, apr_size_t len, apr_pool_t *p)
             *o++ = s[i];
             continue;
         }
-        if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+        if (i + 2 >= len || acmpca_hex_digit(s[i + 1]) < 0 || acmpca_hex_digit(s[i + 2]) < 0) {
             return NULL;
         }
-        *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        *o++ = (char)(acmpca_hex_digit(s[i + 1]) * 16 + acmpca_hex_digit(s[i + 2]));
         i += 2;
     }
     *o = '\0';
@@ -1487,6 +1481,35 @@ static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char
         goto leave;
     }
     *presult = result;
+leave:
+    return call_end(&call, rv);
+}
+
+/* A retry after a lost reply finds its own claim: the result it wanted is there, so
+ * that is a success, not a conflict. Results are fresh random values (serials), so no
+ * other caller holds the same one. */
+static apr_status_t rd_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const char *result,
+                                  apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t cmd;
+    redisReply *r;
+    long long code;
+    apr_status_t rv;
+
+    idem->existing = NULL;
+    RD_OK(call_begin(&call, s, "idem_claim", p));
+    script_init(&cmd, 1, call.ptemp);
+    cmd_str(&cmd, key_idem(idem->scope, idem->token, call.ptemp));
+    idem_args(&cmd, idem, result);
+    RD_OK(call_write_script(&call, RS_IDEM_CLAIM, &cmd, &code, &r));
+    if (code == RC_CLAIMED) {
+        idem->existing = elem_str(r, 1, p);
+        rv = idem->existing && !strcmp(idem->existing, result) ? APR_SUCCESS : APR_EEXIST;
+    }
+    else {
+        rv = code == RC_OK ? call_durable(&call) : call_bad_reply(&call, "idem_claim result");
+    }
 leave:
     return call_end(&call, rv);
 }
@@ -1882,6 +1905,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
     cmd_field(&cmd, "ia", i64_str(rec->issued_at, call.ptemp));
     cmd_field(&cmd, "ra", rec->revoked_at ? i64_str(rec->revoked_at, call.ptemp) : NULL);
     cmd_field(&cmd, "rr", rec->revocation_reason);
+    cmd_field(&cmd, "rb", rec->requested_by);
     RD_OK(call_write_script(&call, RS_CERT_PUT, &cmd, &code, &r));
     switch (code) {
     case RC_OK:
@@ -1905,10 +1929,11 @@ leave:
     return call_end(&call, rv);
 }
 
-static const char *const cert_fields[] = {"pem", "subject", "tmpl", "nb", "na", "ia", "ra", "rr"};
-#define CERT_NFIELDS 8
+static const char *const cert_fields[] = {"pem", "subject", "tmpl", "nb", "na",
+                                          "ia",  "ra",      "rr",   "rb"};
+#define CERT_NFIELDS 9
 
-/* A certificate from 8 elements of r starting at i (cert_fields order). The strings
+/* A certificate from 9 elements of r starting at i (cert_fields order). The strings
  * point into the reply when p is NULL (cert_iter: valid while the batch is). */
 static void cert_read(acmpca_cert_rec_t *rec, const redisReply *r, size_t i, apr_pool_t *p)
 {
@@ -1920,6 +1945,7 @@ static void cert_read(acmpca_cert_rec_t *rec, const redisReply *r, size_t i, apr
     rec->issued_at = elem_i64(r, i + 5);
     rec->revoked_at = elem_i64(r, i + 6);
     rec->revocation_reason = elem_str(r, i + 7, p);
+    rec->requested_by = elem_str(r, i + 8, p);
 }
 
 static apr_status_t rd_cert_get(acmpca_store_t *s, const char *ca_id, const char *serial,
@@ -2318,7 +2344,7 @@ leave:
         .ca_update = rd_ca_update, .ca_purge = rd_ca_purge, .ca_list = rd_ca_list,                 \
         .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get, .cert_put = rd_cert_put,             \
         .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke, .cert_count = rd_cert_count,       \
-        .cert_iter = rd_cert_iter, .idem_get = rd_idem_get, .object_put = rd_object_put,           \
+        .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim, .idem_get = rd_idem_get, .object_put = rd_object_put,           \
         .object_get = rd_object_get, .report_put = rd_report_put, .report_get = rd_report_get,     \
         .report_latest = rd_report_latest, .counter_next = rd_counter_next,                        \
     }

@@ -888,6 +888,20 @@ leave:
     return rv;
 }
 
+static apr_status_t sq_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const char *result,
+                                  apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "idem_claim", p));
+    SQ_OK(exec(&call, ST_BEGIN, ""));
+    SQ_OK(idem_claim(&call, idem, result));
+    SQ_OK(exec(&call, ST_COMMIT, ""));
+leave:
+    return call_end(&call, rv);
+}
+
 static apr_status_t sq_idem_get(acmpca_store_t *s, const char *scope, const char *token,
                                 apr_time_t now, const char **presult, apr_pool_t *p)
 {
@@ -1429,6 +1443,7 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .cert_revoke = sq_cert_revoke,
     .cert_count = sq_cert_count,
     .cert_iter = sq_cert_iter,
+    .idem_claim = sq_idem_claim,
     .idem_get = sq_idem_get,
     .object_put = sq_object_put,
     .object_get = sq_object_get,

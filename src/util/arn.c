@@ -70,20 +70,6 @@ static int is_account(const char *s)
     return s[12] == '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Parse the CA ARN that s begins with; *prest points into s just past the uuid. */
 static apr_status_t parse_ca_prefix(acmpca_ca_ref_t *ref, const char **prest, const char *s,
                                     apr_pool_t *p)
@@ -152,7 +138,7 @@ apr_status_t acmpca_arn_parse_cert(acmpca_ca_ref_t *ca, const char **pserial, co
      * case, so accept either and hand back the canonical lowercase form. */
     serial = apr_palloc(p, n + 1);
     for (i = 0; i < n; i++) {
-        int v = hex_value(rest[i]);
+        int v = acmpca_hex_digit(rest[i]);
 
         if (v < 0) {
             goto invalid;

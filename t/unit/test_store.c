@@ -259,6 +259,7 @@ static acmpca_cert_rec_t cert_rec(const char *ca_id, const char *serial)
     rec.not_before = APR_TIME_C(1700000000) * APR_USEC_PER_SEC;
     rec.not_after = APR_TIME_C(1800000000) * APR_USEC_PER_SEC;
     rec.issued_at = APR_TIME_C(1700000001) * APR_USEC_PER_SEC;
+    rec.requested_by = "arn:aws:iam::123456789012:user/alice";
     return rec;
 }
 
@@ -554,6 +555,33 @@ static void test_idem_cert_put(void **state)
     assert_int_equal(fx->api->cert_get(fx->s, "ca-i", "0b", &got, fx->p), APR_NOTFOUND);
 }
 
+/* A claim on its own (IssueCertificate claims before it signs): taken once, refused
+ * with the first result while it lasts, taken over once it has expired. */
+static void test_idem_claim(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_idem_t idem = {0};
+    const char *result;
+    apr_time_t now = apr_time_now();
+
+    idem.scope = "IssueCertificate:111111111111:ca-c";
+    idem.token = "claim-token";
+    idem.expires = now + apr_time_from_sec(60);
+    assert_int_equal(fx->api->idem_claim(fx->s, &idem, "0c", fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->idem_claim(fx->s, &idem, "0d", fx->p), APR_EEXIST);
+    assert_string_equal(idem.existing, "0c");
+    assert_int_equal(fx->api->idem_get(fx->s, idem.scope, idem.token, now, &result, fx->p),
+                     APR_SUCCESS);
+    assert_string_equal(result, "0c");
+
+    idem.token = "lapsed-token";
+    idem.expires = now - 1;
+    assert_int_equal(fx->api->idem_claim(fx->s, &idem, "0e", fx->p), APR_SUCCESS);
+    idem.expires = now + apr_time_from_sec(60);
+    assert_int_equal(fx->api->idem_claim(fx->s, &idem, "0f", fx->p), APR_SUCCESS);
+    assert_null(idem.existing);
+}
+
 /**************************************************************************************
  * Certificates
  */
@@ -592,6 +620,7 @@ static void test_cert_get_revoke(void **state)
     assert_string_equal(got->pem, c.pem);
     assert_string_equal(got->subject, c.subject);
     assert_string_equal(got->template_arn, c.template_arn);
+    assert_string_equal(got->requested_by, c.requested_by);
     assert_int_equal(got->not_before, c.not_before);
     assert_int_equal(got->not_after, c.not_after);
     assert_int_equal(got->issued_at, c.issued_at);
@@ -1607,6 +1636,7 @@ int main(void)
             STORE_TEST(test_idem_ca_create, be),
             STORE_TEST(test_idem_expired_reuse, be),
             STORE_TEST(test_idem_cert_put, be),
+            STORE_TEST(test_idem_claim, be),
             STORE_TEST(test_cert_put_duplicate, be),
             STORE_TEST(test_cert_get_revoke, be),
             STORE_TEST(test_cert_iter, be),
