@@ -4,6 +4,7 @@
  * audit reports for SigV4-signed callers), the OCSP responder at /ocsp (GET and POST),
  * and the periodic CRL job, run once per host by a mod_watchdog singleton. */
 #include <string.h>
+#include <strings.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -298,6 +299,39 @@ static const char *s3_auth_code(acmpca_errtype_t type, int *pstatus)
     }
 }
 
+/* The value of each query parameter named in secret[] replaced by "REDACTED", in s. */
+static const char *redact_query(const char *s, apr_pool_t *p)
+{
+    static const char *const secret[] = {"X-Amz-Signature=", "X-Amz-Security-Token=", NULL};
+    const char *const *name;
+    char *out = apr_pstrdup(p, s), *at, *end;
+
+    for (name = secret; *name; name++) {
+        for (at = out; (at = strstr(at, *name)) != NULL; at = end) {
+            at += strlen(*name);
+            for (end = at; *end && *end != '&' && *end != ' ' && *end != '#'; end++)
+                ;
+            out = apr_pstrcat(p, apr_pstrmemdup(p, out, (apr_size_t)(at - out)), "REDACTED", end,
+                              NULL);
+            end = out + (at - out) + strlen("REDACTED");
+        }
+    }
+    return out;
+}
+
+/* A presigned URL carries its signature (and maybe a session token) in the query: once
+ * checked, keep them out of the access log (%r, %U%q) like any other credential. */
+static void redact_presigned(request_rec *r)
+{
+    if (!r->args
+        || (!strstr(r->args, "X-Amz-Signature=") && !strstr(r->args, "X-Amz-Security-Token="))) {
+        return;
+    }
+    r->args = (char *)redact_query(r->args, r->pool);
+    r->the_request = (char *)redact_query(r->the_request, r->pool);
+    r->unparsed_uri = (char *)redact_query(r->unparsed_uri, r->pool);
+}
+
 /* APR_SUCCESS and *caller, or an S3 error already sent (*prc). */
 static apr_status_t identify(acmpca_caller_t *caller, const credential_t **pcred, int *prc,
                              request_rec *r, const acmpca_srv_conf_t *conf, const char *path,
@@ -310,6 +344,7 @@ static apr_status_t identify(acmpca_caller_t *caller, const credential_t **pcred
     acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
     const credential_t *cred;
     const char *code;
+    apr_status_t rv;
     int status;
 
     memset(caller, 0, sizeof(*caller));
@@ -340,8 +375,8 @@ static apr_status_t identify(acmpca_caller_t *caller, const credential_t **pcred
     req.headers = r->headers_in;
     req.body = "";
     req.now = apr_time_now();
-    if (acmpca_sigv4_verify(&res, &req, &opts, key_lookup, (void *)conf, &err, r->pool)
-        != APR_SUCCESS) {
+    rv = acmpca_sigv4_verify(&res, &req, &opts, key_lookup, (void *)conf, &err, r->pool);
+    if (rv != APR_SUCCESS) {
         code = s3_auth_code(err.type, &status);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ACMPCA0750: object request refused: %s (%s)",
                       code, err.message ? err.message : "no signature");
@@ -528,7 +563,7 @@ static int ocsp_post(request_rec *r, const acmpca_srv_conf_t *conf, const char *
     return send_ocsp(r, &reply, 0, request_id);
 }
 
-int acmpca_routes_handle(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id)
+static int dispatch(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id)
 {
     const char *path = raw_path(r), *rel, *slash, *bucket, *ocsp_get_arg;
 
@@ -559,15 +594,39 @@ int acmpca_routes_handle(request_rec *r, acmpca_srv_conf_t *conf, const char *re
     return object_route(r, conf, bucket, slash + 1, path, request_id);
 }
 
+int acmpca_routes_handle(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id)
+{
+    int rc = dispatch(r, conf, request_id);
+
+    redact_presigned(r); /* whichever route it was: the log never shows a signature */
+    return rc;
+}
+
 /* POST <prefix>/ocsp: before the API handler, which takes every other POST. */
+static int is_ocsp_post(request_rec *r, const acmpca_srv_conf_t *conf)
+{
+    const char *path = raw_path(r), *rel, *type = apr_table_get(r->headers_in, "Content-Type");
+
+    if (!path) {
+        return 0;
+    }
+    rel = strip_prefix(path, url_prefix(conf));
+    if (!strcmp(rel, OCSP_PATH)) {
+        return 1;
+    }
+    /* With an OcspCustomCname the AIA names http://<cname> alone (src/ops/cert.c), so
+     * requests come to "/": the content type tells them from API calls. */
+    return (!*rel || !strcmp(rel, "/")) && type
+           && !strncasecmp(type, OCSP_REQUEST_TYPE, strlen(OCSP_REQUEST_TYPE));
+}
+
 static int ocsp_post_handler(request_rec *r)
 {
     acmpca_srv_conf_t *conf;
-    const char *path, *request_id;
+    const char *request_id;
 
     if (!r->handler || strcmp(r->handler, HANDLER_NAME) || r->method_number != M_POST
-        || !(conf = acmpca_srv_conf(r->server))->store || !(path = raw_path(r))
-        || strcmp(strip_prefix(path, url_prefix(conf)), OCSP_PATH)) {
+        || !(conf = acmpca_srv_conf(r->server))->store || !is_ocsp_post(r, conf)) {
         return DECLINED;
     }
     request_id = acmpca_uuid(r->pool);

@@ -348,7 +348,24 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
             return acmpca_ops_store_error(err, rv, "reading an idempotency token");
         }
     }
-    if (!serial) {
+    if (serial) {
+        /* A claim is not yet a certificate: its holder may still be signing, or have died
+         * between claim and store (kill -9, t/api/700_kill_issue.t). Answer only with a
+         * certificate that exists: wait for it, or finish the work under that serial. */
+        acmpca_cert_rec_t *rec;
+
+        rv = ctx->store->provider->cert_get(ctx->store, ic.ca->ref.id, serial, &rec, p);
+        if (rv == APR_NOTFOUND) {
+            if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
+                || (rv = finish_claimed(&ic, serial, err, p)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        else if (rv != APR_SUCCESS) {
+            return acmpca_ops_store_error(err, rv, "loading a certificate");
+        }
+    }
+    else {
         if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
             || (rv = check_quota(&ic, err, p)) != APR_SUCCESS
             || (rv = token ? issue_claimed(&serial, &ic, &idem, err, p)

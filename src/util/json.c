@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * cJSON trees owned by APR pools, and small lookups. */
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "acmpca/json.h"
@@ -18,6 +20,38 @@ cJSON *acmpca_json_own(cJSON *j, apr_pool_t *p)
     return j;
 }
 
+/* cJSON keeps strings NUL-terminated, so a string holding U+0000 ("a\u0000b", or a raw
+ * NUL) would be cut short without a word: the validator would check, and the operation
+ * store, another value than the client sent. RFC 8259 §7 wants control characters
+ * escaped, so raw ones (U+0000-U+001F) are not JSON either, as AWS's parser holds. Both
+ * are refused; buf is already known to be well-formed JSON. */
+static int has_nul_or_control(const char *buf, apr_size_t len)
+{
+    apr_size_t i;
+    int in_string = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+
+        if (!in_string) {
+            in_string = c == '"';
+        }
+        else if (c == '"') {
+            in_string = 0;
+        }
+        else if (c < 0x20) {
+            return 1;
+        }
+        else if (c == '\\' && i + 1 < len) {
+            if (buf[i + 1] == 'u' && i + 5 < len && !memcmp(buf + i + 2, "0000", 4)) {
+                return 1;
+            }
+            i++; /* the escaped character, a quote or a backslash included */
+        }
+    }
+    return 0;
+}
+
 cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p)
 {
     const char *end = NULL;
@@ -31,7 +65,7 @@ cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p)
                                       || *end == '\n' || *end == '\0')) {
         end++;
     }
-    if (end && end < buf + len) {
+    if ((end && end < buf + len) || has_nul_or_control(buf, len)) {
         cJSON_Delete(j);
         return NULL;
     }

@@ -12,7 +12,7 @@ use ACMPCA::Test;
 use ACMPCA::Revoke;
 use MIME::Base64 qw(encode_base64);
 
-plan tests => 30, need_module('acmpca');
+plan tests => 32, need_module('acmpca');
 use_vhost();
 
 my $rcn = uniq('OCSP Root');
@@ -106,6 +106,15 @@ revoke($twin ? $twin->{arn} : '', $tl ? $tl->{serial} : '', 'SUPERSEDED');
 $q = ocsp_query(issuer => $twin ? $twin->{cert} : '', cert => $tl ? $tl->{cert} : '', url => $url);
 ok(($q->{status} // '') eq 'revoked' && $q->{verified} && $name_hash && $q->{out} =~ /Issuer Name Hash: \Q$name_hash\E/,
     'a CA with the same name and another key answers for its own certificates');
+
+# OcspCustomCname: the AIA names http://<cname> alone; clients POST to "/".
+my $O = crl_root(cn => uniq('OCSP CNAME'), revocation => {
+    OcspConfiguration => { Enabled => JSON::PP::true(), OcspCustomCname => "127.0.0.1:$port" } });
+my $ol = $O ? issue_leaf($O) : undef;
+is($ol ? ocsp_url($ol->{cert}) : '', "http://127.0.0.1:$port", 'OcspCustomCname: the AIA is http://<cname>');
+$q = ocsp_query(issuer => $O ? $O->{cert} : '', cert => $ol ? $ol->{cert} : '', url => "http://127.0.0.1:$port");
+ok(($q->{status} // '') eq 'good' && $q->{verified}, '... and POST / with application/ocsp-request is answered')
+    or diag $q->{out} . $q->{err};
 
 # A subordinate answers for its own certificates, signed with its own key.
 my $S = crl_sub($R, cn => uniq('OCSP Sub'));
