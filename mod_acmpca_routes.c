@@ -495,14 +495,6 @@ static int send_ocsp(request_rec *r, const acmpca_ocsp_reply_t *reply, int cache
     return send_bytes(r, reply->der, reply->len);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* GET /ocsp/<url-encoded base64 of the DER request> (RFC 6960 A.1). Clients encode '/',
  * '+' and '=' or not, and some use the URL-safe alphabet: take them all. */
 static int ocsp_get(request_rec *r, const acmpca_srv_conf_t *conf, const char *encoded,
@@ -516,7 +508,7 @@ static int ocsp_get(request_rec *r, const acmpca_srv_conf_t *conf, const char *e
 
     for (i = 0; encoded[i]; i++) {
         char c = encoded[i];
-        if (c == '%' && (hi = hexval(encoded[i + 1])) >= 0 && (lo = hexval(encoded[i + 2])) >= 0) {
+        if (c == '%' && (hi = acmpca_hex_digit(encoded[i + 1])) >= 0 && (lo = acmpca_hex_digit(encoded[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }

@@ -18,27 +18,6 @@
  * Names
  */
 
-/* S3 bucket naming rules (as src/ops/revocation.c checks CRL buckets). */
-static int bucket_ok(const char *b)
-{
-    size_t n = strlen(b), i;
-    int dots = 0, digits_and_dots = 1;
-
-    if (n < 3 || n > 63 || strstr(b, "..") || b[0] == '.' || b[0] == '-' || b[n - 1] == '.'
-        || b[n - 1] == '-') {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        char c = b[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
-            return 0;
-        }
-        dots += c == '.';
-        digits_and_dots &= (c >= '0' && c <= '9') || c == '.';
-    }
-    return !(digits_and_dots && dots == 3);
-}
-
 /* Printable ASCII without the characters that escape, encode or separate: a key is
  * taken literally, there is no decoding to do and no way to name a file. */
 static int key_char_ok(char c)
@@ -52,7 +31,7 @@ int acmpca_object_name_ok(const char *bucket, const char *key)
     const char *seg, *c;
     size_t n;
 
-    if (!bucket || !key || !bucket_ok(bucket)) {
+    if (!bucket || !key || !acmpca_s3_bucket_ok(bucket)) {
         return 0;
     }
     n = strlen(key);

@@ -116,6 +116,10 @@ apr_status_t acmpca_state_allow(const char *op, const acmpca_ca_t *ca, apr_time_
 
 /* ---- revocation configuration (revocation.c, PCA-API.md §5.1.1) ------------------- */
 
+/** S3 bucket naming rules: 3-63 of [a-z0-9.-], a letter or digit at each end, no "..",
+ *  not shaped like an IPv4 address (CRL buckets, audit report buckets, object routes). */
+int acmpca_s3_bucket_ok(const char *bucket);
+
 /** The rules of §5.1.1 beyond the model: InvalidArgsException. NULL is fine. */
 apr_status_t acmpca_revocation_check(const cJSON *conf, acmpca_err_t *err, apr_pool_t *p);
 

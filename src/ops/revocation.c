@@ -15,7 +15,7 @@ static apr_status_t bad(acmpca_err_t *err, apr_pool_t *p, const char *msg)
 
 /* S3 bucket naming rules: 3-63 of [a-z0-9.-], starting and ending with a letter or digit,
  * no "..", and not shaped like an IPv4 address. */
-static int s3_bucket_ok(const char *b)
+int acmpca_s3_bucket_ok(const char *b)
 {
     size_t n = strlen(b), i;
     int dots = 0, all_digits_dots = 1;
@@ -65,7 +65,7 @@ static apr_status_t check_crl(const cJSON *crl, acmpca_err_t *err, apr_pool_t *p
     if (!bucket) {
         return bad(err, p, "An S3 bucket name is required when the CRL is enabled.");
     }
-    if (!s3_bucket_ok(bucket)) {
+    if (!acmpca_s3_bucket_ok(bucket)) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARGS, p,
                               "The S3 bucket name %s is not valid.", bucket);
     }

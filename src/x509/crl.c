@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "acmpca/util.h"
 #include "acmpca/x509.h"
 
 /* An entry is at most 2 + (2 + 65) + 17 + 14 bytes; an entry buffer of 64 KiB grows in
@@ -104,20 +105,6 @@ static size_t der_header(unsigned char *out, unsigned char tag, size_t len)
     return 1 + n;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The content octets of the INTEGER of a serial in hex: minimal, positive. */
 static int serial_der(unsigned char *out, size_t *pn, const char *hex)
 {
@@ -129,14 +116,14 @@ static int serial_der(unsigned char *out, size_t *pn, const char *hex)
         return 0;
     }
     if (len % 2) { /* "abc" is 0a bc */
-        if ((lo = hexval(hex[0])) < 0) {
+        if ((lo = acmpca_hex_digit(hex[0])) < 0) {
             return 0;
         }
         bytes[n++] = (unsigned char)lo;
         i = 1;
     }
     for (; i < len; i += 2) {
-        if ((hi = hexval(hex[i])) < 0 || (lo = hexval(hex[i + 1])) < 0) {
+        if ((hi = acmpca_hex_digit(hex[i])) < 0 || (lo = acmpca_hex_digit(hex[i + 1])) < 0) {
             return 0;
         }
         bytes[n++] = (unsigned char)(hi << 4 | lo);
