@@ -38,7 +38,10 @@ ROWS = [
     ("RevokeCertificate, 1M stored", "RevokeCertificate@1M", ("empty", "RevokeCertificate"), ()),
 ]
 PEERS = ("cfssl", "moto")
-FEW = 200  # runs of fewer requests are marked †: too short to trust
+# Marked †, too short to trust: runs of fewer than FEW_ANY requests, or of fewer than FEW
+# that ended early (each certificate revoked once: the pool ran out).
+FEW, FEW_ANY = 200, 50
+DURATION = 10  # the run length asked for, set by main()
 HEAD = ["operation", "req/s", "p50 ms", "p99 ms", "limit", "ratio to limit",
         "vs cfssl", "vs moto"]
 CA_KEYS = {"ecdsap256": "P-256", "ecdsap384": "P-384", "ecdsap521": "P-521",
@@ -92,8 +95,10 @@ def cell(rec):
         return f"n/a ({rec['na']})"
     if "error" in rec:
         return "ERROR"
-    runs = rec.get("runs") or [{"requests": FEW}]
-    few = statistics.median(r["requests"] for r in runs) < FEW
+    runs = rec.get("runs") or [{"requests": FEW, "duration": DURATION}]
+    n = statistics.median(r["requests"] for r in runs)
+    d = statistics.median(r["duration"] for r in runs)
+    few = n < FEW_ANY or (n < FEW and d < 0.8 * DURATION)
     return fnum(rec["rps"]) + ("†" if few else "")
 
 
@@ -200,7 +205,8 @@ def markdown(rows, info, a, speed):
     few = any("†" in c for r in rows for c in r)
     out += ["", f"Crypto bound of one issuance (1/(1/sign + 1/verify of a P-256 CSR), "
                 f"`openssl speed` on {info['nproc']} cores): " + ", ".join(b) + ".",
-            (f"† fewer than {FEW} requests per run: too few to trust. "
+            (f"† too few requests per run to trust (under {FEW_ANY}, or under {FEW} in a "
+             f"run cut short by its pool of certificates). "
              if few else "") +
             f"{'QUICK run' if a.quick else 'Full run'}: median of {a.runs} wrk runs of "
             f"{a.duration} s each, {a.elapsed} s in all. Machine: {info['nproc']} × "
@@ -224,6 +230,8 @@ def main():
                     ("runs", prev.get("runs", 3)), ("elapsed", prev.get("elapsed_s", 0))):
         if getattr(a, k) is None:
             setattr(a, k, int(prev.get(k, dflt)))
+    global DURATION
+    DURATION = a.duration or DURATION
     info = prev.get("machine") or machine()
     for r in recs:
         if r["op"] == "load":
