@@ -329,7 +329,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             rv = conf->store->provider->open(conf->store, uid, gid, pconf);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                             "ACMPCA0002: cannot open the store %s",
+                             "ACMPCA0002: ACMPCAStore %s: cannot open the store",
                              acmpca_store_redact(conf->store_spec, ptemp));
                 return HTTP_INTERNAL_SERVER_ERROR;
             }

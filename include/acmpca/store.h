@@ -154,6 +154,19 @@ typedef struct acmpca_store_provider_t {
     /** Atomically increment and return a named counter (CRL numbers); starts at 1. */
     apr_status_t (*counter_next)(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,
                                  apr_pool_t *p);
+
+    /* Locks for work done once per CA across every process and host sharing the store
+     * (CRL builds): coordination, not state; a lock expires after ttl_ms whatever its
+     * holder does. lock_acquire takes (ca_id, name) for owner (a string unique to the
+     * caller), or answers APR_EBUSY while another owner holds it; with want, a busy lock
+     * is marked wanted, which its holder learns from lock_release (and then does its
+     * work once more, for the caller). Taking a lock one already holds renews it. */
+    apr_status_t (*lock_acquire)(acmpca_store_t *s, const char *ca_id, const char *name,
+                                 const char *owner, int ttl_ms, int want, apr_pool_t *p);
+    /** Release it if owner still holds it (APR_NOTFOUND when not: it expired); *pwanted
+     *  (may be NULL): another caller wanted it meanwhile. */
+    apr_status_t (*lock_release)(acmpca_store_t *s, const char *ca_id, const char *name,
+                                 const char *owner, int *pwanted, apr_pool_t *p);
 } acmpca_store_provider_t;
 
 struct acmpca_store_t {

@@ -3,11 +3,13 @@
  * object of the emulated S3 namespace (the periodic job is in crl_job.c). */
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 
 #include "acmpca/log.h"
 #include "acmpca/revoke.h"
+#include "acmpca/util.h"
 #include "ops_int.h"
 
 #define DEFAULT_CRL_DAYS 7
@@ -185,6 +187,11 @@ static apr_status_t build(build_t *b, int days, acmpca_err_t *err, apr_pool_t *p
         return acmpca_ops_store_error(err, rv, "taking a CRL number");
     }
     in.this_update = apr_time_from_sec(apr_time_sec(ctx->now));
+    /* A clock stepped back (NTP, a restored VM) must not date this CRL before the one it
+     * replaces: relying parties take the later thisUpdate for the newer CRL. */
+    if (in.this_update < eb.cutoff) {
+        in.this_update = apr_time_from_sec(apr_time_sec(eb.cutoff));
+    }
     in.next_update = in.this_update + apr_time_from_sec((apr_int64_t)days * 86400);
     rv = acmpca_crl_build(&b->der, &b->len, &b->count, &in, entries, &eb, p);
     if (rv != APR_SUCCESS) {
@@ -282,22 +289,84 @@ static int busy_claim(const char *ca_id)
     return free_slot;
 }
 
-/* Release the slot unless a revocation came in meanwhile: then 1, build again. */
-static int busy_release(int slot)
+/* Release the slot unless a revocation came in meanwhile or keep (another host wanted
+ * a build): then 1, build again. */
+static int busy_release(int slot, int keep)
 {
     int again;
 
     if (slot < 0) {
-        return 0;
+        return keep;
     }
     pthread_mutex_lock(&busy_lock);
-    again = busy[slot].dirty;
+    again = busy[slot].dirty || keep;
     busy[slot].dirty = 0;
     if (!again) {
         busy[slot].ca_id[0] = '\0';
     }
     pthread_mutex_unlock(&busy_lock);
     return again;
+}
+
+/* ************************************************************************************
+ * One rebuild per CA at a time across every process and host sharing the store: the
+ * store's lock "crl" of the CA (lock_acquire; SET NX PX in Redis). A revocation that
+ * finds it taken marks it wanted and returns: the holder builds once more when it
+ * releases a wanted lock, so the CRL gets the revocation as on one host. Other reasons
+ * (the job's refresh, a first request) leave the build to the holder. The lock expires:
+ * a holder that dies keeps it CRL_LOCK_TTL_MS at most, and the job repairs a CRL that
+ * lacks revocations (crl_job.c). A store that cannot lock does not stop a build. Every
+ * host serves the stored object, so all serve the same bytes.
+ */
+
+#define CRL_LOCK_TTL_MS 60000
+
+enum { LOCK_HELD, LOCK_BUSY, LOCK_NONE };
+
+static int cluster_lock(const acmpca_op_ctx_t *ctx, const char *ca_id, const char *owner, int want,
+                        apr_pool_t *p)
+{
+    const acmpca_store_provider_t *sp = ctx->store->provider;
+    apr_status_t rv;
+
+    if (!sp->lock_acquire) {
+        return LOCK_NONE;
+    }
+    rv = sp->lock_acquire(ctx->store, ca_id, "crl", owner, CRL_LOCK_TTL_MS, want, p);
+    if (rv == APR_EBUSY) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_DEBUG, 0, p,
+                   "ACMPCA0704: CA %s: another process or host builds the CRL%s", ca_id,
+                   want ? " (it builds again for this revocation)" : "");
+        return LOCK_BUSY;
+    }
+    if (rv != APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, rv, p,
+                   "ACMPCA0705: CA %s: the CRL lock cannot be taken: building without it", ca_id);
+        return LOCK_NONE;
+    }
+    return LOCK_HELD;
+}
+
+/* Release the lock: 1 when another caller wanted a build meanwhile. */
+static int cluster_unlock(const acmpca_op_ctx_t *ctx, const char *ca_id, const char *owner,
+                          apr_pool_t *p)
+{
+    int wanted = 0;
+
+    ctx->store->provider->lock_release(ctx->store, ca_id, "crl", owner, &wanted, p);
+    return wanted;
+}
+
+/* A lock owner unique to this call. */
+static const char *lock_owner(apr_pool_t *p)
+{
+    unsigned char r[16];
+
+    if (acmpca_random(r, sizeof(r)) != APR_SUCCESS) {
+        return apr_psprintf(p, "%" APR_PID_T_FMT "-%" APR_TIME_T_FMT "-%pp", getpid(),
+                            apr_time_now(), (void *)r);
+    }
+    return acmpca_hex(r, sizeof(r), 0, p);
 }
 
 apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
@@ -307,7 +376,9 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
     apr_pool_t *ptemp;
     apr_time_t started;
     apr_status_t rv = APR_SUCCESS;
-    int slot, rounds, again;
+    const char *owner;
+    int slot, rounds, again, lock, wanted;
+    int want = !strcmp(why, "revocation");
 
     if (acmpca_arn_parse_ca(&ref, ca_arn, p) != APR_SUCCESS) {
         return APR_EINVAL;
@@ -316,10 +387,20 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
         return APR_SUCCESS; /* the running build goes once more for us */
     }
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
-        busy_release(slot);
+        busy_release(slot, 0);
         return rv;
     }
-    do {
+    owner = lock_owner(p);
+    for (;;) {
+        apr_pool_clear(ptemp);
+        if ((lock = cluster_lock(ctx, ref.id, owner, want, ptemp)) == LOCK_BUSY) {
+            /* The holder builds; a local revocation since our claim asks it, wanted. */
+            if (!busy_release(slot, 0)) {
+                break;
+            }
+            want = 1;
+            continue;
+        }
         for (rounds = 0, again = 1; again && rounds < PUBLISH_ROUNDS; rounds++) {
             acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
             build_t b = {0};
@@ -347,7 +428,12 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
                            (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
             }
         }
-    } while (busy_release(slot));
+        wanted = lock == LOCK_HELD && cluster_unlock(ctx, ref.id, owner, ptemp);
+        if (!busy_release(slot, wanted)) {
+            break;
+        }
+        want = 1; /* another round for a revocation: a busy lock owes us one */
+    }
     apr_pool_destroy(ptemp);
     return rv;
 }

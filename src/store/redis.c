@@ -66,6 +66,7 @@
  *   acmpca:{<id>}:report:<rid>    hash   status [bucket key format] created ord
  *   acmpca:{<id>}:reports         zset   report ids scored by created_at
  *   acmpca:{<id>}:reportseq       string insertion counter: ord breaks created_at ties
+ *   acmpca:{<id>}:lock:<name>     hash   owner [wanted], PEXPIRE: once-per-CA work (CRLs)
  *
  * Accounts and the global order of CAs:
  *
@@ -153,6 +154,8 @@ typedef enum {
     RS_REPORT_PUT,
     RS_REPORT_LATEST,
     RS_IDEM_CLAIM,
+    RS_LOCK_ACQUIRE,
+    RS_LOCK_RELEASE,
     RS_COUNT
 } rd_script_id;
 
@@ -310,6 +313,30 @@ static const char *const script_src[RS_COUNT] = {
         LUA_IDEM_CHECK("KEYS[1]", "ARGV[1]")
         LUA_IDEM_CLAIM("KEYS[1]", "ARGV[2]", "ARGV[3]", "ARGV[4]")
         "return {0}",
+
+    /* A lock (SET NX PX, plus a 'wanted' mark): KEYS: lock. ARGV: owner, ttl ms, want.
+     * Taken when free or expired; renewed when already ours (a retry after a lost reply). */
+    [RS_LOCK_ACQUIRE] =
+        "local o = redis.call('HGET', KEYS[1], 'owner') "
+        "if o == ARGV[1] then"
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[2])"
+        "  return {0} "
+        "end "
+        "if not o then"
+        "  redis.call('DEL', KEYS[1])"
+        "  redis.call('HSET', KEYS[1], 'owner', ARGV[1])"
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[2])"
+        "  return {0} "
+        "end "
+        "if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'wanted', '1') end "
+        "return {1}",
+
+    /* KEYS: lock. ARGV: owner. {0, wanted} when ours (now released), {2} when not. */
+    [RS_LOCK_RELEASE] =
+        "if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return {2} end "
+        "local w = redis.call('HGET', KEYS[1], 'wanted') "
+        "redis.call('DEL', KEYS[1]) "
+        "return {0, w and 1 or 0}",
 };
 /* clang-format on */
 
@@ -2337,6 +2364,57 @@ leave:
     return call_end(&call, rv);
 }
 
+/* Locks are coordination, not state: no WAIT (a failover that loses one lets a second
+ * host build the same CRL once, which is harmless), and an acquire retried after a lost
+ * reply finds its own owner and succeeds again. */
+static apr_status_t rd_lock_acquire(acmpca_store_t *s, const char *ca_id, const char *name,
+                                    const char *owner, int ttl_ms, int want, apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t cmd;
+    redisReply *r;
+    long long code;
+    apr_status_t rv;
+
+    RD_OK(call_begin(&call, s, "lock_acquire", p));
+    script_init(&cmd, 1, call.ptemp);
+    cmd_str(&cmd, key_ca(ca_id, apr_pstrcat(call.ptemp, "lock:", name, NULL), call.ptemp));
+    cmd_str(&cmd, owner);
+    cmd_i64(&cmd, ttl_ms > 0 ? ttl_ms : 1);
+    cmd_str(&cmd, want ? "1" : "0");
+    RD_OK(call_write_script(&call, RS_LOCK_ACQUIRE, &cmd, &code, &r));
+    rv = code == RC_OK       ? APR_SUCCESS
+         : code == RC_EXISTS ? APR_EBUSY
+                             : call_bad_reply(&call, "lock_acquire code");
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t rd_lock_release(acmpca_store_t *s, const char *ca_id, const char *name,
+                                    const char *owner, int *pwanted, apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t cmd;
+    redisReply *r;
+    long long code;
+    apr_status_t rv;
+
+    if (pwanted) {
+        *pwanted = 0;
+    }
+    RD_OK(call_begin(&call, s, "lock_release", p));
+    script_init(&cmd, 1, call.ptemp);
+    cmd_str(&cmd, key_ca(ca_id, apr_pstrcat(call.ptemp, "lock:", name, NULL), call.ptemp));
+    cmd_str(&cmd, owner);
+    RD_OK(call_write_script(&call, RS_LOCK_RELEASE, &cmd, &code, &r));
+    if (code == RC_OK && pwanted) {
+        *pwanted = elem_i64(r, 1) != 0;
+    }
+    rv = code == RC_OK ? APR_SUCCESS : code == RC_NOTFOUND ? APR_NOTFOUND : APR_SUCCESS;
+leave:
+    return call_end(&call, rv);
+}
+
 #define RD_PROVIDER(pname, pcreate)                                                                \
     {                                                                                              \
         .name = pname, .flags = ACMPCA_STORE_F_MULTIHOST, .create = pcreate, .open = rd_open,      \
@@ -2344,9 +2422,11 @@ leave:
         .ca_update = rd_ca_update, .ca_purge = rd_ca_purge, .ca_list = rd_ca_list,                 \
         .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get, .cert_put = rd_cert_put,             \
         .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke, .cert_count = rd_cert_count,       \
-        .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim, .idem_get = rd_idem_get, .object_put = rd_object_put,           \
-        .object_get = rd_object_get, .report_put = rd_report_put, .report_get = rd_report_get,     \
-        .report_latest = rd_report_latest, .counter_next = rd_counter_next,                        \
+        .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim, .idem_get = rd_idem_get,           \
+        .object_put = rd_object_put, .object_get = rd_object_get, .report_put = rd_report_put,     \
+        .report_get = rd_report_get, .report_latest = rd_report_latest,                            \
+        .counter_next = rd_counter_next, .lock_acquire = rd_lock_acquire,                          \
+        .lock_release = rd_lock_release,                                                           \
     }
 
 const acmpca_store_provider_t acmpca_store_redis = RD_PROVIDER("redis", rd_create);

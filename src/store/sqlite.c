@@ -118,6 +118,16 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL"
     ") STRICT;",
+
+    /* 2: locks for once-per-CA work (lock_acquire): coordination, not state. */
+    "CREATE TABLE locks ("
+    "  ca_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  wanted INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (ca_id, name)"
+    ") STRICT;",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -157,6 +167,9 @@ typedef enum {
     ST_REPORT_GET,
     ST_REPORT_LATEST,
     ST_COUNTER_NEXT,
+    ST_LOCK_ACQUIRE,
+    ST_LOCK_WANT,
+    ST_LOCK_RELEASE,
     ST_COUNT
 } stmt_id;
 
@@ -226,6 +239,17 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " ORDER BY created_at DESC, rowid DESC LIMIT 1",
     [ST_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?1, 1)"
                         " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+    /* Taken when free, expired (?5: now) or already ours (renewed, wanted kept); else
+     * no change, which is how the caller learns that it is busy. */
+    [ST_LOCK_ACQUIRE] = "INSERT INTO locks (ca_id, name, owner, expires) VALUES (?1, ?2, ?3, ?4)"
+                        " ON CONFLICT (ca_id, name) DO UPDATE SET owner = excluded.owner,"
+                        " expires = excluded.expires,"
+                        " wanted = CASE WHEN locks.owner = excluded.owner THEN locks.wanted"
+                        " ELSE 0 END"
+                        " WHERE locks.owner = excluded.owner OR locks.expires <= ?5",
+    [ST_LOCK_WANT] = "UPDATE locks SET wanted = 1 WHERE ca_id = ?1 AND name = ?2",
+    [ST_LOCK_RELEASE] = "DELETE FROM locks WHERE ca_id = ?1 AND name = ?2 AND owner = ?3"
+                        " RETURNING wanted",
 };
 
 /**************************************************************************************
@@ -1136,10 +1160,10 @@ static acmpca_cert_rec_t *cert_read(sqlite3_stmt *stmt, apr_pool_t *p)
 
 static apr_status_t cert_insert(sq_call_t *call, const acmpca_cert_rec_t *rec)
 {
-    return exec(call, ST_CERT_INSERT, "sssssiiinss", rec->ca_id, rec->serial, rec->pem, rec->subject,
-                rec->template_arn, (apr_int64_t)rec->not_before, (apr_int64_t)rec->not_after,
-                (apr_int64_t)rec->issued_at, (apr_int64_t)rec->revoked_at, rec->revocation_reason,
-                rec->requested_by);
+    return exec(call, ST_CERT_INSERT, "sssssiiinss", rec->ca_id, rec->serial, rec->pem,
+                rec->subject, rec->template_arn, (apr_int64_t)rec->not_before,
+                (apr_int64_t)rec->not_after, (apr_int64_t)rec->issued_at,
+                (apr_int64_t)rec->revoked_at, rec->revocation_reason, rec->requested_by);
 }
 
 static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
@@ -1425,6 +1449,62 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The acquire and its 'wanted' mark in one transaction: the holder cannot release in
+ * between and miss the mark. */
+static apr_status_t sq_lock_acquire(acmpca_store_t *s, const char *ca_id, const char *name,
+                                    const char *owner, int ttl_ms, int want, apr_pool_t *p)
+{
+    sq_call_t call;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    SQ_OK(call_begin(&call, s, "lock_acquire", p));
+    SQ_OK(exec(&call, ST_BEGIN, ""));
+    SQ_OK(exec(&call, ST_LOCK_ACQUIRE, "sssii", ca_id, name, owner,
+               (apr_int64_t)(now + (apr_time_t)(ttl_ms > 0 ? ttl_ms : 1) * 1000),
+               (apr_int64_t)now));
+    if (changes(&call) == 0) {
+        if (want) {
+            SQ_OK(exec(&call, ST_LOCK_WANT, "ss", ca_id, name));
+        }
+        SQ_OK(exec(&call, ST_COMMIT, ""));
+        rv = APR_EBUSY;
+        goto leave;
+    }
+    SQ_OK(exec(&call, ST_COMMIT, ""));
+leave:
+    return call_end(&call, rv);
+}
+
+static apr_status_t sq_lock_release(acmpca_store_t *s, const char *ca_id, const char *name,
+                                    const char *owner, int *pwanted, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row, wanted = 0;
+
+    if (pwanted) {
+        *pwanted = 0;
+    }
+    SQ_OK(call_begin(&call, s, "lock_release", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_LOCK_RELEASE, "sss", ca_id, name, owner));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (row) {
+        wanted = sqlite3_column_int(stmt, 0) != 0;
+    }
+    SQ_OK(stmt_run(&call, stmt));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    if (pwanted) {
+        *pwanted = wanted;
+    }
+leave:
+    return call_end(&call, rv);
+}
+
 const acmpca_store_provider_t acmpca_store_sqlite = {
     .name = "sqlite",
     .flags = 0,
@@ -1451,4 +1531,6 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .report_get = sq_report_get,
     .report_latest = sq_report_latest,
     .counter_next = sq_counter_next,
+    .lock_acquire = sq_lock_acquire,
+    .lock_release = sq_lock_release,
 };

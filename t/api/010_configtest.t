@@ -31,9 +31,24 @@ my @bad = (
     ['ACMPCACredentialsFile @TMP@/bad-creds.json', 'ACMPCACredentialsFile', 'bad-creds.json', undef],
     ['ACMPCACredentialsFile @TMP@/creds-no-account.json', 'ACMPCACredentialsFile', 'creds-no-account.json', undef],
     ["<Location />\n    ACMPCAStore sqlite:\@TMP\@/loc.db\n</Location>", 'ACMPCAStore', undef, qr/not allowed/],
+    # The directives added since (issue 8, Build 4: each kind of bad config).
+    ['ACMPCAStore redis://127.0.0.1:notaport', 'ACMPCAStore', 'notaport', qr/port/],
+    ['ACMPCAStore redis://',              'ACMPCAStore', 'redis://', qr/host/],
+    ['ACMPCAStore unix:',                 'ACMPCAStore', 'unix:', undef],
+    ['ACMPCAAuthentication kerberos',     'ACMPCAAuthentication', 'kerberos', qr/sigv4/],
+    ['ACMPCAThrottle NoSuchOp 1 2',       'ACMPCAThrottle', 'NoSuchOp', qr/IssueCertificate/],
+    ['ACMPCAThrottle IssueCertificate 0', 'ACMPCAThrottle', '0', qr/per second/],
+    ['ACMPCAThrottle IssueCertificate 5 0.5', 'ACMPCAThrottle', '0.5', qr/burst/],
+    ['ACMPCACrlRefreshInterval 0',        'ACMPCACrlRefreshInterval', '0', qr/86400/],
+    ["<VirtualHost 127.0.0.1:9>\n    ACMPCACrlRefreshInterval 5\n</VirtualHost>", 'ACMPCACrlRefreshInterval', undef, qr/VirtualHost/],
+    ['ACMPCAAuditReportInterval -1',      'ACMPCAAuditReportInterval', '-1', qr/604800/],
+    ['ACMPCAAuditReportInterval 1w',      'ACMPCAAuditReportInterval', '1w', undef],
+    ['ACMPCAPublicRepository nonsense=1', 'ACMPCAPublicRepository', 'nonsense=1', qr/tag:/],
+    ['ACMPCAPublicRepository tag:',       'ACMPCAPublicRepository', 'tag:', undef],
+    ['ACMPCAMetrics maybe',               'ACMPCAMetrics', undef, qr/On or Off/],
 );
 
-plan tests => 3 * @bad + 4, need_module('acmpca');
+plan tests => 3 * @bad + 7, need_module('acmpca');
 
 my $so    = Apache::Test::vars('acmpca_module');
 my $httpd = Apache::Test::vars('httpd');
@@ -121,4 +136,19 @@ for my $case (@bad) {
         or diag("rc=$r->{rc} timed_out=$r->{timed_out}");
     like("$r->{err}$log", qr/ACMPCAKeyFile/, '... naming ACMPCAKeyFile');
     ok(!-e $store, '... and no store file was created') or system('rm', '-rf', $store);
+}
+
+# A store that cannot be created is refused when httpd starts (configtest does not open
+# stores), naming ACMPCAStore, and leaves nothing behind (issue 8).
+{
+    # Under a regular file: no mkdir can succeed there, not even root's.
+    my $bad = catfile $tmp, 'notadir', 'sub', 'acmpca.db';
+    put('notadir', 'a file');
+    my $f = conf_for("ACMPCAStore sqlite:$bad\nACMPCAKeyFile $kek", no_defaults => 1);
+    my $r = run_cmd([$httpd, '-DFOREGROUND', '-f', $f], timeout => 20);
+    my $log = -e "$tmp/error-$n.log" ? read_file("$tmp/error-$n.log") : '';
+    ok(!$r->{timed_out} && $r->{rc} != 0, 'an ACMPCAStore that cannot be created: httpd refuses to start')
+        or diag("rc=$r->{rc} timed_out=$r->{timed_out}");
+    like("$r->{err}$log", qr/ACMPCAStore.*\Q$bad\E|\Q$bad\E.*ACMPCAStore/, '... naming ACMPCAStore and the path');
+    ok(-f catfile($tmp, 'notadir') && -s _ == 6 && !-e $bad, '... and no file or directory was created');
 }

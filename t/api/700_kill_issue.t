@@ -20,6 +20,12 @@ use File::Spec::Functions qw(catfile);
 use POSIX ();
 use Time::HiRes ();
 
+# Private servers with a sqlite store of their own: once per `make test`, not again in
+# the redis run (make api-redis), which would test the same thing.
+if ($ENV{ACMPCA_TEST_STORE}) {
+    plan skip_all => 'runs in the sqlite pass of the suite';
+}
+
 my $ROUNDS = $ENV{ACMPCA_KILL_ROUNDS} // ($ENV{ACMPCA_SOAK} ? 200 : 10);
 my $CLIENTS = $ENV{ACMPCA_SOAK} ? 6 : 4;
 my $TRIES = 8;    # attempts per request: a client retries what a kill interrupted
@@ -130,12 +136,23 @@ ok(!@two, 'every retried token answered with one and the same certificate') or d
 my @shared = grep { keys %{ $issued{$_} } > 1 } keys %issued;
 ok(!@shared, 'no certificate was handed to two different requests') or diag("shared: @shared[0 .. ($#shared < 4 ? $#shared : 4)]");
 
+# The serial of a PEM certificate, read from its DER (an openssl per certificate is slow).
+sub pem_serial {
+    my $pem = shift // return '';
+    my($b64) = $pem =~ /-----BEGIN CERTIFICATE-----(.*?)-----END/s or return '';
+    my($cert) = ACMPCA::Revoke::der_tlvs(unb64($b64));
+    my($tbs) = $cert ? ACMPCA::Revoke::der_tlvs(substr($cert->[3], $cert->[1])) : ();
+    my @f = $tbs ? ACMPCA::Revoke::der_tlvs(substr($tbs->[3], $tbs->[1])) : ();
+    my $serial = $f[0] && $f[0][0] == 0xa0 ? $f[1] : $f[0];
+    $serial ? (unpack('H*', substr($serial->[3], $serial->[1])) =~ s/^(?:00)+(?=.)//r) : '';
+}
+
 # Every certificate acknowledged is there, and is the one named.
 my @missing;
 for my $arn (sort keys %issued) {
     my($st, $j) = $s->api(GetCertificate => { CertificateAuthorityArn => $CA->{arn}, CertificateArn => $arn });
     my($serial) = $arn =~ m{/certificate/([0-9a-f]+)$};
-    push @missing, $arn unless $st == 200 && $j->{Certificate} && cert_serial_hex($j->{Certificate}) eq $serial;
+    push @missing, $arn unless $st == 200 && pem_serial($j->{Certificate}) eq $serial;
 }
 ok(!@missing, scalar(keys %issued) . ' acknowledged certificates are all retrievable, with the serials named')
     or diag(scalar(@missing) . " missing, e.g. $missing[0]");

@@ -65,18 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            "123456789012", s, p)
         == APR_SUCCESS) {
         FUZZ_ASSERT(pos >= 0);
-        FUZZ_ASSERT(acmpca_token_parse(&back, secret, sizeof(secret), "ListTags", "123456789012",
-                                       s, p)
-                    == APR_EINVAL);
+        FUZZ_ASSERT(
+            acmpca_token_parse(&back, secret, sizeof(secret), "ListTags", "123456789012", s, p)
+            == APR_EINVAL);
     }
     (void)acmpca_token_parse(&pos, secret, 0, "", "", s, p);
     pos = apr_strtoi64(s, &end, 10);
     if (pos >= 0) {
         token = acmpca_token_make(secret, sizeof(secret), "ListPermissions", s, pos, p);
         FUZZ_ASSERT(token != NULL);
-        FUZZ_ASSERT(acmpca_token_parse(&back, secret, sizeof(secret), "ListPermissions", s, token,
-                                       p)
-                    == APR_SUCCESS);
+        FUZZ_ASSERT(
+            acmpca_token_parse(&back, secret, sizeof(secret), "ListPermissions", s, token, p)
+            == APR_SUCCESS);
         FUZZ_ASSERT(back == pos);
     }
     apr_pool_destroy(p);

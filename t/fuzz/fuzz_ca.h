@@ -14,12 +14,12 @@
 #include "acmpca/x509.h"
 
 typedef struct fuzz_ca_t {
-    EVP_PKEY *key;       /* the CA's key */
-    X509_REQ *csr;       /* the CA's own CSR (for root templates) */
-    X509 *cert;          /* the CA's self-signed certificate */
-    EVP_PKEY *ee_key;    /* an end entity's key */
-    X509_REQ *ee_csr;    /* its CSR: a CN only */
-    const char *ee_pem;  /* the same CSR in PEM */
+    EVP_PKEY *key;      /* the CA's key */
+    X509_REQ *csr;      /* the CA's own CSR (for root templates) */
+    X509 *cert;         /* the CA's self-signed certificate */
+    EVP_PKEY *ee_key;   /* an end entity's key */
+    X509_REQ *ee_csr;   /* its CSR: a CN only */
+    const char *ee_pem; /* the same CSR in PEM */
     const char *cert_pem;
 } fuzz_ca_t;
 
@@ -86,8 +86,10 @@ static inline const fuzz_ca_t *fuzz_ca(void)
                          "{\"Country\":\"US\",\"Organization\":\"mod_acmpca fuzz\","
                          "\"CommonName\":\"Fuzz Root\"}",
                          NULL, p);
-    ca.ee_csr = fuzz_ca_csr(&ca.ee_pem, ca.ee_key, "{\"CommonName\":\"fuzz.example.com\"}", NULL, p);
-    fuzz_ca_issue_init(&in, &ca, acmpca_template_find(ACMPCA_TEMPLATE_ARN_PREFIX "RootCACertificate/V1"));
+    ca.ee_csr =
+        fuzz_ca_csr(&ca.ee_pem, ca.ee_key, "{\"CommonName\":\"fuzz.example.com\"}", NULL, p);
+    fuzz_ca_issue_init(&in, &ca,
+                       acmpca_template_find(ACMPCA_TEMPLATE_ARN_PREFIX "RootCACertificate/V1"));
     if (acmpca_cert_issue(&ca.cert, &in, &err, p) != APR_SUCCESS) {
         fprintf(stderr, "fuzz: cannot make the CA: %s\n", err.message ? err.message : "?");
         abort();

@@ -53,14 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "  issued: %s\n", rv == APR_SUCCESS ? "yes" : err.message);
         }
         /* The builder may refuse what the profile forbids, never fail inside. */
-        FUZZ_ASSERT(rv == APR_SUCCESS || (rv == ACMPCA_EAWS && err.type == ACMPCA_ERR_INVALID_ARGS));
+        FUZZ_ASSERT(rv == APR_SUCCESS
+                    || (rv == ACMPCA_EAWS && err.type == ACMPCA_ERR_INVALID_ARGS));
         if (rv == APR_SUCCESS) {
             FUZZ_ASSERT((pem = acmpca_cert_pem(cert, p)) != NULL);
             FUZZ_ASSERT(acmpca_cert_parse(&back, (const unsigned char *)pem, strlen(pem), &err, p)
                         == APR_SUCCESS);
             FUZZ_ASSERT(X509_verify(back, ca->key) == 1);
             acmpca_cert_info(&info, back, p);
-            FUZZ_ASSERT(!info.is_ca && !strcmp(info.serial_hex, "4f757a7a0102030405060708090a0b0c"));
+            FUZZ_ASSERT(!info.is_ca
+                        && !strcmp(info.serial_hex, "4f757a7a0102030405060708090a0b0c"));
         }
     }
     apr_pool_destroy(p);

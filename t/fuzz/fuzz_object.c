@@ -30,7 +30,8 @@ static void name_invariants(const char *bucket, const char *key)
     FUZZ_ASSERT(!strstr(key, "//") && !strstr(key, "/../") && !strstr(key, "/./"));
     FUZZ_ASSERT(strncmp(key, "../", 3) && strncmp(key, "./", 2) && strcmp(key, "..")
                 && strcmp(key, "."));
-    FUZZ_ASSERT(!(n >= 3 && !strcmp(key + n - 3, "/..")) && !(n >= 2 && !strcmp(key + n - 2, "/.")));
+    FUZZ_ASSERT(!(n >= 3 && !strcmp(key + n - 3, "/.."))
+                && !(n >= 2 && !strcmp(key + n - 2, "/.")));
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)key[i];
         FUZZ_ASSERT(c > 0x20 && c < 0x7f && c != '%' && c != '\\');

@@ -25,9 +25,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    FUZZ_ASSERT(acmpca_cert_parse(&store_ca, (const unsigned char *)pem, strlen(pem), &err,
-                                  fuzz_init())
-                == APR_SUCCESS);
+    FUZZ_ASSERT(
+        acmpca_cert_parse(&store_ca, (const unsigned char *)pem, strlen(pem), &err, fuzz_init())
+        == APR_SUCCESS);
     return 0;
 }
 
@@ -62,8 +62,7 @@ static const unsigned char *retarget(apr_size_t *plen, const unsigned char *der,
 
             /* A signature OID where a digest belongs ("sha1WithRSA") maps to the digest,
              * but names another algorithm: such a CertID never matches, leave it. */
-            ok = OCSP_id_get0_info(&my_name, &my_alg, &my_key, NULL, mine)
-                 && !OBJ_cmp(alg, my_alg)
+            ok = OCSP_id_get0_info(&my_name, &my_alg, &my_key, NULL, mine) && !OBJ_cmp(alg, my_alg)
                  && ASN1_OCTET_STRING_set(name_hash, ASN1_STRING_get0_data(my_name),
                                           ASN1_STRING_length(my_name))
                  && ASN1_OCTET_STRING_set(key_hash, ASN1_STRING_get0_data(my_key),
@@ -71,7 +70,7 @@ static const unsigned char *retarget(apr_size_t *plen, const unsigned char *der,
             OCSP_CERTID_free(mine);
         }
     }
-    /* The cached encoding of a parsed request would be written back unchanged. */
+    /* Encoded again from the fields just changed (an OCSPRequest keeps no cached DER). */
     if (ok && (n = i2d_OCSP_REQUEST(req, &out)) > 0) {
         copy = apr_pmemdup(p, out, (apr_size_t)n);
         *plen = (apr_size_t)n;
@@ -93,7 +92,7 @@ static void respond(const unsigned char *der, apr_size_t len, int named, apr_poo
     apr_size_t out_len = 0;
     OCSP_RESPONSE *resp;
     OCSP_BASICRESP *bs;
-    STACK_OF(X509) *signers;
+    STACK_OF(X509) * signers;
     int i, n;
 
     if (acmpca_ocsp_parse(&req, der, len, p) != APR_SUCCESS) {
@@ -147,8 +146,13 @@ static void answer(const unsigned char *der, apr_size_t len, apr_pool_t *p)
     OCSP_RESPONSE *resp;
 
     acmpca_ocsp_answer(&reply, &fuzz_store()->env, der, len, apr_time_now(), p);
+    if (fuzz_verbose()) {
+        fprintf(stderr, "  responder: status %d, %lu bytes\n", reply.status,
+                (unsigned long)reply.len);
+    }
     FUZZ_ASSERT(reply.der && reply.len > 0);
-    FUZZ_ASSERT(reply.status != ACMPCA_OCSP_INTERNAL_ERROR && reply.status != ACMPCA_OCSP_TRY_LATER);
+    FUZZ_ASSERT(reply.status != ACMPCA_OCSP_INTERNAL_ERROR
+                && reply.status != ACMPCA_OCSP_TRY_LATER);
     d = reply.der;
     resp = d2i_OCSP_RESPONSE(NULL, &d, (long)reply.len);
     FUZZ_ASSERT(resp && OCSP_response_status(resp) == reply.status);

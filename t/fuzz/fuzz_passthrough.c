@@ -43,9 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     X509 *cert = NULL;
     apr_status_t rv;
 
-    tmpl = acmpca_template_find(arn ? arn
-                                    : ACMPCA_TEMPLATE_ARN_PREFIX
-                                      "EndEntityCertificate_APIPassthrough/V1");
+    tmpl = acmpca_template_find(
+        arn ? arn : ACMPCA_TEMPLATE_ARN_PREFIX "EndEntityCertificate_APIPassthrough/V1");
     api = acmpca_json_obj(in, ACMPCA_K_API_PASSTHROUGH);
     /* Only what the dispatcher lets through reaches the builder. */
     if (tmpl && tmpl->api_passthrough && api
@@ -64,9 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *pem = acmpca_cert_pem(cert, p);
             X509 *back = NULL;
 
-            FUZZ_ASSERT(pem && acmpca_cert_parse(&back, (const unsigned char *)pem, strlen(pem),
-                                                 &err, p)
-                                   == APR_SUCCESS);
+            FUZZ_ASSERT(
+                pem
+                && acmpca_cert_parse(&back, (const unsigned char *)pem, strlen(pem), &err, p)
+                       == APR_SUCCESS);
             FUZZ_ASSERT(X509_verify(back, ca->key) == 1);
             acmpca_cert_info(&info, back, p);
             FUZZ_ASSERT(info.is_ca == tmpl->is_ca);

@@ -14,9 +14,9 @@
 
 #include "acmpca/auth.h"
 
-static const char *const actions[] = {"IssueCertificate", "RevokeCertificate", "GetCertificate",
-                                      "DescribeCertificateAuthority", "ListPermissions",
-                                      "CreateCertificateAuthority"};
+static const char *const actions[] = {"IssueCertificate", "RevokeCertificate",
+                                      "GetCertificate",   "DescribeCertificateAuthority",
+                                      "ListPermissions",  "CreateCertificateAuthority"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -28,9 +28,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void evaluate(const acmpca_policy_t *pol, apr_pool_t *p)
 {
-    static const char *const ca =
-        "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
-        "11111111-2222-4333-8444-555555555555";
+    static const char *const ca = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+                                  "11111111-2222-4333-8444-555555555555";
     apr_table_t *context = apr_table_make(p, 4);
     acmpca_authz_req_t req;
     size_t i;
@@ -49,7 +48,7 @@ static void evaluate(const acmpca_policy_t *pol, apr_pool_t *p)
     }
     for (k = 0; k < acmpca_policy_statements(pol); k++) {
         int not = 0;
-        const apr_array_header_t *a = acmpca_policy_actions(pol, k, &not);
+        const apr_array_header_t *a = acmpca_policy_actions(pol, k, &not );
         const apr_array_header_t *r = acmpca_policy_resources(pol, k);
         int j;
 

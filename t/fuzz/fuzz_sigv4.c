@@ -78,11 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&res, 0, sizeof(res));
     rv = acmpca_sigv4_verify(&res, &req, &opts, lookup, NULL, &err, p);
     if (fuzz_verbose()) {
-        fprintf(stderr, "  sigv4: %s %s\n", rv == APR_SUCCESS ? "verified" : acmpca_err_name(err.type),
+        fprintf(stderr, "  sigv4: %s %s\n",
+                rv == APR_SUCCESS ? "verified" : acmpca_err_name(err.type),
                 rv == APR_SUCCESS ? res.service : err.message);
     }
     if (rv == APR_SUCCESS) {
-        FUZZ_ASSERT(res.access_key && !strcmp(res.access_key, AKID) && res.data == (const void *)key_record);
+        FUZZ_ASSERT(res.access_key && !strcmp(res.access_key, AKID)
+                    && res.data == (const void *)key_record);
         FUZZ_ASSERT(res.service && res.region && !strcmp(res.region, "us-east-1"));
     }
     else {

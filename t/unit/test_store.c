@@ -843,6 +843,54 @@ static void test_counters(void **state)
     assert_int_equal(v, 1);
 }
 
+/* Locks for once-per-CA work: one owner at a time, busy for others, 'wanted' reported
+ * to the holder on release, renewal by the holder, expiry, locks of distinct CAs or
+ * names independent. */
+static void test_locks(void **state)
+{
+    fx_t *fx = *state;
+    int wanted = -1;
+
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "a", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "b", 60000, 0, fx->p), APR_EBUSY);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-2", "crl", "b", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "report", "b", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    /* Renewal by the holder; release by someone else does nothing. */
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "a", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-1", "crl", "b", &wanted, fx->p),
+                     APR_NOTFOUND);
+    assert_int_equal(wanted, 0);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "b", 60000, 0, fx->p), APR_EBUSY);
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-1", "crl", "a", &wanted, fx->p), APR_SUCCESS);
+    assert_int_equal(wanted, 0);
+    /* Free again; a busy acquire with want is reported to the holder, once. */
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "b", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "c", 60000, 1, fx->p), APR_EBUSY);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "b", 60000, 0, fx->p),
+                     APR_SUCCESS); /* a renewal keeps the mark */
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-1", "crl", "b", &wanted, fx->p), APR_SUCCESS);
+    assert_int_equal(wanted, 1);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "c", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-1", "crl", "c", &wanted, fx->p), APR_SUCCESS);
+    assert_int_equal(wanted, 0);
+    /* Expiry: a holder that never releases keeps it ttl at most. */
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-3", "crl", "dead", 200, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-3", "crl", "d", 200, 0, fx->p), APR_EBUSY);
+    apr_sleep(apr_time_from_msec(400));
+    assert_int_equal(fx->api->lock_acquire(fx->s, "ca-3", "crl", "d", 60000, 0, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-3", "crl", "dead", NULL, fx->p),
+                     APR_NOTFOUND);
+    assert_int_equal(fx->api->lock_release(fx->s, "ca-3", "crl", "d", NULL, fx->p), APR_SUCCESS);
+}
+
 /**************************************************************************************
  * Life-cycle
  */
@@ -1643,6 +1691,7 @@ int main(void)
             STORE_TEST(test_objects, be),
             STORE_TEST(test_reports, be),
             STORE_TEST(test_counters, be),
+            STORE_TEST(test_locks, be),
             STORE_TEST(test_open_twice, be),
             STORE_TEST(test_persist_reopen, be),
             STORE_TEST(test_concurrent_writers, be),

@@ -142,7 +142,16 @@ sub pid {
     open my $fh, '<', $self->{pidfile} or return;
     my $pid = <$fh>;
     chomp $pid if defined $pid;
-    ($pid && $pid =~ /^\d+$/ && kill 0, $pid) ? $pid : undef;
+    ($pid && $pid =~ /^\d+$/ && _alive($pid)) ? $pid : undef;
+}
+
+# Running, not a zombie.
+sub _alive {
+    my $pid = shift;
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$fh> // '';
+    $stat !~ /^\d+ \(.*?\) Z/;
 }
 
 # The API answers (any AWS-style answer counts: the server is up).
@@ -181,10 +190,10 @@ sub stop {
     my $pid = $self->pid or return 1;
     kill 'TERM', $pid;
     my $deadline = Time::HiRes::time() + ($timeout // 30);
-    while (kill(0, $pid) && Time::HiRes::time() < $deadline) { Time::HiRes::sleep(0.1) }
-    $self->kill_all if kill 0, $pid;
+    while (_alive($pid) && Time::HiRes::time() < $deadline) { Time::HiRes::sleep(0.1) }
+    $self->kill_all if _alive($pid);
     unlink $self->{pidfile};
-    !kill(0, $pid);
+    !_alive($pid);
 }
 
 # graceful(): `apachectl graceful` (SIGUSR1 to the parent).
@@ -218,7 +227,7 @@ sub processes {
         open my $fh, '<', "/proc/$p/cmdline" or next;
         local $/;
         my $cmd = <$fh> // next;
-        push @pids, $p if index($cmd, $self->{conf}) >= 0 && $p != $$;
+        push @pids, $p if index($cmd, $self->{conf}) >= 0 && $p != $$ && _alive($p);
     }
     @pids;
 }
@@ -233,6 +242,9 @@ sub kill_all {
         last if Time::HiRes::time() > $deadline;
         Time::HiRes::sleep(0.1);
     }
+    # httpd refuses to start over a pid file whose process still exists, and a killed
+    # parent can linger as a zombie where nothing reaps orphans (some containers).
+    unlink $self->{pidfile};
     !$self->processes;
 }
 
