@@ -46,6 +46,8 @@ chmod 0755 "$wrapper"
 export ASAN_OPTIONS="detect_leaks=0:use_sigaltstack=0:log_path=$logs/asan:halt_on_error=1:detect_odr_violation=0"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$logs/ubsan"
 
+# Tests that cannot run next to the ASan runtime (libfaketime) look for this.
+export ACMPCA_TEST_ASAN=1
 HTTPD="$wrapper" ACMPCA_MODULE="$module" sh t/run-api.sh
 rc=$?
 

@@ -34,8 +34,8 @@ apr_time_t acmpca_json_time(const cJSON *obj, const char *key)
 
 static apr_status_t not_found(acmpca_err_t *err, const char *arn, apr_pool_t *p)
 {
-    return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p,
-                          "Could not find certificate authority %s.", arn);
+    return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p, "Could not find certificate authority %s.",
+                          arn);
 }
 
 static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
@@ -169,15 +169,7 @@ apr_status_t acmpca_ca_mutate(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
 apr_status_t acmpca_ca_key(EVP_PKEY **pkey, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
                            acmpca_err_t *err, apr_pool_t *p)
 {
-    const unsigned char *wrapped;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv = ctx->store->provider->ca_key_get(ctx->store, ca->ref.id, &wrapped, &len, p);
-    if (rv != APR_SUCCESS) {
-        return acmpca_ops_store_error(err, rv, "loading the CA key");
-    }
-    /* A key that does not unwrap was tampered with or the KEK changed: our fault. */
-    rv = acmpca_key_unwrap(pkey, wrapped, len, ctx->env->kek, ca->ref.id, p);
-    return rv == APR_SUCCESS ? rv : acmpca_err_internal(err, rv, "unwrapping the CA key");
+    /* Unwrapping costs far more than the signature it serves: ca_cache.c keeps the key
+     * for as long as the CA record keeps its version. */
+    return acmpca_ca_material(pkey, NULL, ctx, ca, err, p);
 }

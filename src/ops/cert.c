@@ -91,16 +91,20 @@ static apr_status_t check_template(issue_ctx *ic, acmpca_err_t *err, apr_pool_t 
 static apr_status_t load_ca_material(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
     const char *pem = acmpca_json_str(ic->ca->doc, ACMPCA_D_CERT);
+    X509 *cert = NULL;
     apr_status_t rv;
 
-    if ((rv = acmpca_ca_key(&ic->ca_key, ic->ctx, ic->ca, err, p)) != APR_SUCCESS) {
+    /* Both come from the per-process cache (ca_cache.c) while the CA record keeps its
+     * version: unwrapping and parsing them is most of an issuance otherwise. */
+    if ((rv = acmpca_ca_material(&ic->ca_key, &cert, ic->ctx, ic->ca, err, p)) != APR_SUCCESS) {
         return rv;
     }
+    /* A root signing its own CSR has no issuing certificate, whatever is stored. */
     if (pem && !ic->tmpl->root) {
-        rv = acmpca_cert_parse(&ic->ca_cert, (const unsigned char *)pem, strlen(pem), err, p);
-        if (rv != APR_SUCCESS) {
-            return acmpca_err_internal(err, rv, "stored CA certificate unreadable");
+        if (!cert) {
+            return acmpca_err_internal(err, APR_EGENERAL, "stored CA certificate unreadable");
         }
+        ic->ca_cert = cert;
     }
     return APR_SUCCESS;
 }
@@ -226,7 +230,8 @@ static apr_status_t sign_and_store(issue_ctx *ic, const unsigned char *serial,
 
     ic->issue.serial = serial;
     ic->issue.serial_len = serial_len;
-    if ((rv = acmpca_cert_issue(&cert, &ic->issue, err, p)) != APR_SUCCESS) {
+    /* Only read and encoded below: the lean builder skips re-encoding the subject key. */
+    if ((rv = acmpca_cert_issue_lean(&cert, &ic->issue, err, p)) != APR_SUCCESS) {
         return rv;
     }
     acmpca_cert_info(&info, cert, p);

@@ -99,7 +99,8 @@ apr_status_t acmpca_ca_mutate(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
                               acmpca_ca_mutate_fn *fn, void *baton, acmpca_err_t *err,
                               apr_pool_t *p);
 
-/** The CA's private key, unwrapped (owned by p, cleansed when p goes). */
+/** The CA's private key, unwrapped once per CA version and process (ca_cache.c): the
+ *  caller's reference goes with p; the cache frees and cleanses the key on eviction. */
 apr_status_t acmpca_ca_key(EVP_PKEY **pkey, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
                            acmpca_err_t *err, apr_pool_t *p);
 
@@ -201,5 +202,36 @@ int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucke
  *  retries them. ctx->account must be the CA's account. */
 apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
                                 apr_pool_t *p);
+
+/* ---- the per-process cache of CA keys and certificates (ca_cache.c) ---------------- */
+
+/** How many CAs one process keeps unwrapped; the least recently used goes first. */
+#define ACMPCA_CA_CACHE_MAX 64
+
+typedef struct acmpca_ca_cache_stats_t {
+    apr_uint64_t hits, misses, evictions, invalidations;
+    int entries;
+} acmpca_ca_cache_stats_t;
+
+/** The CA's private key and, when pcert is given, its parsed certificate (NULL when the
+ *  document has none or it does not parse), from this process's cache when the CA
+ *  record is the same version, else unwrapped and parsed, then cached. The objects are
+ *  shared: read them, never change them. The caller holds references of its own,
+ *  released when p goes. Errors as acmpca_ca_key. */
+apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_ctx_t *ctx,
+                                const acmpca_ca_t *ca, acmpca_err_t *err, apr_pool_t *p);
+
+/** Empty the cache of this process (keys freed and cleansed) and zero its counters. */
+void acmpca_ca_cache_clear(void);
+
+/** The counters and the number of entries of this process's cache. */
+void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
+
+/** acmpca_cert_issue (src/x509/cert.c) for a certificate that is only read and encoded,
+ *  as IssueCertificate does: the same bytes, but an EC subject key is copied from the
+ *  CSR as encoded rather than re-encoded and decoded again, so X509_get0_pubkey of the
+ *  result is NULL (its public key bits and every other field are there). */
+apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
+                                    apr_pool_t *p);
 
 #endif
