@@ -128,6 +128,27 @@ static const char *const migrations[] = {
     "  wanted INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (ca_id, name)"
     ") STRICT;",
+
+    /* 3: certificate counts per CA, kept by triggers in the writing statement itself, so
+     * the quota checks of every issuance and revocation read one row instead of counting
+     * up to a million (the benchmark saw issuance fall to 0.07x with a full CA). */
+    "CREATE TABLE cert_counts ("
+    "  ca_id TEXT PRIMARY KEY REFERENCES cas (id) ON DELETE CASCADE,"
+    "  issued INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO cert_counts (ca_id, issued, revoked)"
+    "  SELECT ca_id, count(*), count(revoked_at) FROM certs GROUP BY ca_id;"
+    "CREATE TRIGGER certs_issued AFTER INSERT ON certs BEGIN"
+    "  INSERT INTO cert_counts (ca_id, issued, revoked)"
+    "    VALUES (NEW.ca_id, 1, NEW.revoked_at IS NOT NULL)"
+    "    ON CONFLICT (ca_id) DO UPDATE SET issued = issued + 1,"
+    "      revoked = revoked + excluded.revoked;"
+    "END;"
+    "CREATE TRIGGER certs_revoked AFTER UPDATE OF revoked_at ON certs"
+    "  WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL BEGIN"
+    "  UPDATE cert_counts SET revoked = revoked + 1 WHERE ca_id = NEW.ca_id;"
+    "END;",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -218,9 +239,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?1, revocation_reason = ?2"
                        " WHERE ca_id = ?3 AND serial = ?4 AND revoked_at IS NULL",
     [ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE ca_id = ?1 AND serial = ?2",
-    [ST_CERT_COUNT] = "SELECT count(*) FROM certs WHERE ca_id = ?1",
-    [ST_CERT_COUNT_REVOKED] = "SELECT count(*) FROM certs"
-                              " WHERE ca_id = ?1 AND revoked_at IS NOT NULL",
+    /* Certificates are only ever deleted with their CA, so the counts never go down. */
+    [ST_CERT_COUNT] = "SELECT coalesce((SELECT issued FROM cert_counts WHERE ca_id = ?1), 0)",
+    [ST_CERT_COUNT_REVOKED] = "SELECT coalesce((SELECT revoked FROM cert_counts"
+                              " WHERE ca_id = ?1), 0)",
     /* Serial order is text order: the primary key's order, so no sort. */
     [ST_CERT_ITER] = "SELECT " CERT_COLS " FROM certs WHERE ca_id = ?1 ORDER BY serial",
     [ST_CERT_ITER_REVOKED] = "SELECT " CERT_COLS " FROM certs"
