@@ -378,7 +378,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
     apr_status_t rv = APR_SUCCESS;
     const char *owner;
     int slot, rounds, again, lock, wanted;
-    int want = !strcmp(why, "revocation");
+    int want = !strcmp(why, ACMPCA_CRL_WHY_REVOCATION);
 
     if (acmpca_arn_parse_ca(&ref, ca_arn, p) != APR_SUCCESS) {
         return APR_EINVAL;

@@ -193,6 +193,10 @@ void acmpca_ops_system_ctx(acmpca_op_ctx_t *ctx, const acmpca_env_t *env, const 
 int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucket,
                       const char **pkey, int *pdays, apr_pool_t *p);
 
+/* The reason a revocation passes to acmpca_crl_publish: a build that finds another host
+ * building asks it to build once more, since that build may have missed this entry. */
+#define ACMPCA_CRL_WHY_REVOCATION "revocation"
+
 /** Build the CA's CRL from the store and publish it now (PCA-API.md §7.4): a fresh CRL
  *  number, the revoked certificates not expired before the previous CRL, signed with
  *  the CA key; written to <bucket>/<CustomPath or crl>/<ca-id>.crl in one object_put.

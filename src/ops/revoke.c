@@ -168,6 +168,6 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
      * the periodic job sees the CRL lacks it. The CRL is the owner's business, also when
      * another account (by resource policy) revoked. */
     acmpca_ops_system_ctx(&sys, ctx->env, ca->rec->account, ctx->now);
-    acmpca_crl_publish(&sys, ca->ref.arn, "revocation", p);
+    acmpca_crl_publish(&sys, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, p);
     return APR_SUCCESS;
 }
