@@ -347,9 +347,20 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return acmpca_auth_post_config(pconf, base);
 }
 
+/* The child's unwrapped CA keys are freed (and cleansed) when the child exits; the cache
+ * itself stays, as a watchdog thread may still be inside it. */
+static apr_status_t release_ca_cache(void *data)
+{
+    (void)data;
+    acmpca_ca_cache_clear();
+    return APR_SUCCESS;
+}
+
 static void child_init(apr_pool_t *pchild, server_rec *base)
 {
     server_rec *s;
+
+    apr_pool_cleanup_register(pchild, NULL, release_ca_cache, apr_pool_cleanup_null);
 
     acmpca_auth_child_init(pchild, base);
     for (s = base; s; s = s->next) {

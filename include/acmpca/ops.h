@@ -56,6 +56,15 @@ typedef struct acmpca_reply_t {
  *  an AWS error reply (internal ones are logged with their cause). */
 void acmpca_ops_call(acmpca_reply_t *reply, const acmpca_call_t *call, apr_pool_t *p);
 
+/** Empty this process's cache of unwrapped CA keys (keys freed and cleansed) and zero
+ *  its counters; safe while requests run (they unwrap again). The glue calls it when a
+ *  child exits. */
+void acmpca_ca_cache_clear(void);
+
+/** Free the cache itself too, for leak checkers at the end of a test program: nothing
+ *  may be using it. A later use starts a new one. */
+void acmpca_ca_cache_destroy(void);
+
 /** Render an error reply (used by the glue for errors found before dispatch). */
 void acmpca_ops_error_reply(acmpca_reply_t *reply, const acmpca_err_t *err, apr_pool_t *p);
 

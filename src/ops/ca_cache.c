@@ -279,6 +279,23 @@ void acmpca_ca_cache_clear(void)
     apr_thread_mutex_unlock(c->lock);
 }
 
+void acmpca_ca_cache_destroy(void)
+{
+    cache_t *c;
+    int i;
+
+    pthread_mutex_lock(&cache_init_lock);
+    c = cache;
+    cache = NULL;
+    pthread_mutex_unlock(&cache_init_lock);
+    if (c && c->pid == getpid()) {
+        for (i = 0; i < ACMPCA_CA_CACHE_MAX; i++) {
+            entry_clear(&c->slots[i]);
+        }
+        apr_pool_destroy(c->pool);
+    }
+}
+
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st)
 {
     cache_t *c = cache_get();

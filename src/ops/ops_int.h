@@ -225,9 +225,6 @@ typedef struct acmpca_ca_cache_stats_t {
 apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_ctx_t *ctx,
                                 const acmpca_ca_t *ca, acmpca_err_t *err, apr_pool_t *p);
 
-/** Empty the cache of this process (keys freed and cleansed) and zero its counters. */
-void acmpca_ca_cache_clear(void);
-
 /** The counters and the number of entries of this process's cache. */
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
 
