@@ -99,7 +99,7 @@ for my $pid (@pids) {
     while (waitpid($pid, POSIX::WNOHANG()) == 0 && time < $deadline) { Time::HiRes::sleep(0.1) }
     kill 'KILL', $pid if time >= $deadline;
 }
-is($restarts, $ROUNDS, "$ROUNDS graceful restarts (SIGUSR1) were sent");
+is($restarts, $ROUNDS, "$ROUNDS graceful restarts (httpd -k graceful) were sent");
 ok($s->wait_up(60) && ($s->pid // 0) == $parent, 'the same parent answers afterwards');
 
 my(%count, @bad, @arns);

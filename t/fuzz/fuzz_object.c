@@ -70,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rv == APR_SUCCESS) {
         FUZZ_ASSERT(out.is_public && !strcmp(key, st->ca_id));
     }
+    fuzz_store_input_done();
     apr_pool_destroy(p);
     return 0;
 }

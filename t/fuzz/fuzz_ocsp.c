@@ -173,6 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((re = retarget(&re_len, der, size, store_ca, p)) != NULL) {
         answer(re, re_len, p);
     }
+    fuzz_store_input_done();
     apr_pool_destroy(p);
     return 0;
 }

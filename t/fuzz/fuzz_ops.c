@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_ASSERT(reply.status == 400 || reply.status == 413);
     }
+    fuzz_store_input_done();
     apr_pool_destroy(p);
     return 0;
 }

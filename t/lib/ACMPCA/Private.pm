@@ -196,11 +196,13 @@ sub stop {
     !_alive($pid);
 }
 
-# graceful(): `apachectl graceful` (SIGUSR1 to the parent).
+# graceful(): what `apachectl graceful` does, `httpd -k graceful` (SIGUSR1 to the
+# parent, found by its pid file). 1 when it was sent.
 sub graceful {
     my $self = shift;
-    my $pid = $self->pid or return 0;
-    kill 'USR1', $pid;
+    $self->pid or return 0;
+    my $r = $self->_run_httpd('-k', 'graceful');
+    $r->{rc} == 0;
 }
 
 # Pids of the children of the parent httpd.
