@@ -79,7 +79,13 @@ like($raw, qr/InvalidSignatureException/, '... with InvalidSignatureException');
 @l = lines_of($ERROR_LOG, qr/ACMPCA0800: request \Q$bad_id\E:/);
 like($l[0] // '', qr/operation=ListCertificateAuthorities ca=- outcome=InvalidSignatureException status=400/,
      'its ACMPCA0800 line names the operation and the outcome');
-my @mine = lines_of($ERROR_LOG, qr/\[client \Q$client\E\]/);
+# The lines may reach the file a moment after the response: wait a little for them.
+my @mine;
+for (1 .. 50) {
+    @mine = lines_of($ERROR_LOG, qr/\[client \Q$client\E\]/);
+    last if @mine;
+    select(undef, undef, undef, 0.1);
+}
 ok(scalar(@mine), "the error log has lines of client $client") or diag("no line of $client");
 is_deeply([grep { !/\Q$bad_id\E/ } @mine], [], '... and every one carries the request ID');
 
