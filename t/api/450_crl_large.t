@@ -61,5 +61,7 @@ SKIP: {
         $growth = $g if $g > $growth;
     }
     diag "largest growth of a child's peak RSS: $growth kB";
-    ok($growth < MAX_GROWTH_KB, "the workers' peak memory grew by at most " . MAX_GROWTH_KB / 1024 . ' MB');
+    # Under make test-asan, ASan's quarantine and redzones make any RSS bound meaningless.
+    ok($growth < MAX_GROWTH_KB || $ENV{ACMPCA_TEST_ASAN},
+       "the workers' peak memory grew by at most " . MAX_GROWTH_KB / 1024 . ' MB');
 }
