@@ -3,6 +3,7 @@
  * /crl/<ca-id>.crl, the emulated S3 namespace at /<bucket>/<key> (public CRLs, private
  * audit reports for SigV4-signed callers), the OCSP responder at /ocsp (GET and POST),
  * and the periodic CRL job, run once per host by a mod_watchdog singleton. */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -653,6 +654,30 @@ static int ocsp_get_rewrite(request_rec *r)
  * at a time, whatever the MPM and the number of children.
  */
 
+/* The job's thread is mod_watchdog's, and its pool outlives the child's: when a child
+ * exits (a graceful restart, MaxConnectionsPerChild) pchild goes, and the store
+ * connections with it, while a run may still be using one (an assertion in apr_reslist
+ * or a crash of the child: t/api/710_graceful.t). A pre-cleanup of pchild waits for a
+ * run in progress and turns later ones away. */
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+static int job_stopped;
+
+static apr_status_t stop_crl_job(void *data)
+{
+    (void)data;
+    pthread_mutex_lock(&job_lock);
+    job_stopped = 1;
+    pthread_mutex_unlock(&job_lock);
+    return APR_SUCCESS;
+}
+
+static void routes_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    job_stopped = 0;
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_crl_job);
+}
+
 static apr_status_t crl_watchdog(int state, void *data, apr_pool_t *pool)
 {
     server_rec *base = data, *s;
@@ -667,6 +692,11 @@ static apr_status_t crl_watchdog(int state, void *data, apr_pool_t *pool)
                      "ACMPCA0760: the CRL job runs in process %" APR_PID_T_FMT
                      " every %" APR_TIME_T_FMT " s",
                      getpid(), apr_time_sec(crl_interval));
+    }
+    pthread_mutex_lock(&job_lock);
+    if (job_stopped) {
+        pthread_mutex_unlock(&job_lock);
+        return APR_SUCCESS;
     }
     done = apr_array_make(pool, 4, sizeof(acmpca_store_t *));
     for (s = base; s; s = s->next) {
@@ -683,6 +713,7 @@ static apr_status_t crl_watchdog(int state, void *data, apr_pool_t *pool)
             acmpca_crl_refresh_all(&conf->env, apr_time_now(), pool);
         }
     }
+    pthread_mutex_unlock(&job_lock);
     return APR_SUCCESS;
 }
 
@@ -730,6 +761,7 @@ void acmpca_routes_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(routes_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_watchdog's own post_config (APR_HOOK_LAST) reads the callbacks. */
     ap_hook_post_config(routes_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(routes_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(ocsp_get_rewrite, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ocsp_post_handler, NULL, NULL, APR_HOOK_FIRST);
 }

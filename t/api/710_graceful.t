@@ -3,7 +3,7 @@
 # comes complete, a slow CreateCertificateAuthority (an RSA-4096 key) included -- and
 # each new generation serves the same state: the CAs, their certificates, the CRL.
 #
-# A private httpd (ACMPCA::Private). Bounded: ACMPCA_GRACEFUL_ROUNDS restarts (5;
+# A private httpd (ACMPCA::Private). Bounded: ACMPCA_GRACEFUL_ROUNDS restarts (10;
 # `make soak` sets ACMPCA_SOAK for 50).
 use strict;
 use warnings;
@@ -23,7 +23,7 @@ if ($ENV{ACMPCA_TEST_STORE}) {
     plan skip_all => 'runs in the sqlite pass of the suite';
 }
 
-my $ROUNDS = $ENV{ACMPCA_GRACEFUL_ROUNDS} // ($ENV{ACMPCA_SOAK} ? 50 : 5);
+my $ROUNDS = $ENV{ACMPCA_GRACEFUL_ROUNDS} // ($ENV{ACMPCA_SOAK} ? 50 : 10);
 my $CLIENTS = 3;
 
 plan tests => 12, need_module('acmpca');
@@ -131,8 +131,10 @@ my @gone = grep { my($st) = $s->api(GetCertificate => { CertificateAuthorityArn 
 ok(!@gone, 'certificates issued between restarts are served by the last generation') or diag("gone: @gone");
 
 my $log = $s->error_log;
-my $seen = () = $log =~ /AH00493: SIGUSR1 received/g;
+# event and worker: AH00493, prefork: AH00171. A restart asked for while the previous one
+# is still under way may be merged into it.
+my $seen = () = $log =~ /AH00493: SIGUSR1 received|AH00171: Graceful restart requested/g;
 my @crash = grep { /exit signal|Segmentation|double free|AddressSanitizer/ } split /\n/, $log;
-ok($seen == $ROUNDS && !@crash, "the log shows $seen graceful restarts and no crashed child")
+ok($seen >= 1 && $seen <= $ROUNDS && !@crash, "the log shows $seen graceful restarts and no crashed child")
     or diag(join "\n", @crash[0 .. ($#crash < 5 ? $#crash : 5)]);
 $s->stop;
