@@ -76,9 +76,12 @@ typedef struct tag_baton {
     const acmpca_op_ctx_t *ctx;
     const cJSON *in;
     const char *op;
+    int untag;
 } tag_baton;
 
-static apr_status_t tag(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
+/* TagCertificateAuthority adds or replaces each given tag; UntagCertificateAuthority
+ * removes each given key, and with a Value only a tag carrying that value (AWS). */
+static apr_status_t retag(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
 {
     tag_baton *b = baton;
     cJSON *tags = cJSON_GetObjectItemCaseSensitive(ca->doc, ACMPCA_D_TAGS);
@@ -91,7 +94,15 @@ static apr_status_t tag(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_poo
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(b->in, ACMPCA_K_TAGS))
     {
         cJSON *old = tag_find(tags, acmpca_json_str(t, ACMPCA_K_KEY));
-        if (old) {
+
+        if (b->untag) {
+            const char *value = acmpca_json_str(t, ACMPCA_K_VALUE);
+            const char *old_value = old ? acmpca_json_str(old, ACMPCA_K_VALUE) : NULL;
+            if (old && (!value || (old_value && !strcmp(value, old_value)))) {
+                cJSON_Delete(cJSON_DetachItemViaPointer(tags, old));
+            }
+        }
+        else if (old) {
             cJSON_ReplaceItemViaPointer(tags, old, cJSON_Duplicate(t, 1));
         }
         else {
@@ -109,7 +120,7 @@ static apr_status_t tag(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_poo
 apr_status_t acmpca_op_tag_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                               acmpca_err_t *err, apr_pool_t *p)
 {
-    tag_baton b = {ctx, in, "TagCertificateAuthority"};
+    tag_baton b = {ctx, in, "TagCertificateAuthority", 0};
     apr_status_t rv;
 
     (void)pout;
@@ -120,39 +131,15 @@ apr_status_t acmpca_op_tag_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJ
         apr_status_t lrv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p);
         return lrv != APR_SUCCESS ? lrv : rv;
     }
-    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), tag, &b, err, p);
-}
-
-static apr_status_t untag(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
-{
-    tag_baton *b = baton;
-    cJSON *tags = cJSON_GetObjectItemCaseSensitive(ca->doc, ACMPCA_D_TAGS);
-    const cJSON *t;
-    apr_status_t rv;
-
-    if ((rv = acmpca_state_allow(b->op, ca, b->ctx->now, err, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(b->in, ACMPCA_K_TAGS))
-    {
-        cJSON *old = tag_find(tags, acmpca_json_str(t, ACMPCA_K_KEY));
-        const char *value = acmpca_json_str(t, ACMPCA_K_VALUE);
-        const char *old_value = old ? acmpca_json_str(old, ACMPCA_K_VALUE) : NULL;
-
-        /* With a Value, only a tag carrying that value goes (AWS). */
-        if (old && (!value || (old_value && !strcmp(value, old_value)))) {
-            cJSON_Delete(cJSON_DetachItemViaPointer(tags, old));
-        }
-    }
-    return APR_SUCCESS;
+    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), retag, &b, err, p);
 }
 
 apr_status_t acmpca_op_untag_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                 acmpca_err_t *err, apr_pool_t *p)
 {
-    tag_baton b = {ctx, in, "UntagCertificateAuthority"};
+    tag_baton b = {ctx, in, "UntagCertificateAuthority", 1};
     (void)pout;
-    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), untag, &b, err, p);
+    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), retag, &b, err, p);
 }
 
 apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
