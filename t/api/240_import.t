@@ -19,7 +19,6 @@ sub import_res {
         (defined $chain ? (CertificateChain => b64($chain)) : ()) });
     $res;
 }
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
 
 my $R = make_root_active(cn => uniq('Import Root R'));
 ok($R, 'root R is ACTIVE');

@@ -10,7 +10,6 @@ use ACMPCA::Test;
 
 plan tests => 12, need_module('acmpca');
 
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
 sub get_ca_cert { api(GetCertificateAuthorityCertificate => { CertificateAuthorityArn => $_[0] // '' }) }
 
 my $pending = create_ca();

@@ -11,7 +11,6 @@ use ACMPCA::Test;
 
 plan tests => 31, need_module('acmpca');
 
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
 
 # RSA_4096 root signing with SHA512WITHRSA; an EC_secp384r1 subordinate.
 my $R = make_root_active(key => 'RSA_4096', signing => 'SHA512WITHRSA', cn => uniq('Sub Test Root'));

@@ -9,13 +9,6 @@ use ACMPCA::Test;
 
 plan tests => 18, need_module('acmpca');
 
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
-sub cli_ok {
-    my($name, @args) = @_;
-    my $r = aws_cli(@args);
-    ok($r->{rc} == 0, $name) or diag("aws @args\nrc=$r->{rc}\n$r->{err}");
-    $r;
-}
 
 my $cfg = write_file('root-config.json', json_encode({
     KeyAlgorithm => 'EC_prime256v1', SigningAlgorithm => 'SHA256WITHECDSA',

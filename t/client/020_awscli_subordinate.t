@@ -11,13 +11,6 @@ use ACMPCA::Test;
 
 plan tests => 14, need_module('acmpca');
 
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
-sub cli_ok {
-    my($name, @args) = @_;
-    my $r = aws_cli(@args);
-    ok($r->{rc} == 0, $name) or diag("aws @args\nrc=$r->{rc}\n$r->{err}");
-    $r;
-}
 sub ca_config_file {
     my($cn, $key, $sig) = @_;
     write_file('config.json', json_encode({ KeyAlgorithm => $key, SigningAlgorithm => $sig,

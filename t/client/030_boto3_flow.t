@@ -9,7 +9,6 @@ use ACMPCA::Test;
 
 plan tests => 14, need_module('acmpca');
 
-sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
 
 my $tag = uniq('boto3');
 my $r = boto3_script(<<PY);

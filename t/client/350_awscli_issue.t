@@ -13,12 +13,6 @@ use ACMPCA::Issue;
 
 plan tests => 22, need_module('acmpca');
 
-sub cli_ok {
-    my($name, @args) = @_;
-    my $r = aws_cli(@args);
-    ok($r->{rc} == 0, $name) or diag("aws @args\nrc=$r->{rc}\n$r->{err}");
-    $r;
-}
 sub cli_err {
     my($type, $name, @args) = @_;
     my $r = aws_cli(@args);

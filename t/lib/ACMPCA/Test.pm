@@ -38,7 +38,7 @@ our @EXPORT = qw(
     ACCOUNT REGION ROOT_TEMPLATE sub_template CA_ARN_RE CERT_ARN_RE
     api api_ok raw_post raw_request is_aws_error is_aws_error_any is_api_ok
     json_encode json_decode b64 unb64 uniq endpoint hostport credentials
-    aws_cli boto3_script client_env run_cmd
+    aws_cli cli_ok boto3_script client_env run_cmd nl
     openssl tmpdir write_file read_file
     cert_text csr_text cert_field cert_serial_hex cert_pubkey csr_pubkey cert_dates
     cert_subject csr_subject csr_rdns cert_issuer same_serial verify_cert make_openssl_root key_id spki_sha1
@@ -338,6 +338,18 @@ sub client_env {
 
 # aws_cli(@args) runs /usr/bin/aws @args --endpoint-url <ours> --output json
 # (unless @args has --output) and returns {rc, out, err, json}.
+# Text with exactly one trailing newline (PEM as the CLIs print it and as files hold it).
+sub nl { my $s = shift // ''; $s =~ s/\n*\z/\n/; $s }
+
+# aws_cli, counted as a test that passes when the command exits 0.
+sub cli_ok {
+    my($name, @args) = @_;
+    my $r = aws_cli(@args);
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    $TB->ok($r->{rc} == 0, $name) or $TB->diag("aws @args\nrc=$r->{rc}\n$r->{err}");
+    $r;
+}
+
 sub aws_cli {
     my @args = @_;
     my %o;
