@@ -33,6 +33,7 @@ module AP_MODULE_DECLARE_DATA acmpca_module;
 #define DEFAULT_MAX_BODY     (4 * 1024 * 1024) /* a 2 MiB chain, base64-encoded, fits */
 #define MAX_BODY_LIMIT       (64 * 1024 * 1024)
 #define DEFAULT_MAX_CAS      200
+#define DEFAULT_MAX_CERTS    1000000 /* per CA: AWS's default quota */
 #define JSON_CONTENT_TYPE    "application/x-amz-json-1.1"
 #define CREDENTIALS_MAX_SIZE (16 * 1024 * 1024)
 
@@ -46,6 +47,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     conf->max_body = -1;
     conf->max_cas = -1;
+    conf->max_certs = -1;
     return conf;
 }
 
@@ -71,6 +73,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(public_url);
     conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     conf->max_cas = add->max_cas >= 0 ? add->max_cas : base->max_cas;
+    conf->max_certs = add->max_certs >= 0 ? add->max_certs : base->max_certs;
     conf->visible = acmpca_visible_merge(p, base->visible, add->visible); /* _pki.c */
     return conf;
 }
@@ -236,19 +239,31 @@ static const char *cmd_ACMPCAMaxBodySize(cmd_parms *cmd, void *dc, const char *a
     return NULL;
 }
 
-static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc,
-                                                       const char *arg)
+/* A whole number from 1 to max, or the error text naming the directive. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t max, int *out)
 {
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
-    (void)dc;
 
-    if (*end || end == arg || v < 1 || v > 1000000) {
-        return apr_psprintf(cmd->pool, "%s '%s': expected a number from 1 to 1000000",
-                            cmd->cmd->name, arg);
+    if (*end || end == arg || v < 1 || v > max) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected a number from 1 to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, max);
     }
-    acmpca_srv_conf(cmd->server)->max_cas = (int)v;
+    *out = (int)v;
     return NULL;
+}
+
+static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc,
+                                                       const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 1000000, &acmpca_srv_conf(cmd->server)->max_cas);
+}
+
+static const char *cmd_ACMPCAMaxCertificatesPerCA(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 1000000000, &acmpca_srv_conf(cmd->server)->max_certs);
 }
 
 #define SRV_ONLY RSRC_CONF
@@ -275,6 +290,8 @@ static const command_rec acmpca_cmds[] = {
                   "Largest API request body in bytes (default 4194304)"),
     AP_INIT_TAKE1("ACMPCAMaxCertificateAuthorities", cmd_ACMPCAMaxCertificateAuthorities, NULL,
                   SRV_ONLY, "Most CAs an account may have, deleted ones included (default 200)"),
+    AP_INIT_TAKE1("ACMPCAMaxCertificatesPerCA", cmd_ACMPCAMaxCertificatesPerCA, NULL, SRV_ONLY,
+                  "Most certificates a CA may issue, revoked ones included (default 1000000)"),
     /* The repository, metrics and logging directives (mod_acmpca_pki.c, _status.c). */
     ACMPCA_VISIBLE_CMDS
     /* CRL job and audit report directives (mod_acmpca_routes.c). */
@@ -340,6 +357,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         conf->env.kek = conf->kek;
         conf->env.public_url = conf->public_url ? conf->public_url : default_public_url(s, pconf);
         conf->env.max_cas = conf->max_cas > 0 ? conf->max_cas : DEFAULT_MAX_CAS;
+        conf->env.max_certs_per_ca = conf->max_certs > 0 ? conf->max_certs : DEFAULT_MAX_CERTS;
         if (conf->max_body < 0) {
             conf->max_body = DEFAULT_MAX_BODY;
         }

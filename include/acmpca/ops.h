@@ -19,6 +19,7 @@ typedef struct acmpca_env_t {
     const unsigned char *kek; /* ACMPCA_KEK_LEN bytes */
     const char *public_url;   /* base of CRL/OCSP URLs, no trailing slash */
     int max_cas;              /* CAs per account (quota) */
+    int max_certs_per_ca;     /* certificates a CA may issue (quota; 0: 1,000,000) */
     /* One audit report per CA per this interval (PCA-API.md §11.11): 0 means the AWS
      * default of 30 minutes, a negative value no limit (ACMPCAAuditReportInterval). */
     apr_interval_time_t audit_report_interval;

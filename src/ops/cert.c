@@ -13,8 +13,7 @@
 #define SERIAL_TRIES       4
 #define CLAIM_WAIT_ROUNDS  60 /* how long a retry waits for the claim holder: 3 s */
 #define CLAIM_WAIT_STEP    apr_time_from_msec(50)
-/* Certificates per CA [AWS quotas, PCA-API.md §10]. TODO(acmpca): make it a directive
- * like ACMPCAMaxCertificateAuthorities once acmpca_env_t carries it. */
+/* Certificates per CA when acmpca_env_t says nothing [AWS quotas, PCA-API.md §10]. */
 #define MAX_CERTS_PER_CA 1000000
 
 typedef struct issue_ctx {
@@ -188,6 +187,8 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 /* The last check of §5.5: the per-CA certificate quota (LimitExceededException). */
 static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
+    int max = ic->ctx->env->max_certs_per_ca > 0 ? ic->ctx->env->max_certs_per_ca
+                                                 : MAX_CERTS_PER_CA;
     apr_int64_t n = 0;
     apr_status_t rv = ic->ctx->store->provider->cert_count(ic->ctx->store, ic->ca->ref.id,
                                                            ACMPCA_CERT_ITER_ALL, &n, p);
@@ -195,11 +196,11 @@ static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "counting certificates");
     }
-    if (n >= MAX_CERTS_PER_CA) {
+    if (n >= max) {
         return acmpca_err_set(err, ACMPCA_ERR_LIMIT_EXCEEDED, p,
                               "The certificate authority %s has reached its limit of %d "
                               "certificates.",
-                              ic->ca->ref.arn, MAX_CERTS_PER_CA);
+                              ic->ca->ref.arn, max);
     }
     return APR_SUCCESS;
 }

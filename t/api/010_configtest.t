@@ -25,6 +25,8 @@ my @bad = (
     ['ACMPCAMaxBodySize -5',              'ACMPCAMaxBodySize', '-5', undef],
     ['ACMPCAMaxCertificateAuthorities 0', 'ACMPCAMaxCertificateAuthorities', '0', undef],
     ['ACMPCAMaxCertificateAuthorities x', 'ACMPCAMaxCertificateAuthorities', 'x', undef],
+    ['ACMPCAMaxCertificatesPerCA 0',      'ACMPCAMaxCertificatesPerCA', '0', qr/1 to 1000000000/],
+    ['ACMPCAMaxCertificatesPerCA 1e9',    'ACMPCAMaxCertificatesPerCA', '1e9', undef],
     ['ACMPCAKeyFile @TMP@/missing.kek',   'ACMPCAKeyFile', 'missing.kek', undef],
     ['ACMPCAKeyFile @TMP@/short.kek',     'ACMPCAKeyFile', 'short.kek', qr/32/],
     ['ACMPCAKeyFile @TMP@/long.kek',      'ACMPCAKeyFile', 'long.kek', qr/32/],
