@@ -392,8 +392,10 @@ static const struct {
     {"TIME_STAMPING", "1.3.6.1.5.5.7.3.8"},
     {"OCSP_SIGNING", "1.3.6.1.5.5.7.3.9"},
     {"SMART_CARD_LOGIN", "1.3.6.1.4.1.311.20.2.2"},
-    /* TODO(acmpca): AWS does not document these two OIDs; Microsoft's document signing
-     * and Google's CT precertificate signing are the usual meanings. */
+    /* AWS does not document these two OIDs. The enum predates RFC 9336's
+     * id-kp-documentSigning (1.3.6.1.5.5.7.3.36), so Microsoft's document signing and
+     * RFC 6962's precertificate signing are taken; a caller who wants RFC 9336 passes
+     * its OID as ExtendedKeyUsageObjectIdentifier. */
     {"DOCUMENT_SIGNING", "1.3.6.1.4.1.311.10.3.12"},
     {"CERTIFICATE_TRANSPARENCY", "1.3.6.1.4.1.11129.2.4.4"},
 };
