@@ -26,13 +26,14 @@ CORE_SRC := $(sort $(wildcard src/util/*.c src/x509/*.c src/store/*.c src/ops/*.
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/model.o
 LIB      := $(BUILD)/libacmpca.a
 MODULE   := $(BUILD)/mod_acmpca.so
+STORE_TOOL := $(BUILD)/acmpca-store
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
 .PHONY: all deps run test unit api api-redis bench install boundary format format-check clean
 .DELETE_ON_ERROR:
 
-all: $(MODULE)
+all: $(MODULE) $(STORE_TOOL)
 
 deps:
 	@sh scripts/deps.sh
@@ -57,6 +58,10 @@ GLUE_SRC := $(sort $(wildcard mod_acmpca*.c))
 $(MODULE): $(GLUE_SRC) mod_acmpca.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -I. -shared -o $@ $(GLUE_SRC) $(LIB) $(LIBS)
 
+# The store's dump, load and copy (scripts/store-migrate drives it).
+$(STORE_TOOL): tools/acmpca-store.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
 $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -lcmocka $(LIBS)
@@ -67,14 +72,14 @@ unit: $(UNIT_BIN)
 	@sh scripts/redis-server.sh run sh -c \
 	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
-api: $(MODULE)
+api: $(MODULE) $(STORE_TOOL)
 	@sh t/run-api.sh
 
 # The suite again with the main test store (vhosts acmpca, acmpca_visible) in a private
 # redis-server, and the two-host tests (t/multi: two httpd on one Redis). REDIS_TESTS
 # picks the files; skipped when redis-server is not installed.
 REDIS_TESTS ?= t/api t/client t/multi
-api-redis: $(MODULE)
+api-redis: $(MODULE) $(STORE_TOOL)
 	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
 	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "api-redis: skipped"; exit 0; fi; \
 	     ACMPCA_TEST_STORE=$$ACMPCA_TEST_REDIS sh t/run-api.sh'
@@ -106,10 +111,10 @@ boundary:
 	@! grep -rlE '#include [<"](httpd|http_|ap_|util_|mpm_|scoreboard)' src include
 
 format:
-	clang-format -i mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format -i mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format --dry-run -Werror mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 clean:
 	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \
