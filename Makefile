@@ -99,9 +99,12 @@ bench: deps all
 	@QUICK="$(QUICK)" HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
 	    sh scripts/bench/bench.sh
 
-# The module, its Debian-style conf, and the PKI repository page (ACMPCAHtdocs's default).
+# The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and
+# the store migration (acmpca-store-migrate runs acmpca-store from PATH).
 install: all
 	$(APXS) -i -n acmpca $(MODULE)
+	install -m 0755 $(STORE_TOOL) $(DESTDIR)/usr/sbin/acmpca-store
+	install -m 0755 scripts/store-migrate $(DESTDIR)/usr/sbin/acmpca-store-migrate
 	install -m 0644 conf/acmpca.load conf/acmpca.conf $(DESTDIR)/etc/apache2/mods-available/
 	install -d $(DESTDIR)$(PKI_HTDOCS)
 	install -m 0644 htdocs/index.html htdocs/style.css htdocs/app.js $(DESTDIR)$(PKI_HTDOCS)/

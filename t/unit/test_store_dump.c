@@ -2,7 +2,8 @@
  * The store's migration operations (dump, load) and their JSON-lines format: a store
  * filled through the provider interface, dumped, loaded into fresh stores of either
  * provider and dumped again, record by record. Redis cases run when scripts/redis-server.sh
- * exports ACMPCA_TEST_REDIS (they use databases 6 and 7 of that server). */
+ * exports ACMPCA_TEST_REDIS (they use databases 6 to 8 of that server, and its unix socket
+ * when ACMPCA_TEST_REDIS_UNIX names it). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,16 +63,24 @@ static const char *redis_db(int db, apr_pool_t *p)
     return apr_psprintf(p, "redis://%s:%d/%d", host, port, db);
 }
 
-/* A fresh, opened store: "sqlite" (a new file) or "redis" (database 6, then 7, ...). */
+/* A fresh, opened store: "sqlite" (a new file), "redis" (database 6, then 7, ...) or
+ * "unix" (the same through the server's unix socket, when it has one). */
 static acmpca_store_t *store_new(fx_t *fx, const char *kind)
 {
+    const char *sock = getenv("ACMPCA_TEST_REDIS_UNIX");
     acmpca_store_t *s;
     const char *spec, *err;
 
     fx->n++;
-    spec = !strcmp(kind, "sqlite")
-               ? apr_psprintf(fx->p, "sqlite:%s/store%d/acmpca.db", fx->tmpdir, fx->n)
-               : redis_db(5 + fx->n, fx->p);
+    if (!strcmp(kind, "sqlite")) {
+        spec = apr_psprintf(fx->p, "sqlite:%s/store%d/acmpca.db", fx->tmpdir, fx->n);
+    }
+    else {
+        spec = redis_db(5 + fx->n, fx->p);
+        if (!strcmp(kind, "unix") && sock && *sock) {
+            spec = apr_psprintf(fx->p, "%s?db=%d", sock, 5 + fx->n);
+        }
+    }
     if ((err = acmpca_store_create(&s, spec, fx->p)) != NULL) {
         fail_msg("%s: %s", spec, err);
     }
@@ -403,7 +412,7 @@ static void test_redis_to_redis(void **state)
     if (!redis_runs()) {
         skip();
     }
-    roundtrip(*state, "redis", "redis");
+    roundtrip(*state, "redis", "unix");
 }
 
 /* The migration itself: sqlite -> redis -> sqlite, the first and last dumps line for line
