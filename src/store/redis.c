@@ -19,12 +19,13 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "redis_int.h"
+#include "store_int.h"
+
 #include "acmpca/util.h"
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
-#include "redis_int.h"
-#include "store_int.h"
 
 /**************************************************************************************
  * Specs
@@ -112,6 +113,7 @@
 #define RD_DEFAULT_TIMEOUT 2000 /* ms: connect, and each command */
 #define RD_DEFAULT_WAIT_MS 1000
 #define RD_MAX_MS          600000
+#define RD_SCHEMA          1
 /* Connections per process: one per thread inside a store call, up to RD_MAX_CONNS; at
  * most RD_KEEP_CONNS idle ones are kept beyond RD_CONN_TTL. */
 #define RD_KEEP_CONNS 16
@@ -1051,6 +1053,45 @@ static const unsigned char *bytes_dup(const char *data, apr_size_t len, apr_pool
  * Keys
  */
 
+#define K_SEQ    "acmpca:seq"
+#define K_ALL    "acmpca:cas"
+#define K_SCHEMA "acmpca:schema"
+
+/* acmpca:{<id>}:<what>: a key of the CA id (see the layout at the top). */
+static const char *key_ca(const char *id, const char *what, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:{", id, "}:", what, NULL);
+}
+
+static const char *key_cert(const char *ca_id, const char *serial, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:{", ca_id, "}:cert:", serial, NULL);
+}
+
+static const char *key_report(const char *ca_id, const char *id, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:{", ca_id, "}:report:", id, NULL);
+}
+
+static const char *key_account(const char *account, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:{", account, "}:cas", NULL);
+}
+
+static const char *key_idem(const char *scope, const char *token, apr_pool_t *p)
+{
+    const char *colon = strrchr(scope, ':');
+    const char *owner = colon ? colon + 1 : scope;
+
+    return apr_psprintf(p, "acmpca:{%s}:idem:%" APR_SIZE_T_FMT ":%s:%s", owner, strlen(scope),
+                        scope, token);
+}
+
+static const char *key_object(const char *bucket, const char *key, apr_pool_t *p)
+{
+    return apr_psprintf(p, "acmpca:obj:%" APR_SIZE_T_FMT ":%s:%s", strlen(bucket), bucket, key);
+}
+
 /* A value no other call ever uses: 96 random bits. */
 static const char *nonce_make(apr_pool_t *p)
 {
@@ -1427,13 +1468,6 @@ static apr_status_t rd_open(acmpca_store_t *s, long owner_uid, long owner_gid, a
                "ACMPCA0413: redis %s is not usable now; the workers will connect when it is",
                st->target);
     return APR_SUCCESS;
-}
-
-/* The migration operations (redis_dump.c) use a connection of their own, made as the
- * served calls make theirs. */
-apr_status_t acmpca_redis_connect(acmpca_store_t *s, redisContext **pctx, apr_pool_t *p)
-{
-    return ctx_open(s->impl, pctx, p);
 }
 
 /* child_init: a connection list owned by this child and closed with pchild. */
@@ -1925,6 +1959,10 @@ leave:
     return call_end(&call, rv);
 }
 
+static const char *const cert_fields[] = {"pem", "subject", "tmpl", "nb", "na",
+                                          "ia",  "ra",      "rr",   "rb"};
+#define CERT_NFIELDS 9
+
 /* A certificate from 9 elements of r starting at i (cert_fields order). The strings
  * point into the reply when p is NULL (cert_iter: valid while the batch is). */
 static void cert_read(acmpca_cert_rec_t *rec, const redisReply *r, size_t i, apr_pool_t *p)
@@ -2316,7 +2354,7 @@ static apr_status_t rd_counter_next(acmpca_store_t *s, const char *name, apr_int
 
     RD_OK(call_begin(&call, s, "counter_next", p));
     cmd_init(&cmd, "INCR", call.ptemp);
-    cmd_str(&cmd, key_counter(name, call.ptemp));
+    cmd_str(&cmd, apr_pstrcat(call.ptemp, "acmpca:counter:", name, NULL));
     RD_OK(call_cmd(&call, &cmd, 0, &r));
     if (r->type != REDIS_REPLY_INTEGER) {
         rv = call_bad_reply(&call, "INCR");
@@ -2378,6 +2416,93 @@ static apr_status_t rd_lock_release(acmpca_store_t *s, const char *ca_id, const 
     rv = code == RC_OK ? APR_SUCCESS : code == RC_NOTFOUND ? APR_NOTFOUND : APR_SUCCESS;
 leave:
     return call_end(&call, rv);
+}
+
+/**************************************************************************************
+ * For the migration operations (redis_dump.c): a pooled connection, connected as a
+ * served call connects, and the key layout, which stays here
+ */
+
+struct acmpca_redis_conn_t {
+    rd_call_t call;
+};
+
+apr_status_t acmpca_redis_conn_get(acmpca_store_t *s, acmpca_redis_conn_t **pc, redisContext **pctx,
+                                   apr_pool_t *p)
+{
+    acmpca_redis_conn_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv;
+    int fresh;
+
+    if ((rv = call_begin(&c->call, s, "migration", p)) == APR_SUCCESS
+        && (rv = call_connect(&c->call, &fresh)) == APR_SUCCESS
+        && (rv = schema_check(c->call.st, c->call.conn->ctx, p)) == APR_SUCCESS) {
+        *pc = c;
+        *pctx = c->call.conn->ctx;
+        return APR_SUCCESS;
+    }
+    if (c->call.conn) {
+        conn_drop(c->call.conn);
+    }
+    return call_end(&c->call, rv);
+}
+
+void acmpca_redis_conn_put(acmpca_redis_conn_t *c, int broken)
+{
+    if (broken) {
+        conn_drop(c->call.conn); /* replies left unread, or a lost socket */
+    }
+    call_end(&c->call, APR_SUCCESS);
+}
+
+const char *acmpca_redis_key_ca(const char *id, const char *what, apr_pool_t *p)
+{
+    return key_ca(id, what, p);
+}
+
+const char *acmpca_redis_key_cert(const char *ca_id, const char *serial, apr_pool_t *p)
+{
+    return key_cert(ca_id, serial, p);
+}
+
+const char *acmpca_redis_key_report(const char *ca_id, const char *id, apr_pool_t *p)
+{
+    return key_report(ca_id, id, p);
+}
+
+const char *acmpca_redis_key_account(const char *account, apr_pool_t *p)
+{
+    return key_account(account, p);
+}
+
+const char *acmpca_redis_key_idem(const char *scope, const char *token, apr_pool_t *p)
+{
+    return key_idem(scope, token, p);
+}
+
+const char *acmpca_redis_key_object(const char *bucket, const char *key, apr_pool_t *p)
+{
+    return key_object(bucket, key, p);
+}
+
+const char *acmpca_redis_key_counter(const char *name, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:counter:", name, NULL); /* as rd_counter_next */
+}
+
+const char *acmpca_redis_key_seq(void)
+{
+    return K_SEQ;
+}
+
+const char *acmpca_redis_key_all(void)
+{
+    return K_ALL;
+}
+
+const char *const *acmpca_redis_cert_fields(void)
+{
+    return cert_fields;
 }
 
 #define RD_PROVIDER(pname, pcreate)                                                                \

@@ -26,6 +26,7 @@
  */
 
 typedef struct rx_t {
+    acmpca_redis_conn_t *conn;
     redisContext *ctx;
     const char *target; /* the spec without its password, for the log */
     apr_pool_t *p;
@@ -129,13 +130,15 @@ static apr_status_t rx_open(rx_t *x, acmpca_store_t *s, apr_pool_t *p)
     memset(x, 0, sizeof(*x));
     x->p = p;
     x->target = acmpca_store_redact(apr_pstrcat(p, s->provider->name, ":", s->args, NULL), p);
-    return acmpca_redis_connect(s, &x->ctx, p);
+    return acmpca_redis_conn_get(s, &x->conn, &x->ctx, p);
 }
 
-static void rx_close(rx_t *x)
+/* The connection goes back; after a failure it is closed (replies may be left unread). */
+static void rx_close(rx_t *x, apr_status_t rv)
 {
-    if (x->ctx) {
-        redisFree(x->ctx);
+    if (x->conn) {
+        acmpca_redis_conn_put(x->conn, rv != APR_SUCCESS);
+        x->conn = NULL;
         x->ctx = NULL;
     }
 }
@@ -187,28 +190,16 @@ static apr_status_t emit(dump_t *d, const acmpca_dump_rec_t *rec)
     return d->stop ? d->stop : APR_SUCCESS;
 }
 
-static apr_status_t dump_header(dump_t *d, apr_pool_t *pool)
+/* The highest CA seq ever handed out, when there is one. */
+static apr_status_t dump_seq(dump_t *d, apr_pool_t *pool)
 {
     acmpca_dump_rec_t rec;
     redisReply *r;
     rx_cmd_t cmd;
     apr_status_t rv;
-    int version;
 
     cmd_init(&cmd, "GET", pool);
-    cmd_str(&cmd, K_SCHEMA);
-    if ((rv = rx_cmd(&d->x, &cmd, pool, &r)) != APR_SUCCESS) {
-        return rv;
-    }
-    version = r->type == REDIS_REPLY_STRING ? atoi(r->str) : RD_SCHEMA;
-    if (version != RD_SCHEMA) {
-        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_ENOTIMPL, pool,
-                   "ACMPCA0442: redis %s holds layout version %d, this dump knows %d", d->x.target,
-                   version, RD_SCHEMA);
-        return APR_ENOTIMPL;
-    }
-    cmd_init(&cmd, "GET", pool);
-    cmd_str(&cmd, K_SEQ);
+    cmd_str(&cmd, acmpca_redis_key_seq());
     if ((rv = rx_cmd(&d->x, &cmd, pool, &r)) != APR_SUCCESS) {
         return rv;
     }
@@ -229,7 +220,7 @@ static apr_status_t index_page(dump_t *d, apr_int64_t *pafter, redisReply **pids
     redisReply *r;
 
     cmd_init(&cmd, "ZRANGEBYSCORE", pool);
-    cmd_str(&cmd, K_ALL);
+    cmd_str(&cmd, acmpca_redis_key_all());
     cmd_str(&cmd, apr_psprintf(pool, "(%" APR_INT64_T_FMT, *pafter));
     cmd_str(&cmd, "+inf");
     cmd_str(&cmd, "WITHSCORES");
@@ -261,7 +252,7 @@ static apr_status_t dump_cas(dump_t *d, const redisReply *ids, apr_pool_t *pool)
     for (i = 0; i < n; ++i) {
         const char *id = elem_str(ids, 2 * i, pool);
         cmd_init(&cmd, "HMGET", pool);
-        cmd_str(&cmd, key_ca(id, "ca", pool));
+        cmd_str(&cmd, acmpca_redis_key_ca(id, "ca", pool));
         cmd_str(&cmd, "id");
         cmd_str(&cmd, "account");
         cmd_str(&cmd, "seq");
@@ -271,7 +262,7 @@ static apr_status_t dump_cas(dump_t *d, const redisReply *ids, apr_pool_t *pool)
             return rv;
         }
         cmd_init(&cmd, "GET", pool);
-        cmd_str(&cmd, key_ca(id, "key", pool));
+        cmd_str(&cmd, acmpca_redis_key_ca(id, "key", pool));
         if ((rv = rx_send(&d->x, &cmd)) != APR_SUCCESS) {
             return rv;
         }
@@ -302,7 +293,7 @@ static apr_status_t dump_cas(dump_t *d, const redisReply *ids, apr_pool_t *pool)
 /* The certificates of one CA, RX_BATCH at a time in serial order, in a pool per batch. */
 static apr_status_t dump_certs(dump_t *d, const char *ca_id, apr_pool_t *pool)
 {
-    const char *index = key_ca(ca_id, "certs", pool), *min = "-";
+    const char *index = acmpca_redis_key_ca(ca_id, "certs", pool), *min = "-";
     acmpca_dump_rec_t rec;
     redisReply *serials, *f;
     apr_pool_t *batch;
@@ -327,9 +318,9 @@ static apr_status_t dump_certs(dump_t *d, const char *ca_id, apr_pool_t *pool)
         }
         for (i = 0; i < serials->elements; ++i) {
             cmd_init(&cmd, "HMGET", batch);
-            cmd_str(&cmd, key_cert(ca_id, elem_str(serials, i, batch), batch));
-            for (j = 0; j < CERT_NFIELDS; ++j) {
-                cmd_str(&cmd, cert_fields[j]);
+            cmd_str(&cmd, acmpca_redis_key_cert(ca_id, elem_str(serials, i, batch), batch));
+            for (j = 0; j < ACMPCA_REDIS_CERT_NFIELDS; ++j) {
+                cmd_str(&cmd, acmpca_redis_cert_fields()[j]);
             }
             if ((rv = rx_send(&d->x, &cmd)) != APR_SUCCESS) {
                 break;
@@ -391,7 +382,7 @@ static apr_status_t dump_reports(dump_t *d, const char *ca_id, apr_pool_t *pool)
     size_t i, n = 0;
 
     cmd_init(&cmd, "ZRANGE", pool);
-    cmd_str(&cmd, key_ca(ca_id, "reports", pool));
+    cmd_str(&cmd, acmpca_redis_key_ca(ca_id, "reports", pool));
     cmd_str(&cmd, "0");
     cmd_str(&cmd, "-1");
     if ((rv = rx_cmd(&d->x, &cmd, pool, &ids)) != APR_SUCCESS) {
@@ -399,7 +390,7 @@ static apr_status_t dump_reports(dump_t *d, const char *ca_id, apr_pool_t *pool)
     }
     for (i = 0; i < ids->elements; ++i) {
         cmd_init(&cmd, "HMGET", pool);
-        cmd_str(&cmd, key_report(ca_id, elem_str(ids, i, pool), pool));
+        cmd_str(&cmd, acmpca_redis_key_report(ca_id, elem_str(ids, i, pool), pool));
         cmd_str(&cmd, "status");
         cmd_str(&cmd, "bucket");
         cmd_str(&cmd, "key");
@@ -618,8 +609,7 @@ apr_status_t acmpca_redis_dump(acmpca_store_t *s, acmpca_dump_cb *cb, void *bato
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = rx_open(&d.x, s, ptemp)) == APR_SUCCESS
-        && (rv = dump_header(&d, ptemp)) == APR_SUCCESS
+    if ((rv = rx_open(&d.x, s, ptemp)) == APR_SUCCESS && (rv = dump_seq(&d, ptemp)) == APR_SUCCESS
         && (rv = dump_index(&d, 1, ptemp)) == APR_SUCCESS) {
         rv = dump_index(&d, 0, ptemp);
     }
@@ -630,7 +620,7 @@ apr_status_t acmpca_redis_dump(acmpca_store_t *s, acmpca_dump_cb *cb, void *bato
             apr_pool_destroy(one);
         }
     }
-    rx_close(&d.x);
+    rx_close(&d.x, rv);
     apr_pool_destroy(ptemp);
     return rv;
 }
@@ -763,16 +753,16 @@ static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *
     switch (rec->type) {
     case ACMPCA_DUMP_CA_SEQ:
         script_init(l, cmd, LX_SEQ, 1, p);
-        cmd_str(cmd, K_SEQ);
+        cmd_str(cmd, acmpca_redis_key_seq());
         cmd_i64(cmd, rec->value);
         return APR_SUCCESS;
     case ACMPCA_DUMP_CA:
         script_init(l, cmd, LX_CA, 5, p);
-        cmd_str(cmd, key_ca(rec->ca.id, "ca", p));
-        cmd_str(cmd, key_ca(rec->ca.id, "key", p));
-        cmd_str(cmd, key_account(rec->ca.account, p));
-        cmd_str(cmd, K_ALL);
-        cmd_str(cmd, K_SEQ);
+        cmd_str(cmd, acmpca_redis_key_ca(rec->ca.id, "ca", p));
+        cmd_str(cmd, acmpca_redis_key_ca(rec->ca.id, "key", p));
+        cmd_str(cmd, acmpca_redis_key_account(rec->ca.account, p));
+        cmd_str(cmd, acmpca_redis_key_all());
+        cmd_str(cmd, acmpca_redis_key_seq());
         cmd_str(cmd, rec->ca.id);
         cmd_str(cmd, rec->ca.account);
         cmd_i64(cmd, rec->ca.seq);
@@ -783,10 +773,10 @@ static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *
         return APR_SUCCESS;
     case ACMPCA_DUMP_CERT:
         script_init(l, cmd, LX_CERT, 4, p);
-        cmd_str(cmd, key_cert(c->ca_id, c->serial, p));
-        cmd_str(cmd, key_ca(c->ca_id, "certs", p));
-        cmd_str(cmd, key_ca(c->ca_id, "revoked", p));
-        cmd_str(cmd, key_ca(c->ca_id, "ca", p));
+        cmd_str(cmd, acmpca_redis_key_cert(c->ca_id, c->serial, p));
+        cmd_str(cmd, acmpca_redis_key_ca(c->ca_id, "certs", p));
+        cmd_str(cmd, acmpca_redis_key_ca(c->ca_id, "revoked", p));
+        cmd_str(cmd, acmpca_redis_key_ca(c->ca_id, "ca", p));
         cmd_str(cmd, c->serial);
         cmd_str(cmd, c->revoked_at ? "1" : "0");
         cmd_field(cmd, "pem", c->pem);
@@ -801,10 +791,10 @@ static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *
         return APR_SUCCESS;
     case ACMPCA_DUMP_REPORT:
         script_init(l, cmd, LX_REPORT, 4, p);
-        cmd_str(cmd, key_report(r->ca_id, r->id, p));
-        cmd_str(cmd, key_ca(r->ca_id, "reports", p));
-        cmd_str(cmd, key_ca(r->ca_id, "reportseq", p));
-        cmd_str(cmd, key_ca(r->ca_id, "ca", p));
+        cmd_str(cmd, acmpca_redis_key_report(r->ca_id, r->id, p));
+        cmd_str(cmd, acmpca_redis_key_ca(r->ca_id, "reports", p));
+        cmd_str(cmd, acmpca_redis_key_ca(r->ca_id, "reportseq", p));
+        cmd_str(cmd, acmpca_redis_key_ca(r->ca_id, "ca", p));
         cmd_str(cmd, r->id);
         cmd_i64(cmd, r->created_at);
         cmd_field(cmd, "status", r->status);
@@ -814,14 +804,14 @@ static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *
         return APR_SUCCESS;
     case ACMPCA_DUMP_IDEM:
         script_init(l, cmd, LX_IDEM, 1, p);
-        cmd_str(cmd, key_idem(rec->idem.scope, rec->idem.token, p));
+        cmd_str(cmd, acmpca_redis_key_idem(rec->idem.scope, rec->idem.token, p));
         cmd_str(cmd, rec->result);
         cmd_i64(cmd, rec->idem.expires);
         cmd_i64(cmd, apr_time_as_msec(rec->idem.expires) + 60000);
         return APR_SUCCESS;
     case ACMPCA_DUMP_OBJECT:
         script_init(l, cmd, LX_OBJECT, 1, p);
-        cmd_str(cmd, key_object(o->bucket, o->key, p));
+        cmd_str(cmd, acmpca_redis_key_object(o->bucket, o->key, p));
         cmd_str(cmd, "data");
         cmd_mem(cmd, o->data, o->len);
         cmd_field(cmd, "ct", o->content_type);
@@ -830,7 +820,7 @@ static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *
         return APR_SUCCESS;
     case ACMPCA_DUMP_COUNTER:
         cmd_init(cmd, "SET", p);
-        cmd_str(cmd, key_counter(rec->name, p));
+        cmd_str(cmd, acmpca_redis_key_counter(rec->name, p));
         cmd_i64(cmd, rec->value);
         return APR_SUCCESS;
     default:
@@ -881,7 +871,7 @@ apr_status_t acmpca_redis_load(acmpca_store_t *s, const acmpca_dump_rec_t *recs,
     if (rv == APR_SUCCESS) {
         rv = first;
     }
-    rx_close(&l.x);
+    rx_close(&l.x, rv);
     apr_pool_destroy(ptemp);
     return rv;
 }
