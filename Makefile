@@ -58,9 +58,11 @@ GLUE_SRC := $(sort $(wildcard mod_acmpca*.c))
 $(MODULE): $(GLUE_SRC) mod_acmpca.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -I. -shared -o $@ $(GLUE_SRC) $(LIB) $(LIBS)
 
-# The store's dump, load and copy (scripts/store-migrate drives it).
+# The store's dump, load and copy (scripts/store-migrate drives it; t/multi/200 runs it).
 $(STORE_TOOL): tools/acmpca-store.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+api api-redis: $(STORE_TOOL)
 
 $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -72,14 +74,14 @@ unit: $(UNIT_BIN)
 	@sh scripts/redis-server.sh run sh -c \
 	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
-api: $(MODULE) $(STORE_TOOL)
+api: $(MODULE)
 	@sh t/run-api.sh
 
 # The suite again with the main test store (vhosts acmpca, acmpca_visible) in a private
 # redis-server, and the two-host tests (t/multi: two httpd on one Redis). REDIS_TESTS
 # picks the files; skipped when redis-server is not installed.
 REDIS_TESTS ?= t/api t/client t/multi
-api-redis: $(MODULE) $(STORE_TOOL)
+api-redis: $(MODULE)
 	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
 	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "api-redis: skipped"; exit 0; fi; \
 	     ACMPCA_TEST_STORE=$$ACMPCA_TEST_REDIS sh t/run-api.sh'
