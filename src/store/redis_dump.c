@@ -1,7 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The redis provider's migration operations: every record out (dump) and in (load),
- * verbatim, pipelined on a connection of their own. */
-#include <errno.h>
+ * verbatim, pipelined on one connection borrowed from the provider (redis_int.h). */
 #include <stdlib.h>
 #include <string.h>
 
