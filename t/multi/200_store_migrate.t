@@ -165,7 +165,8 @@ my($dump_a, $dump_c) = (dump_of("sqlite:$db_a"), dump_of("sqlite:$db_c"));
 my @la = split /\n/, $dump_a // '';
 my @lc = split /\n/, $dump_c // '';
 my @diff = grep { ($la[$_] // '') ne ($lc[$_] // '') } 0 .. ($#la > $#lc ? $#la : $#lc);
-ok(@la > 10 && !@diff, 'the dumps of the original and the round-tripped sqlite store are the same, record by record')
+ok(@la > 10 && !@diff, 'sqlite -> redis -> sqlite migration round trip preserves every record '
+   . '(the dumps of the original and the round-tripped file are the same, line for line)')
     or diag(scalar(@la) . ' vs ' . scalar(@lc) . " lines; first difference:\n" . ($la[$diff[0]] // '') . "\n" . ($lc[$diff[0]] // ''));
 my @types = map { /^\{"t":"(\w+)"/ ? $1 : () } @la;
 my %n;
