@@ -26,13 +26,14 @@ CORE_SRC := $(sort $(wildcard src/util/*.c src/x509/*.c src/store/*.c src/ops/*.
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/model.o
 LIB      := $(BUILD)/libacmpca.a
 MODULE   := $(BUILD)/mod_acmpca.so
+STORE_TOOL := $(BUILD)/acmpca-store
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
 .PHONY: all deps run test unit api api-redis bench install boundary format format-check clean
 .DELETE_ON_ERROR:
 
-all: $(MODULE)
+all: $(MODULE) $(STORE_TOOL)
 
 deps:
 	@sh scripts/deps.sh
@@ -56,6 +57,12 @@ $(LIB): $(CORE_OBJ)
 GLUE_SRC := $(sort $(wildcard mod_acmpca*.c))
 $(MODULE): $(GLUE_SRC) mod_acmpca.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -I$(HTTPD_INC) -I. -shared -o $@ $(GLUE_SRC) $(LIB) $(LIBS)
+
+# The store's dump, load and copy (scripts/store-migrate drives it; t/multi/200 runs it).
+$(STORE_TOOL): tools/acmpca-store.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+api api-redis: $(STORE_TOOL)
 
 $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -94,9 +101,12 @@ bench: deps all
 	@QUICK="$(QUICK)" HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
 	    sh scripts/bench/bench.sh
 
-# The module, its Debian-style conf, and the PKI repository page (ACMPCAHtdocs's default).
+# The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and
+# the store migration (acmpca-store-migrate runs acmpca-store from PATH).
 install: all
 	$(APXS) -i -n acmpca $(MODULE)
+	install -m 0755 $(STORE_TOOL) $(DESTDIR)/usr/sbin/acmpca-store
+	install -m 0755 scripts/store-migrate $(DESTDIR)/usr/sbin/acmpca-store-migrate
 	install -m 0644 conf/acmpca.load conf/acmpca.conf $(DESTDIR)/etc/apache2/mods-available/
 	install -d $(DESTDIR)$(PKI_HTDOCS)
 	install -m 0644 htdocs/index.html htdocs/style.css htdocs/app.js $(DESTDIR)$(PKI_HTDOCS)/
@@ -106,10 +116,10 @@ boundary:
 	@! grep -rlE '#include [<"](httpd|http_|ap_|util_|mpm_|scoreboard)' src include
 
 format:
-	clang-format -i mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format -i mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror mod_acmpca*.[ch] $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format --dry-run -Werror mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
 
 clean:
 	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \

@@ -77,6 +77,38 @@ typedef struct acmpca_report_rec_t {
 /** Called for each certificate by cert_iter; return non-zero to stop (returned as is). */
 typedef int acmpca_cert_cb(void *baton, const acmpca_cert_rec_t *rec);
 
+/* Migration between stores (dump, load). Every persistent record of a store as one
+ * neutral, typed record: what it holds is the same whatever the provider. Locks and
+ * throttles are coordination, not state, and are not part of it. */
+typedef enum acmpca_dump_type_t {
+    ACMPCA_DUMP_CA_SEQ = 1, /* value: the highest CA seq ever handed out */
+    ACMPCA_DUMP_CA,         /* ca, and its wrapped key (key NULL: none stored) */
+    ACMPCA_DUMP_CERT,       /* cert */
+    ACMPCA_DUMP_REPORT,     /* report */
+    ACMPCA_DUMP_IDEM,       /* idem (scope, token, expires) -> result */
+    ACMPCA_DUMP_OBJECT,     /* object, with its etag and modified as stored */
+    ACMPCA_DUMP_COUNTER,    /* name -> value, the last number handed out */
+} acmpca_dump_type_t;
+
+#define ACMPCA_DUMP_NTYPES (ACMPCA_DUMP_COUNTER + 1)
+
+typedef struct acmpca_dump_rec_t {
+    acmpca_dump_type_t type;
+    acmpca_ca_rec_t ca;
+    const unsigned char *key; /* the wrapped CA key, as stored: copied, never unwrapped */
+    apr_size_t keylen;
+    acmpca_cert_rec_t cert;
+    acmpca_report_rec_t report;
+    acmpca_idem_t idem;
+    const char *result; /* of idem */
+    acmpca_object_t object;
+    const char *name;  /* of a counter */
+    apr_int64_t value; /* of a counter, or CA_SEQ */
+} acmpca_dump_rec_t;
+
+/** Called for each record by dump; return non-zero to stop (returned as is). */
+typedef int acmpca_dump_cb(void *baton, const acmpca_dump_rec_t *rec);
+
 #define ACMPCA_STORE_F_MULTIHOST 0x01 /* state shared by several hosts */
 
 #define ACMPCA_CERT_ITER_ALL     0
@@ -167,6 +199,20 @@ typedef struct acmpca_store_provider_t {
      *  (may be NULL): another caller wanted it meanwhile. */
     apr_status_t (*lock_release)(acmpca_store_t *s, const char *ca_id, const char *name,
                                  const char *owner, int *pwanted, apr_pool_t *p);
+
+    /* Migration (scripts/store-migrate). Run while no server writes the store: only the
+     * sqlite dump is a snapshot. */
+    /** Stream every persistent record through cb, holding one record (or one batch) at a
+     *  time: CA_SEQ first, then the CAs in seq order, then certificates, reports, unexpired
+     *  idempotency claims, objects and counters, each CA before any record of it; reports
+     *  of a CA in the order they were first written. The records live until cb returns.
+     *  A missing sqlite file is an error (APR_ENOENT), never created. */
+    apr_status_t (*dump)(acmpca_store_t *s, acmpca_dump_cb *cb, void *baton, apr_pool_t *p);
+    /** Write n records verbatim, in one transaction where the backend has them: seq,
+     *  version, etag, modified and counter values as given, a record with the same key
+     *  replaced. The CA seq continues above the highest seq loaded (and above CA_SEQ). A
+     *  certificate or report whose CA is not there is APR_NOTFOUND. */
+    apr_status_t (*load)(acmpca_store_t *s, const acmpca_dump_rec_t *recs, int n, apr_pool_t *p);
 } acmpca_store_provider_t;
 
 struct acmpca_store_t {

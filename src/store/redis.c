@@ -19,6 +19,9 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "redis_int.h"
+#include "store_int.h"
+
 #include "acmpca/util.h"
 #include "acmpca/err.h"
 #include "acmpca/log.h"
@@ -2415,6 +2418,93 @@ leave:
     return call_end(&call, rv);
 }
 
+/**************************************************************************************
+ * For the migration operations (redis_dump.c): a pooled connection, connected as a
+ * served call connects, and the key layout, which stays here
+ */
+
+struct acmpca_redis_conn_t {
+    rd_call_t call;
+};
+
+apr_status_t acmpca_redis_conn_get(acmpca_store_t *s, acmpca_redis_conn_t **pc, redisContext **pctx,
+                                   apr_pool_t *p)
+{
+    acmpca_redis_conn_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv;
+    int fresh;
+
+    if ((rv = call_begin(&c->call, s, "migration", p)) == APR_SUCCESS
+        && (rv = call_connect(&c->call, &fresh)) == APR_SUCCESS
+        && (rv = schema_check(c->call.st, c->call.conn->ctx, p)) == APR_SUCCESS) {
+        *pc = c;
+        *pctx = c->call.conn->ctx;
+        return APR_SUCCESS;
+    }
+    if (c->call.conn) {
+        conn_drop(c->call.conn);
+    }
+    return call_end(&c->call, rv);
+}
+
+void acmpca_redis_conn_put(acmpca_redis_conn_t *c, int broken)
+{
+    if (broken) {
+        conn_drop(c->call.conn); /* replies left unread, or a lost socket */
+    }
+    call_end(&c->call, APR_SUCCESS);
+}
+
+const char *acmpca_redis_key_ca(const char *id, const char *what, apr_pool_t *p)
+{
+    return key_ca(id, what, p);
+}
+
+const char *acmpca_redis_key_cert(const char *ca_id, const char *serial, apr_pool_t *p)
+{
+    return key_cert(ca_id, serial, p);
+}
+
+const char *acmpca_redis_key_report(const char *ca_id, const char *id, apr_pool_t *p)
+{
+    return key_report(ca_id, id, p);
+}
+
+const char *acmpca_redis_key_account(const char *account, apr_pool_t *p)
+{
+    return key_account(account, p);
+}
+
+const char *acmpca_redis_key_idem(const char *scope, const char *token, apr_pool_t *p)
+{
+    return key_idem(scope, token, p);
+}
+
+const char *acmpca_redis_key_object(const char *bucket, const char *key, apr_pool_t *p)
+{
+    return key_object(bucket, key, p);
+}
+
+const char *acmpca_redis_key_counter(const char *name, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "acmpca:counter:", name, NULL); /* as rd_counter_next */
+}
+
+const char *acmpca_redis_key_seq(void)
+{
+    return K_SEQ;
+}
+
+const char *acmpca_redis_key_all(void)
+{
+    return K_ALL;
+}
+
+const char *const *acmpca_redis_cert_fields(void)
+{
+    return cert_fields;
+}
+
 #define RD_PROVIDER(pname, pcreate)                                                                \
     {                                                                                              \
         .name = pname, .flags = ACMPCA_STORE_F_MULTIHOST, .create = pcreate, .open = rd_open,      \
@@ -2426,7 +2516,7 @@ leave:
         .object_put = rd_object_put, .object_get = rd_object_get, .report_put = rd_report_put,     \
         .report_get = rd_report_get, .report_latest = rd_report_latest,                            \
         .counter_next = rd_counter_next, .lock_acquire = rd_lock_acquire,                          \
-        .lock_release = rd_lock_release,                                                           \
+        .lock_release = rd_lock_release, .dump = acmpca_redis_dump, .load = acmpca_redis_load,     \
     }
 
 const acmpca_store_provider_t acmpca_store_redis = RD_PROVIDER("redis", rd_create);

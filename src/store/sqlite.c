@@ -21,6 +21,7 @@
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "store_int.h"
 
 /* A writer waits this long for another writer's transaction before giving up with
  * SQLITE_BUSY; our write transactions are a few statements, so this is generous. */
@@ -1555,4 +1556,6 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .counter_next = sq_counter_next,
     .lock_acquire = sq_lock_acquire,
     .lock_release = sq_lock_release,
+    .dump = acmpca_sqlite_dump,
+    .load = acmpca_sqlite_load,
 };
