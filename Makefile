@@ -61,10 +61,12 @@ $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -lcmocka $(LIBS)
 
-# A private redis-server (scripts/redis-server.sh) for the redis store tests; it exports
-# ACMPCA_TEST_REDIS and stops the server whatever the tests did.
+# A private redis-server (scripts/redis-server.sh) and a Sentinel set (a master, a
+# replica, three sentinels: scripts/redis-sentinel.sh) for the redis store tests; they
+# export ACMPCA_TEST_REDIS and ACMPCA_TEST_SENTINEL and stop the servers whatever the
+# tests did.
 unit: $(UNIT_BIN)
-	@sh scripts/redis-server.sh run sh -c \
+	@sh scripts/redis-sentinel.sh run sh scripts/redis-server.sh run sh -c \
 	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
 api: $(MODULE)
