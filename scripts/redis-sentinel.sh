@@ -4,9 +4,11 @@
 # (scripts/redis-server.sh servers, AOF on) and three sentinels with a quorum of two,
 # each in a directory of its own under DIR, with pid files. Every wait is bounded.
 #
-#   redis-sentinel.sh start DIR BASEPORT  master on BASEPORT, replica on +1, sentinels on
-#                                         +2..+4; waits until the sentinels know the replica
-#                                         and each other; prints the redis-sentinel:// spec
+#   redis-sentinel.sh start DIR [BASEPORT]  master on BASEPORT, replica on +1, sentinels on
+#                                         +2..+4 (without BASEPORT: five free ports found in
+#                                         ACMPCA_TEST_PORTS); waits until the sentinels know
+#                                         the replica and each other; prints the
+#                                         redis-sentinel:// spec
 #   redis-sentinel.sh stop DIR            stop the sentinels, then the nodes
 #   redis-sentinel.sh master DIR          the master's port, as the first sentinel says
 #   redis-sentinel.sh failover DIR        SENTINEL FAILOVER, then wait for the switch
@@ -27,8 +29,8 @@
 #
 # Environment: REDIS_SENTINEL, REDIS_CLI (default redis-sentinel, redis-cli),
 #              SENTINEL_WAIT (seconds for a start or a switch, default 30),
-#              ACMPCA_TEST_PORTS ("first-last": where run looks for five free ports;
-#              default 26400-26999).
+#              ACMPCA_TEST_PORTS ("first-last": where start without BASEPORT and run look
+#              for five free ports; default 26400-26999).
 set -u
 
 REDIS_SENTINEL=${REDIS_SENTINEL:-redis-sentinel}
@@ -131,6 +133,28 @@ cmd_start() { # dir baseport
     echo "redis-sentinel://$spec/$NAME/0"
 }
 
+# A set in DIR/set<i> on the first five free ports found: prints its spec and writes
+# DIR/current, the set's directory (the one the other commands take).
+cmd_start_any() { # dir
+    mkdir -p "$1" && chmod 700 "$1" || die "cannot make $1"
+    range=${ACMPCA_TEST_PORTS:-26400-26999}
+    lo=${range%-*}
+    hi=${range#*-}
+    i=0
+    while [ "$i" -lt 6 ]; do
+        base=$((hi - 4 - (($$ + i * 5) % (hi - lo - 3))))
+        if spec=$(cmd_start "$1/set$i" "$base"); then
+            echo "$1/set$i" >"$1/current"
+            echo "$spec"
+            return 0
+        fi
+        cmd_stop "$1/set$i"
+        i=$((i + 1))
+    done
+    echo "redis-sentinel.sh: cannot start a sentinel set in $range" >&2
+    return 1
+}
+
 cmd_stop() { # dir
     dir=$1
     for pidf in "$dir"/sentinel*/run.pid; do
@@ -201,23 +225,11 @@ cmd_run() { # cmd...
         exit $?
     fi
     RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/acmpca-sentinel.XXXXXX") || die "mktemp failed"
-    trap 'cmd_stop "$RUN_DIR"; rm -rf "$RUN_DIR"' EXIT
+    trap 'for d in "$RUN_DIR"/set*; do cmd_stop "$d"; done; rm -rf "$RUN_DIR"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    range=${ACMPCA_TEST_PORTS:-26400-26999}
-    lo=${range%-*}
-    hi=${range#*-}
-    spec=""
-    i=0
-    while [ -z "$spec" ] && [ "$i" -lt 6 ]; do
-        base=$((hi - 4 - (($$ + i * 5) % (hi - lo - 3))))
-        spec=$(cmd_start "$RUN_DIR/set$i" "$base") || spec=""
-        [ -n "$spec" ] && SET_DIR="$RUN_DIR/set$i"
-        [ -z "$spec" ] && cmd_stop "$RUN_DIR/set$i"
-        i=$((i + 1))
-    done
-    [ -n "$spec" ] || die "cannot start a sentinel set in $range"
-    trap 'cmd_stop "$SET_DIR"; rm -rf "$RUN_DIR"' EXIT
+    spec=$(cmd_start_any "$RUN_DIR") || exit 1
+    SET_DIR=$(cat "$RUN_DIR/current")
     ACMPCA_TEST_SENTINEL=$spec
     ACMPCA_TEST_SENTINEL_DIR=$SET_DIR
     ACMPCA_TEST_SENTINEL_CTL=$SELF
@@ -232,8 +244,12 @@ what=$1
 shift
 case "$what" in
 start)
-    [ $# -ge 2 ] || die "start needs a directory and a base port"
-    cmd_start "$@" || die "cannot start a sentinel set on $2..$(($2 + 4))"
+    [ $# -ge 1 ] || die "start needs a directory"
+    if [ $# -ge 2 ]; then
+        cmd_start "$@" || die "cannot start a sentinel set on $2..$(($2 + 4))"
+    else
+        cmd_start_any "$1" || exit 1
+    fi
     ;;
 stop)
     [ $# -ge 1 ] || die "stop needs a directory"
