@@ -97,6 +97,7 @@
  * the key unambiguous whatever the token contains:
  *
  *   acmpca:{<owner>}:idem:<len(scope)>:<scope>:<token>   hash result expires, PEXPIREAT
+ *   acmpca:{<owner>}:barrier                              string, PX 60 s: see idem_durable
  *
  * Everything else has one key per record:
  *
@@ -1239,13 +1240,17 @@ static const char *key_account(const char *account, apr_pool_t *p)
     return apr_pstrcat(p, "acmpca:{", account, "}:cas", NULL);
 }
 
-static const char *key_idem(const char *scope, const char *token, apr_pool_t *p)
+static const char *idem_owner(const char *scope)
 {
     const char *colon = strrchr(scope, ':');
-    const char *owner = colon ? colon + 1 : scope;
 
-    return apr_psprintf(p, "acmpca:{%s}:idem:%" APR_SIZE_T_FMT ":%s:%s", owner, strlen(scope),
-                        scope, token);
+    return colon ? colon + 1 : scope;
+}
+
+static const char *key_idem(const char *scope, const char *token, apr_pool_t *p)
+{
+    return apr_psprintf(p, "acmpca:{%s}:idem:%" APR_SIZE_T_FMT ":%s:%s", idem_owner(scope),
+                        strlen(scope), scope, token);
 }
 
 static const char *key_object(const char *bucket, const char *key, apr_pool_t *p)
@@ -1724,6 +1729,32 @@ static apr_status_t rd_attach(acmpca_store_t *s, apr_pool_t *pchild)
  * Idempotency
  */
 
+/* With wait=N, a call that answers from a claim an earlier call wrote (a retry) must not
+ * acknowledge what the replicas may lack: that call may have failed its own WAIT (on a
+ * master that a failover left behind, whose writes are lost when it rejoins as a replica).
+ * A write of ours after the claim, once on N replicas, shows that the claim and all
+ * written before it are there too: a master has one replication stream. The barrier key
+ * shares the claim's slot. */
+static apr_status_t idem_durable(rd_call_t *call, const char *scope)
+{
+    redisReply *r;
+    rd_cmd_t cmd;
+    apr_status_t rv;
+
+    if (!call->st->wait_replicas) {
+        return APR_SUCCESS;
+    }
+    cmd_init(&cmd, "SET", call->ptemp);
+    cmd_str(&cmd, apr_pstrcat(call->ptemp, "acmpca:{", idem_owner(scope), "}:barrier", NULL));
+    cmd_str(&cmd, nonce_make(call->ptemp));
+    cmd_str(&cmd, "PX");
+    cmd_str(&cmd, "60000");
+    if ((rv = call_cmd(call, &cmd, 1, &r)) != APR_SUCCESS) {
+        return rv;
+    }
+    return call_durable(call);
+}
+
 static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char *token,
                                 apr_time_t now, const char **presult, apr_pool_t *p)
 {
@@ -1746,6 +1777,7 @@ static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char
         rv = APR_NOTFOUND;
         goto leave;
     }
+    RD_OK(idem_durable(&call, scope));
     *presult = result;
 leave:
     return call_end(&call, rv);
@@ -1770,6 +1802,7 @@ static apr_status_t rd_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const 
     idem_args(&cmd, idem, result);
     RD_OK(call_write_script(&call, RS_IDEM_CLAIM, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = idem->existing && !strcmp(idem->existing, result) ? APR_SUCCESS : APR_EEXIST;
     }
@@ -1844,6 +1877,7 @@ static apr_status_t rd_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
     idem_args(&cmd, idem, idem_result);
     RD_OK(call_write_script(&call, RS_CA_CREATE, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
     }
@@ -2178,6 +2212,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         rv = call_durable(&call);
         break;
     case RC_CLAIMED:
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
         break;
