@@ -7,7 +7,8 @@
 #  - no worker crashes, and the error log names the store failure;
 #  - once redis is back the service resumes by itself: every request ends with a 200;
 #  - every certificate whose IssueCertificate answered 200 is retrievable afterwards,
-#    no serial is used twice, every acknowledged revocation is on the CRL.
+#    no serial is used twice, every acknowledged revocation is on the CRL (within the
+#    15 s of the CRL lock that a build cut short by the outage could not release).
 # Every wait is bounded; the servers are stopped whatever happens.
 use strict;
 use warnings;
@@ -92,14 +93,15 @@ is($missing, 0, '... every one of them retrievable afterwards');
 my @rev = revoked(\@results);
 my $leaf = $S->with(sub { get_cert($CA->{arn}, $arns[0]) });
 my($crl_path) = (cdp_url($leaf->{Certificate}) // '') =~ m{^https?://[^/]+(/.*)$};
-my $lacking = @rev;
+my @lacking = @rev;
 wait_for(sub {
     my $r = http_get($S->endpoint . ($crl_path // '/'));
     my $e = $r->code == 200 ? crl_entries(crl_text($r->content)) : {};
-    $lacking = grep { !$e->{$_} } @rev;
-    !$lacking;
-}, 30);
+    @lacking = grep { !$e->{$_} } @rev;
+    !@lacking;
+}, 45);
 ok(@rev > 3, scalar(@rev) . ' revocations acknowledged');
-is($lacking, 0, '... every one of them on the CRL');
+is(scalar @lacking, 0, '... every one of them on the CRL (once the lock of a build cut short expired)')
+    or diag 'lacking: ' . join(' ', @lacking[0 .. ($#lacking > 9 ? 9 : $#lacking)]);
 
 $S->stop;

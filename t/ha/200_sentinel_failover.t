@@ -111,7 +111,7 @@ wait_for(sub {
     $last = crl_number($r->content) // 0;
     $lacking = grep { !$e->{$_} } @rev;
     !$lacking;
-}, 30);
+}, 45);
 is($lacking, 0, scalar(@rev) . ' acknowledged revocations, every one on the CRL');
 
 my($max, $down) = (0, 0);
@@ -123,11 +123,16 @@ ok(@served > 10 && !$down, sprintf('the CRL numbers served during the failovers 
                                    scalar @served, $max));
 my $counter = on_master('GET', "acmpca:counter:crl:$ca_id");
 ok($counter =~ /^\d+$/ && $counter >= $max, "the final master's CRL counter ($counter) is at least the highest number served");
+# One more revocation: its CRL is built on the final master.
+my $extra = $S->with(sub { ACMPCA::Revoke::issue_leaf($CA) });
+$S->api(RevokeCertificate => { CertificateAuthorityArn => $CA->{arn},
+                               CertificateSerial => $extra ? $extra->{serial} : '',
+                               RevocationReason => 'SUPERSEDED' });
 my $next = wait_for(sub {
     my $r = http_get($crl_url);
     my $n = $r->code == 200 ? crl_number($r->content) // 0 : 0;
     $n > $max ? $n : 0;
-}, 15);
+}, 45);
 ok($next, "the next CRL ($next) is above every one served before");
 
 $S->stop;
