@@ -72,10 +72,12 @@ unit: $(UNIT_BIN)
 api: $(MODULE)
 	@sh t/run-api.sh
 
-# The suite again with the main test store (vhosts acmpca, acmpca_visible) in a private
-# redis-server, and the two-host tests (t/multi: two httpd on one Redis). REDIS_TESTS
-# picks the files; skipped when redis-server is not installed.
-REDIS_TESTS ?= t/api t/client t/multi
+# The suite again with the main test store (vhosts acmpca, acmpca_visible; acmpca_revoke
+# in database 1) in a private redis-server, the two-host tests (t/multi: two httpd on one
+# Redis) and the high-availability ones (t/ha: redis killed under load, Sentinel failovers
+# under load, each on servers of its own). REDIS_TESTS picks the files; skipped when
+# redis-server is not installed.
+REDIS_TESTS ?= t/api t/client t/multi t/ha
 api-redis: $(MODULE)
 	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
 	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "api-redis: skipped"; exit 0; fi; \
