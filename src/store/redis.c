@@ -580,44 +580,6 @@ static apr_status_t ctx_login(const rd_store_t *st, redisContext *ctx, apr_pool_
     return rv;
 }
 
-/* Sentinel: a node the sentinels named is used once it says it is the master; their
- * answer may be from before a failover ended. A user whom the ACL denies ROLE is taken at
- * the sentinels' word (a write to a replica is still refused, with READONLY). */
-static apr_status_t ctx_role(const rd_store_t *st, redisContext *ctx, const char *where,
-                             apr_pool_t *p)
-{
-    redisReply *r;
-    rd_cmd_t cmd;
-    const char *text, *role = NULL;
-    apr_status_t rv = APR_SUCCESS;
-    int sys;
-
-    cmd_init(&cmd, "ROLE", p);
-    errno = 0;
-    r = ctx_command(ctx, &cmd);
-    sys = errno;
-    text = reply_error_text(r);
-    if (!r) {
-        rv = ctx_status(ctx, sys);
-        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
-                   "ACMPCA0401: redis cannot connect to %s: %s", where, ctx->errstr);
-    }
-    else if (text ? strncmp(text, "NOPERM", 6) != 0
-                  : r->type != REDIS_REPLY_ARRAY || r->elements < 1
-                        || r->element[0]->type != REDIS_REPLY_STRING
-                        || strcmp(role = r->element[0]->str, "master") != 0) {
-        rv = APR_EAGAIN;
-        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, rv, p,
-                   "ACMPCA0443: redis %s is not the master now (ROLE %s) for %s", where,
-                   text   ? text
-                   : role ? role
-                          : "?",
-                   st->target);
-    }
-    reply_free(r);
-    return rv;
-}
-
 /* A logged-in context with bounded connect and command timeouts, on the spec's address
  * or, with sentinels, on the master's (asked of them until deadline when unknown; *pgen
  * names their answer). A WAIT blocks up to wait_timeout on top of the usual command
@@ -664,7 +626,7 @@ static apr_status_t ctx_open(const rd_store_t *st, apr_time_t deadline, redisCon
     if ((rv = ctx_login(st, ctx, p)) != APR_SUCCESS) {
         goto fail;
     }
-    if (st->sentinel && (rv = ctx_role(st, ctx, where, p)) != APR_SUCCESS) {
+    if (st->sentinel && (rv = acmpca_sentinel_check(st->sentinel, ctx, where, p)) != APR_SUCCESS) {
         goto fail;
     }
     *pctx = ctx;

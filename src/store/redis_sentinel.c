@@ -212,6 +212,36 @@ apr_status_t acmpca_sentinel_master(acmpca_sentinel_t *sn, int timeout_ms, apr_t
     return APR_EGENERAL;
 }
 
+apr_status_t acmpca_sentinel_check(const acmpca_sentinel_t *sn, redisContext *ctx,
+                                   const char *where, apr_pool_t *p)
+{
+    redisReply *r = redisCommand(ctx, "ROLE");
+    const char *role = "?";
+    apr_status_t rv = APR_EAGAIN;
+
+    if (!r) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_EGENERAL, p,
+                   "ACMPCA0401: redis cannot connect to %s: %s", where, ctx->errstr);
+        return APR_EGENERAL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        role = r->str;
+        rv = strncmp(r->str, "NOPERM", 6) ? APR_EAGAIN : APR_SUCCESS;
+    }
+    else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1
+             && r->element[0]->type == REDIS_REPLY_STRING) {
+        role = r->element[0]->str;
+        rv = strcmp(role, "master") ? APR_EAGAIN : APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, rv, p,
+                   "ACMPCA0443: redis %s is not the master of %s now (ROLE %s)", where, sn->name,
+                   role);
+    }
+    freeReplyObject(r);
+    return rv;
+}
+
 void acmpca_sentinel_forget(acmpca_sentinel_t *sn, unsigned int gen)
 {
     apr_thread_mutex_lock(sn->mutex);

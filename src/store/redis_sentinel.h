@@ -7,6 +7,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include <hiredis/hiredis.h>
+
 typedef struct acmpca_sentinel_t acmpca_sentinel_t;
 
 /** Config time: an empty set of sentinels watching the master called name, in p (which
@@ -29,6 +31,14 @@ const char *acmpca_sentinel_describe(const acmpca_sentinel_t *sn, apr_pool_t *p)
 apr_status_t acmpca_sentinel_master(acmpca_sentinel_t *sn, int timeout_ms, apr_time_t deadline,
                                     const char **phost, int *pport, unsigned int *pgen,
                                     apr_pool_t *p);
+
+/** Whether the node on ctx (logged in, named by the sentinels, where for the log) says
+ *  ROLE master: their answer may be from before a failover ended. APR_SUCCESS; APR_EAGAIN
+ *  when it is not the master; another failure when the connection failed (ctx->err).
+ *  A user whom the ACL denies ROLE is taken at the sentinels' word: a write to a replica
+ *  is still refused, with READONLY. Logged. */
+apr_status_t acmpca_sentinel_check(const acmpca_sentinel_t *sn, redisContext *ctx,
+                                   const char *where, apr_pool_t *p);
 
 /** The master of answer gen did not behave as one (unreachable, lost, a replica, read
  *  only): the next acmpca_sentinel_master asks the sentinels again. A later answer is
