@@ -68,19 +68,23 @@ $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -lcmocka $(LIBS)
 
-# A private redis-server (scripts/redis-server.sh) for the redis store tests; it exports
-# ACMPCA_TEST_REDIS and stops the server whatever the tests did.
+# A private redis-server (scripts/redis-server.sh) and a Sentinel set (a master, a
+# replica, three sentinels: scripts/redis-sentinel.sh) for the redis store tests; they
+# export ACMPCA_TEST_REDIS and ACMPCA_TEST_SENTINEL and stop the servers whatever the
+# tests did.
 unit: $(UNIT_BIN)
-	@sh scripts/redis-server.sh run sh -c \
+	@sh scripts/redis-sentinel.sh run sh scripts/redis-server.sh run sh -c \
 	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
 api: $(MODULE)
 	@sh t/run-api.sh
 
-# The suite again with the main test store (vhosts acmpca, acmpca_visible) in a private
-# redis-server, and the two-host tests (t/multi: two httpd on one Redis). REDIS_TESTS
-# picks the files; skipped when redis-server is not installed.
-REDIS_TESTS ?= t/api t/client t/multi
+# The suite again with the main test store (vhosts acmpca, acmpca_visible; acmpca_revoke
+# in database 1) in a private redis-server, the two-host tests (t/multi: two httpd on one
+# Redis) and the high-availability ones (t/ha: redis killed under load, Sentinel failovers
+# under load, each on servers of its own). REDIS_TESTS picks the files; skipped when
+# redis-server is not installed.
+REDIS_TESTS ?= t/api t/client t/multi t/ha
 api-redis: $(MODULE)
 	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
 	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "api-redis: skipped"; exit 0; fi; \

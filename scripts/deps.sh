@@ -4,7 +4,7 @@
 set -e
 PKGS="apache2 apache2-dev libssl-dev libcjson-dev libhiredis-dev libsqlite3-dev
 libcmocka-dev libapache2-mod-perl2 libwww-perl libaws-signature4-perl libjson-perl
-redis-server awscli python3-boto3 openssl curl make gcc pkg-config
+redis-server redis-sentinel awscli python3-boto3 openssl curl make gcc pkg-config
 wrk golang-cfssl time chromium chromium-driver
 sqlite3
 clang libclang-rt-14-dev valgrind faketime"

@@ -20,7 +20,10 @@
 # loopback and a 0700 directory only.
 #
 # Environment: REDIS_SERVER, REDIS_CLI (default redis-server, redis-cli),
-#              REDIS_WAIT (seconds to wait for a start or a stop, default 10).
+#              REDIS_WAIT (seconds to wait for a start or a stop, default 10),
+#              REDIS_CONF_EXTRA (more lines for redis.conf, e.g. "replicaof 127.0.0.1 9150"),
+#              ACMPCA_TEST_PORTS ("first-last": the ports a start without PORT may take;
+#              default: from 20000 up, by our pid).
 set -u
 
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
@@ -67,6 +70,7 @@ save ""
 appendonly yes
 appendfsync everysec
 databases 16
+${REDIS_CONF_EXTRA:-}
 EOF
 }
 
@@ -117,11 +121,21 @@ cmd_start() { # dir [port]
         port=$2
     else
         # A port from our pid, then others: two runs at once rarely collide, and a taken
-        # port only costs a try.
+        # port only costs a try. ACMPCA_TEST_PORTS keeps a run inside a range of its own.
+        lo=20000
+        span=20000
+        step=1031
+        case "${ACMPCA_TEST_PORTS:-}" in
+        *-*)
+            lo=${ACMPCA_TEST_PORTS%-*}
+            span=$((${ACMPCA_TEST_PORTS#*-} - lo + 1))
+            step=1
+            ;;
+        esac
         i=0
         port=""
         while [ "$i" -lt 10 ]; do
-            try=$((20000 + ($$ * 7 + i * 1031) % 20000))
+            try=$((lo + ($$ * 7 + i * step) % span))
             if start_on "$dir" "$try"; then
                 port=$try
                 break

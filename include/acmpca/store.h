@@ -236,5 +236,8 @@ extern const acmpca_store_provider_t acmpca_store_sqlite;
  * for a unix socket, "unix:/path/to/redis.sock[?db=N&options]". */
 extern const acmpca_store_provider_t acmpca_store_redis;
 extern const acmpca_store_provider_t acmpca_store_redis_unix;
+/* "redis-sentinel://[user:password@]host[:port][,host[:port]...]/name[/db][?options]": the
+ * same provider on the master that Redis Sentinel names, followed across failovers. */
+extern const acmpca_store_provider_t acmpca_store_redis_sentinel;
 
 #endif

@@ -319,7 +319,11 @@ static int busy_release(int slot, int keep)
  * host serves the stored object, so all serve the same bytes.
  */
 
-#define CRL_LOCK_TTL_MS 60000
+/* Short: a holder that loses the store mid-build (an outage, a failover) cannot release
+ * the lock, and every host leaves the CRL to it until the lock expires. The lock saves
+ * work, it does not guard correctness (numbers come from the store's counter), so a
+ * build that outlasts it only risks a second build at once. */
+#define CRL_LOCK_TTL_MS 15000
 
 enum { LOCK_HELD, LOCK_BUSY, LOCK_NONE };
 

@@ -26,6 +26,7 @@
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "redis_sentinel.h"
 
 /**************************************************************************************
  * Specs
@@ -40,9 +41,14 @@
  *   unix:/path/to/redis.sock[?db=N&options]                 the same: "unix" is an alias
  *                                                           provider, so the spec reads as
  *                                                           the socket's URL
+ *   redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/name[/db][?options]
+ *                                                           the master of the set called
+ *                                                           name, as the sentinels at
+ *                                                           host:port (26379 by default) say
  *
  * options: db=N, timeout=ms (connect and command timeout, default 2000),
- *          wait=N and wait_timeout=ms (durability, see "WAIT" below; default 0 and 1000).
+ *          wait=N and wait_timeout=ms (durability, see "WAIT" below; default 0 and 1000),
+ *          failover_wait=ms (sentinel only, default 3000; see "Sentinel" below).
  * user and password are percent-decoded; a password alone authenticates the default
  * user (AUTH password), user and password an ACL user (AUTH user password). The password
  * is never logged nor put into an error text.
@@ -53,6 +59,16 @@
  * most likely reach the replicas, so a retry with the same idempotency token finds it.
  * What survives a crash of the master itself depends on its AOF (appendonly yes,
  * appendfsync always or everysec), which the README documents.
+ *
+ * Sentinel: the sentinels are asked for the master's address (src/store/redis_sentinel.c)
+ * when a connection is opened and none is known, and a node is used only once it says
+ * ROLE master. Whatever a failover looks like from here (a connection lost or refused,
+ * a node that is a replica or answers READONLY, LOADING or MASTERDOWN, no master known)
+ * makes the process forget the address, reopen its pooled connections, ask again and
+ * retry the call, with growing pauses, for up to failover_wait; then the call fails
+ * (503). A command is sent again only when that is safe (as for a reconnect, below); a
+ * refused command or a connection never made did nothing. Writes the old master took
+ * but never passed on are lost unless wait=N made the call wait for them to be.
  */
 
 /**************************************************************************************
@@ -84,6 +100,7 @@
  * the key unambiguous whatever the token contains:
  *
  *   acmpca:{<owner>}:idem:<len(scope)>:<scope>:<token>   hash result expires, PEXPIREAT
+ *   acmpca:{<owner>}:barrier                              string, PX 60 s: see idem_durable
  *
  * Everything else has one key per record:
  *
@@ -109,11 +126,15 @@
  * must ignore SIGPIPE before using this provider.
  */
 
-#define RD_DEFAULT_PORT    6379
-#define RD_DEFAULT_TIMEOUT 2000 /* ms: connect, and each command */
-#define RD_DEFAULT_WAIT_MS 1000
-#define RD_MAX_MS          600000
-#define RD_SCHEMA          1
+#define RD_DEFAULT_PORT        6379
+#define RD_DEFAULT_TIMEOUT     2000 /* ms: connect, and each command */
+#define RD_DEFAULT_WAIT_MS     1000
+#define RD_DEFAULT_FAILOVER_MS 3000
+#define RD_SENTINEL_PORT       26379
+#define RD_PAUSE_MIN_MS        50 /* between tries while the master moves, doubling */
+#define RD_PAUSE_MAX_MS        500
+#define RD_MAX_MS              600000
+#define RD_SCHEMA              1
 /* Connections per process: one per thread inside a store call, up to RD_MAX_CONNS; at
  * most RD_KEEP_CONNS idle ones are kept beyond RD_CONN_TTL. */
 #define RD_KEEP_CONNS 16
@@ -358,7 +379,9 @@ typedef struct rd_store_t {
     int timeout_ms;
     int wait_replicas;
     int wait_timeout_ms;
-    const char *target; /* for the log: where, never the password */
+    acmpca_sentinel_t *sentinel; /* the master is where the sentinels say; NULL: host, sock */
+    int failover_ms;             /* sentinel: how long a call keeps following a move */
+    const char *target;          /* for the log: where, never the password */
 
     apr_pool_t *pool;          /* the store's config-time pool */
     apr_thread_mutex_t *mutex; /* guards conns and conns_pid */
@@ -373,6 +396,7 @@ typedef struct rd_store_t {
 typedef struct rd_conn_t {
     redisContext *ctx; /* NULL until first use, and after an I/O error */
     apr_uint32_t epoch;
+    unsigned int mgen;   /* sentinel: the answer ctx's address came from */
     unsigned int loaded; /* bit per script loaded (SCRIPT LOAD) on ctx */
     char sha[RS_COUNT][41];
 } rd_conn_t;
@@ -386,7 +410,9 @@ typedef struct rd_call_t {
     const char *op; /* the provider function, for the log */
     apr_pool_t *p;
     apr_pool_t *ptemp;
-    int io_failed; /* the last attempt lost its connection */
+    int io_failed;       /* the last attempt lost its connection */
+    int conn_failed;     /* the last attempt could not open one (for a reason time may cure) */
+    apr_time_t deadline; /* sentinel: no new try after it */
 } rd_call_t;
 
 /* A command: argv for redisCommandArgv, binary-safe. Script commands reserve the first
@@ -557,46 +583,65 @@ static apr_status_t ctx_login(const rd_store_t *st, redisContext *ctx, apr_pool_
     return rv;
 }
 
-/* A logged-in context with bounded connect and command timeouts. A WAIT blocks up to
- * wait_timeout on top of the usual command time. (A host name is resolved first, by
- * getaddrinfo, which no timeout of ours bounds: use an address or /etc/hosts.) */
-static apr_status_t ctx_open(const rd_store_t *st, redisContext **pctx, apr_pool_t *p)
+/* A logged-in context with bounded connect and command timeouts, on the spec's address
+ * or, with sentinels, on the master's (asked of them until deadline when unknown; *pgen
+ * names their answer). A WAIT blocks up to wait_timeout on top of the usual command
+ * time. (A host name is resolved first, by getaddrinfo, which no timeout of ours bounds:
+ * use an address or /etc/hosts.) */
+static apr_status_t ctx_open(const rd_store_t *st, apr_time_t deadline, redisContext **pctx,
+                             unsigned int *pgen, apr_pool_t *p)
 {
     struct timeval tv = ms_tv(st->timeout_ms);
+    const char *host = st->host, *where = st->target;
     redisContext *ctx;
     apr_status_t rv;
-    int sys;
+    int sys, port = st->port;
 
     *pctx = NULL;
+    *pgen = 0;
+    if (st->sentinel) {
+        rv = acmpca_sentinel_master(st->sentinel, st->timeout_ms, deadline, &host, &port, pgen, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        where = apr_psprintf(p, "%s%s%s:%d (master of %s)", strchr(host, ':') ? "[" : "", host,
+                             strchr(host, ':') ? "]" : "", port, st->target);
+    }
     errno = 0;
     ctx = st->sock ? redisConnectUnixWithTimeout(st->sock, tv)
-                   : redisConnectWithTimeout(st->host, st->port, tv);
+                   : redisConnectWithTimeout(host, port, tv);
     sys = errno;
     if (!ctx || ctx->err) {
         rv = ctx_status(ctx, sys);
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
-                   "ACMPCA0401: redis cannot connect to %s: %s", st->target,
+                   "ACMPCA0401: redis cannot connect to %s: %s", where,
                    ctx ? ctx->errstr : "out of memory");
-        if (ctx) {
-            redisFree(ctx);
-        }
-        return rv;
+        goto fail;
     }
     tv = ms_tv(st->timeout_ms + (st->wait_replicas ? st->wait_timeout_ms : 0));
     if (redisSetTimeout(ctx, tv) != REDIS_OK
         || (!st->sock && redisEnableKeepAlive(ctx) != REDIS_OK)) {
         rv = ctx_status(ctx, errno);
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p,
-                   "ACMPCA0401: redis cannot connect to %s: %s", st->target, ctx->errstr);
-        redisFree(ctx);
-        return rv;
+                   "ACMPCA0401: redis cannot connect to %s: %s", where, ctx->errstr);
+        goto fail;
     }
     if ((rv = ctx_login(st, ctx, p)) != APR_SUCCESS) {
-        redisFree(ctx);
-        return rv;
+        goto fail;
+    }
+    if (st->sentinel && (rv = acmpca_sentinel_check(st->sentinel, ctx, where, p)) != APR_SUCCESS) {
+        goto fail;
     }
     *pctx = ctx;
     return APR_SUCCESS;
+fail:
+    if (ctx) {
+        redisFree(ctx);
+    }
+    if (st->sentinel) {
+        acmpca_sentinel_forget(st->sentinel, *pgen);
+    }
+    return rv;
 }
 
 static void conn_drop(rd_conn_t *conn)
@@ -741,23 +786,45 @@ static apr_status_t call_io_failed(rd_call_t *call, int sys)
 
     acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, call->p, "ACMPCA0404: redis %s on %s: %s",
                call->op, call->st->target, conn->ctx ? conn->ctx->errstr : "no connection");
+    if (call->st->sentinel) {
+        acmpca_sentinel_forget(call->st->sentinel, conn->mgen);
+    }
     conn_drop(conn);
     apr_atomic_inc32(&call->st->epoch);
     call->io_failed = 1;
     return rv;
 }
 
-/* An error reply. One that says the server cannot take writes or commands now (a
- * replica after a failover, a server still loading) also drops the connection, so that
- * the next call reconnects, perhaps to the new master. */
+/* An error text that says the server cannot take writes or commands now: a replica
+ * after a failover, a server still loading its data, a replica that lost its master. */
+static int refused_text(const char *text)
+{
+    return text
+           && (!strncmp(text, "READONLY", 8) || !strncmp(text, "LOADING", 7)
+               || !strncmp(text, "MASTERDOWN", 10));
+}
+
+/* The master moved, or is about to (sentinel): this process forgets its address and
+ * reopens every pooled connection before use. */
+static void call_master_lost(rd_call_t *call)
+{
+    if (call->st->sentinel) {
+        acmpca_sentinel_forget(call->st->sentinel, call->conn->mgen);
+        conn_drop(call->conn);
+        apr_atomic_inc32(&call->st->epoch);
+    }
+}
+
+/* An error reply. A refusal also drops the connection, so that the next call
+ * reconnects, perhaps to the new master. */
 static apr_status_t call_error_reply(rd_call_t *call, const redisReply *r)
 {
     const char *text = reply_error_text(r);
 
     acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_EGENERAL, call->p,
                "ACMPCA0405: redis %s on %s: %s", call->op, call->st->target, text);
-    if (!strncmp(text, "READONLY", 8) || !strncmp(text, "LOADING", 7)
-        || !strncmp(text, "MASTERDOWN", 10)) {
+    if (refused_text(text)) {
+        call_master_lost(call);
         conn_drop(call->conn);
     }
     return APR_EGENERAL;
@@ -785,7 +852,10 @@ static apr_status_t call_connect(rd_call_t *call, int *pfresh)
     if (conn->ctx) {
         return APR_SUCCESS;
     }
-    if ((rv = ctx_open(call->st, &conn->ctx, call->ptemp)) != APR_SUCCESS) {
+    if ((rv = ctx_open(call->st, call->deadline, &conn->ctx, &conn->mgen, call->ptemp))
+        != APR_SUCCESS) {
+        /* A configuration error (password, ACL, database) stays one. */
+        call->conn_failed = rv != APR_EACCES && rv != APR_EINVAL;
         return rv;
     }
     conn->epoch = epoch;
@@ -891,6 +961,7 @@ static apr_status_t call_attempt(rd_call_t *call, const rd_req_t *req, int *pfre
     apr_status_t rv;
 
     call->io_failed = 0;
+    call->conn_failed = 0;
     if ((rv = call_connect(call, pfresh)) != APR_SUCCESS) {
         return rv;
     }
@@ -898,6 +969,57 @@ static apr_status_t call_attempt(rd_call_t *call, const rd_req_t *req, int *pfre
         return script_eval(call, req->script, req->cmds[0], req->replies);
     }
     return conn_pipeline(call, req->cmds, req->n, req->replies);
+}
+
+/* A reply of the request that refused it (refused_text). */
+static int req_refused(const rd_req_t *req)
+{
+    int i;
+
+    for (i = 0; i < req->n; ++i) {
+        if (req->replies[i] && refused_text(reply_error_text(req->replies[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Sentinel: see "Sentinel" at the top. The first retry goes at once (the address we
+ * knew may just be stale), later ones after growing pauses, none after the deadline. */
+static apr_status_t call_run_sentinel(rd_call_t *call, const rd_req_t *req, int retry)
+{
+    apr_interval_time_t pause = apr_time_from_msec(RD_PAUSE_MIN_MS);
+    apr_status_t rv;
+    int fresh = 0, tries = 0;
+
+    call->deadline = apr_time_now() + apr_time_from_msec(call->st->failover_ms);
+    for (;;) {
+        rv = call_attempt(call, req, &fresh);
+        if (rv == APR_SUCCESS) {
+            if (!req_refused(req)) {
+                return rv;
+            }
+            call_master_lost(call);
+        }
+        else if (!call->conn_failed && !(call->io_failed && retry)) {
+            return rv;
+        }
+        if (apr_time_now() + (tries ? pause : 0) >= call->deadline) {
+            return rv; /* the caller logs a refusal with the call */
+        }
+        if (tries++) {
+            apr_sleep(pause);
+            pause = pause * 2 > apr_time_from_msec(RD_PAUSE_MAX_MS)
+                        ? apr_time_from_msec(RD_PAUSE_MAX_MS)
+                        : pause * 2;
+        }
+        else {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, rv, call->p,
+                       "ACMPCA0444: redis %s: no answer from the master of %s; asking the "
+                       "sentinels and retrying for up to %d ms",
+                       call->op, call->st->target, call->st->failover_ms);
+        }
+    }
 }
 
 /* Run a request. When a connection that worked before is found lost (the server
@@ -908,6 +1030,9 @@ static apr_status_t call_run(rd_call_t *call, const rd_req_t *req, int retry)
     apr_status_t rv;
     int fresh = 0;
 
+    if (call->st->sentinel) {
+        return call_run_sentinel(call, req, retry);
+    }
     rv = call_attempt(call, req, &fresh);
     if (rv != APR_SUCCESS && call->io_failed && !fresh && retry) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, rv, call->p,
@@ -1006,6 +1131,8 @@ static apr_status_t call_durable(rd_call_t *call)
                    "ACMPCA0406: redis %s on %s: %lld of %d replicas acknowledged the write "
                    "within %d ms",
                    call->op, st->target, r->integer, st->wait_replicas, st->wait_timeout_ms);
+        /* Perhaps a master that a failover left behind, its replica promoted. */
+        call_master_lost(call);
         return APR_TIMEUP;
     }
     return APR_SUCCESS;
@@ -1078,13 +1205,17 @@ static const char *key_account(const char *account, apr_pool_t *p)
     return apr_pstrcat(p, "acmpca:{", account, "}:cas", NULL);
 }
 
-static const char *key_idem(const char *scope, const char *token, apr_pool_t *p)
+static const char *idem_owner(const char *scope)
 {
     const char *colon = strrchr(scope, ':');
-    const char *owner = colon ? colon + 1 : scope;
 
-    return apr_psprintf(p, "acmpca:{%s}:idem:%" APR_SIZE_T_FMT ":%s:%s", owner, strlen(scope),
-                        scope, token);
+    return colon ? colon + 1 : scope;
+}
+
+static const char *key_idem(const char *scope, const char *token, apr_pool_t *p)
+{
+    return apr_psprintf(p, "acmpca:{%s}:idem:%" APR_SIZE_T_FMT ":%s:%s", idem_owner(scope),
+                        strlen(scope), scope, token);
 }
 
 static const char *key_object(const char *bucket, const char *key, apr_pool_t *p)
@@ -1129,8 +1260,9 @@ static void idem_args(rd_cmd_t *cmd, const acmpca_idem_t *idem, const char *resu
 
 static const char *const rd_forms =
     "use redis://[user:password@]host[:port][/db][?options], redis:unix:/path/to/socket"
-    "[?db=N&options] or unix:/path/to/socket[?db=N&options]; options: db=N, timeout=ms, "
-    "wait=replicas, wait_timeout=ms";
+    "[?db=N&options], unix:/path/to/socket[?db=N&options] or "
+    "redis-sentinel://[user:password@]host[:port][,host[:port]...]/master-name[/db][?options]; "
+    "options: db=N, timeout=ms, wait=replicas, wait_timeout=ms, failover_wait=ms (sentinel)";
 
 static const char *spec_error(apr_pool_t *p, const char *what)
 {
@@ -1199,17 +1331,18 @@ static const char *spec_userinfo(rd_store_t *st, const char *s, apr_size_t len, 
     return NULL;
 }
 
-/* "host[:port]" or "[v6]:port". */
-static const char *spec_hostport(rd_store_t *st, const char *s, apr_size_t len, apr_pool_t *p)
+/* "host[:port]" or "[v6]:port"; the port is defport when not given. */
+static const char *spec_hostport(const char *s, apr_size_t len, int defport, const char **phost,
+                                 int *pport, apr_pool_t *p)
 {
-    const char *end = s + len, *port = NULL;
+    const char *end = s + len, *port = NULL, *host;
 
     if (len && *s == '[') {
         const char *close = memchr(s, ']', len);
         if (!close || close == s + 1 || (close + 1 < end && close[1] != ':')) {
             return spec_error(p, "malformed [IPv6] host");
         }
-        st->host = apr_pstrmemdup(p, s + 1, (apr_size_t)(close - s - 1));
+        host = apr_pstrmemdup(p, s + 1, (apr_size_t)(close - s - 1));
         port = close + 1 < end ? close + 2 : NULL;
     }
     else {
@@ -1217,22 +1350,73 @@ static const char *spec_hostport(rd_store_t *st, const char *s, apr_size_t len, 
         if (colon && memchr(colon + 1, ':', (apr_size_t)(end - colon - 1))) {
             return spec_error(p, "an IPv6 host goes in brackets ([::1]:6379)");
         }
-        st->host = apr_pstrmemdup(p, s, colon ? (apr_size_t)(colon - s) : len);
+        host = apr_pstrmemdup(p, s, colon ? (apr_size_t)(colon - s) : len);
         port = colon ? colon + 1 : NULL;
     }
-    if (!*st->host) {
+    if (!*host) {
         return spec_error(p, "the host is missing");
     }
-    st->port = RD_DEFAULT_PORT;
-    if (port
-        && !parse_int(apr_pstrmemdup(p, port, (apr_size_t)(end - port)), 1, 65535, &st->port)) {
+    *phost = host;
+    *pport = defport;
+    if (port && !parse_int(apr_pstrmemdup(p, port, (apr_size_t)(end - port)), 1, 65535, pport)) {
         return spec_error(p, "the port is not a number in 1..65535");
     }
     return NULL;
 }
 
-/* "[userinfo@]hostport[/db]" of a TCP spec. */
-static const char *spec_tcp(rd_store_t *st, const char *s, int *pdb_set, apr_pool_t *p)
+/* "/db" (slash at its '/'; nothing when NULL or "/"). */
+static const char *spec_db(rd_store_t *st, const char *slash, int *pdb_set, apr_pool_t *p)
+{
+    if (slash && slash[1]) {
+        if (!parse_int(slash + 1, 0, 1 << 20, &st->db)) {
+            return spec_error(p, "the database is not a number");
+        }
+        *pdb_set = 1;
+    }
+    return NULL;
+}
+
+/* "host[:port][,host[:port]...]/name[/db]" of a sentinel spec, after the userinfo. */
+static const char *spec_sentinels(rd_store_t *st, const char *s, int *pdb_set, apr_pool_t *p)
+{
+    const char *slash = strchr(s, '/'), *dbslash, *item_end, *comma, *name, *c, *err, *host;
+    int port;
+
+    if (!slash || !slash[1] || slash[1] == '/') {
+        return spec_error(p, "the master name is missing (redis-sentinel://host:26379/name)");
+    }
+    dbslash = strchr(slash + 1, '/');
+    name = dbslash ? apr_pstrmemdup(p, slash + 1, (apr_size_t)(dbslash - slash - 1)) : slash + 1;
+    for (c = name; *c; ++c) {
+        if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+            return spec_error(p, "the master name has a space or a control character");
+        }
+    }
+    if ((err = acmpca_sentinel_create(&st->sentinel, name, p)) != NULL) {
+        return err;
+    }
+    for (;;) {
+        comma = memchr(s, ',', (apr_size_t)(slash - s));
+        item_end = comma ? comma : slash;
+        if (item_end == s) {
+            return spec_error(p, "a sentinel's host is missing");
+        }
+        err = spec_hostport(s, (apr_size_t)(item_end - s), RD_SENTINEL_PORT, &host, &port, p);
+        if (err) {
+            return err;
+        }
+        acmpca_sentinel_add(st->sentinel, host, port);
+        if (!comma) {
+            break;
+        }
+        s = comma + 1;
+    }
+    return spec_db(st, dbslash, pdb_set, p);
+}
+
+/* "[userinfo@]hostport[/db]" of a TCP spec, or "[userinfo@]sentinels/name[/db]". */
+static const char *spec_tcp(rd_store_t *st, const char *s, int sentinel, int *pdb_set,
+                            apr_pool_t *p)
 {
     const char *at = strrchr(s, '@'), *slash, *err;
 
@@ -1244,33 +1428,34 @@ static const char *spec_tcp(rd_store_t *st, const char *s, int *pdb_set, apr_poo
         }
         s = at + 1;
     }
+    if (sentinel) {
+        return spec_sentinels(st, s, pdb_set, p);
+    }
     slash = strchr(s, '/');
-    if ((err = spec_hostport(st, s, slash ? (apr_size_t)(slash - s) : strlen(s), p)) != NULL) {
+    if ((err = spec_hostport(s, slash ? (apr_size_t)(slash - s) : strlen(s), RD_DEFAULT_PORT,
+                             &st->host, &st->port, p))
+        != NULL) {
         return err;
     }
-    if (slash && slash[1]) {
-        if (!parse_int(slash + 1, 0, 1 << 20, &st->db)) {
-            return spec_error(p, "the database is not a number");
-        }
-        *pdb_set = 1;
-    }
-    return NULL;
+    return spec_db(st, slash, pdb_set, p);
 }
 
-/* One "name=value" of the query. */
+/* One "name=value" of the query (RD_NOPTIONS names). */
+#define RD_NOPTIONS 5
 static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_pool_t *p)
 {
-    static const char *const names[] = {"db", "timeout", "wait", "wait_timeout"};
+    static const char *const names[RD_NOPTIONS] = {"db", "timeout", "wait", "wait_timeout",
+                                                   "failover_wait"};
     const char *eq = strchr(opt, '=');
     int i, ok = 0;
 
-    for (i = 0; i < 4; ++i) {
+    for (i = 0; i < RD_NOPTIONS; ++i) {
         if (eq && (size_t)(eq - opt) == strlen(names[i])
             && !strncmp(opt, names[i], strlen(names[i]))) {
             break;
         }
     }
-    if (i == 4) {
+    if (i == RD_NOPTIONS) {
         return spec_error(p,
                           apr_psprintf(p, "unknown option '%s'",
                                        eq ? apr_pstrmemdup(p, opt, (apr_size_t)(eq - opt)) : opt));
@@ -1288,6 +1473,9 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
     case 2:
         ok = parse_int(eq + 1, 0, 1000, &st->wait_replicas);
         break;
+    case 4:
+        ok = parse_int(eq + 1, 0, RD_MAX_MS, &st->failover_ms);
+        break;
     default:
         /* WAIT with 0 blocks for ever: never. */
         ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->wait_timeout_ms);
@@ -1299,7 +1487,7 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
 static const char *spec_query(rd_store_t *st, const char *query, int db_set, apr_pool_t *p)
 {
     char *copy = apr_pstrdup(p, query), *last, *opt;
-    int seen[4] = {0, 0, 0, 0};
+    int seen[RD_NOPTIONS] = {0};
     const char *err;
 
     for (opt = apr_strtok(copy, "&", &last); opt; opt = apr_strtok(NULL, "&", &last)) {
@@ -1309,6 +1497,9 @@ static const char *spec_query(rd_store_t *st, const char *query, int db_set, apr
     }
     if (seen[0] && db_set) {
         return spec_error(p, "the database is given twice");
+    }
+    if (seen[4] && !st->sentinel) {
+        return spec_error(p, "option 'failover_wait' needs sentinels (redis-sentinel://)");
     }
     return NULL;
 }
@@ -1320,13 +1511,21 @@ static const char *spec_target(const rd_store_t *st, apr_pool_t *p)
     if (st->sock) {
         return apr_psprintf(p, "unix:%s%s?db=%d", who, st->sock, st->db);
     }
+    if (st->sentinel) {
+        return apr_psprintf(p, "%ssentinel master %s/%d", who,
+                            acmpca_sentinel_describe(st->sentinel, p), st->db);
+    }
     return apr_psprintf(p, "%s%s%s%s:%d/%d", who, strchr(st->host, ':') ? "[" : "", st->host,
                         strchr(st->host, ':') ? "]" : "", st->port, st->db);
 }
 
-/* Parse args into st; unix_alias: args is the socket path (the "unix:" provider). */
-static const char *spec_parse(rd_store_t *st, const char *args, int unix_alias, apr_pool_t *p)
+/* What the provider's name says the args are. */
+typedef enum { RD_SPEC_TCP, RD_SPEC_UNIX, RD_SPEC_SENTINEL } rd_spec_kind;
+
+/* Parse args into st. */
+static const char *spec_parse(rd_store_t *st, const char *args, rd_spec_kind kind, apr_pool_t *p)
 {
+    int unix_alias = kind == RD_SPEC_UNIX;
     const char *q = strchr(args, '?'), *base, *err;
     int db_set = 0;
 
@@ -1349,7 +1548,7 @@ static const char *spec_parse(rd_store_t *st, const char *args, int unix_alias, 
         if (!*base) {
             return spec_error(p, "the host is missing");
         }
-        if ((err = spec_tcp(st, base, &db_set, p)) != NULL) {
+        if ((err = spec_tcp(st, base, kind == RD_SPEC_SENTINEL, &db_set, p)) != NULL) {
             return err;
         }
     }
@@ -1360,7 +1559,7 @@ static const char *spec_parse(rd_store_t *st, const char *args, int unix_alias, 
     return NULL;
 }
 
-static const char *create_impl(acmpca_store_t **ps, const char *args, int unix_alias,
+static const char *create_impl(acmpca_store_t **ps, const char *args, rd_spec_kind kind,
                                const acmpca_store_provider_t *provider, apr_pool_t *p)
 {
     acmpca_store_t *s;
@@ -1374,7 +1573,8 @@ static const char *create_impl(acmpca_store_t **ps, const char *args, int unix_a
     st = apr_pcalloc(p, sizeof(*st));
     st->timeout_ms = RD_DEFAULT_TIMEOUT;
     st->wait_timeout_ms = RD_DEFAULT_WAIT_MS;
-    if ((err = spec_parse(st, args, unix_alias, p)) != NULL) {
+    st->failover_ms = RD_DEFAULT_FAILOVER_MS;
+    if ((err = spec_parse(st, args, kind, p)) != NULL) {
         return err;
     }
     st->pool = p;
@@ -1391,12 +1591,17 @@ static const char *create_impl(acmpca_store_t **ps, const char *args, int unix_a
 
 static const char *rd_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
-    return create_impl(ps, args, 0, &acmpca_store_redis, p);
+    return create_impl(ps, args, RD_SPEC_TCP, &acmpca_store_redis, p);
 }
 
 static const char *rd_create_unix(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
-    return create_impl(ps, args, 1, &acmpca_store_redis_unix, p);
+    return create_impl(ps, args, RD_SPEC_UNIX, &acmpca_store_redis_unix, p);
+}
+
+static const char *rd_create_sentinel(acmpca_store_t **ps, const char *args, apr_pool_t *p)
+{
+    return create_impl(ps, args, RD_SPEC_SENTINEL, &acmpca_store_redis_sentinel, p);
 }
 
 /* An error reply that a configuration change, not time, cures: no or a wrong password,
@@ -1454,10 +1659,11 @@ static apr_status_t rd_open(acmpca_store_t *s, long owner_uid, long owner_gid, a
     rd_store_t *st = s->impl;
     redisContext *ctx;
     apr_status_t rv;
+    unsigned int gen;
 
     (void)owner_uid;
     (void)owner_gid;
-    if ((rv = ctx_open(st, &ctx, p)) == APR_SUCCESS) {
+    if ((rv = ctx_open(st, 0, &ctx, &gen, p)) == APR_SUCCESS) {
         rv = schema_check(st, ctx, p);
         redisFree(ctx);
     }
@@ -1488,6 +1694,32 @@ static apr_status_t rd_attach(acmpca_store_t *s, apr_pool_t *pchild)
  * Idempotency
  */
 
+/* With wait=N, a call that answers from a claim an earlier call wrote (a retry) must not
+ * acknowledge what the replicas may lack: that call may have failed its own WAIT (on a
+ * master that a failover left behind, whose writes are lost when it rejoins as a replica).
+ * A write of ours after the claim, once on N replicas, shows that the claim and all
+ * written before it are there too: a master has one replication stream. The barrier key
+ * shares the claim's slot. */
+static apr_status_t idem_durable(rd_call_t *call, const char *scope)
+{
+    redisReply *r;
+    rd_cmd_t cmd;
+    apr_status_t rv;
+
+    if (!call->st->wait_replicas) {
+        return APR_SUCCESS;
+    }
+    cmd_init(&cmd, "SET", call->ptemp);
+    cmd_str(&cmd, apr_pstrcat(call->ptemp, "acmpca:{", idem_owner(scope), "}:barrier", NULL));
+    cmd_str(&cmd, nonce_make(call->ptemp));
+    cmd_str(&cmd, "PX");
+    cmd_str(&cmd, "60000");
+    if ((rv = call_cmd(call, &cmd, 1, &r)) != APR_SUCCESS) {
+        return rv;
+    }
+    return call_durable(call);
+}
+
 static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char *token,
                                 apr_time_t now, const char **presult, apr_pool_t *p)
 {
@@ -1510,6 +1742,7 @@ static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char
         rv = APR_NOTFOUND;
         goto leave;
     }
+    RD_OK(idem_durable(&call, scope));
     *presult = result;
 leave:
     return call_end(&call, rv);
@@ -1534,6 +1767,7 @@ static apr_status_t rd_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const 
     idem_args(&cmd, idem, result);
     RD_OK(call_write_script(&call, RS_IDEM_CLAIM, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = idem->existing && !strcmp(idem->existing, result) ? APR_SUCCESS : APR_EEXIST;
     }
@@ -1608,6 +1842,7 @@ static apr_status_t rd_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
     idem_args(&cmd, idem, idem_result);
     RD_OK(call_write_script(&call, RS_CA_CREATE, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
     }
@@ -1942,6 +2177,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         rv = call_durable(&call);
         break;
     case RC_CLAIMED:
+        RD_OK(idem_durable(&call, idem->scope));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
         break;
@@ -2524,3 +2760,8 @@ const acmpca_store_provider_t acmpca_store_redis = RD_PROVIDER("redis", rd_creat
 /* "unix:/path/to/redis.sock": the same provider, named so that the spec reads as the
  * socket's URL although the registry splits at the first ':'. */
 const acmpca_store_provider_t acmpca_store_redis_unix = RD_PROVIDER("unix", rd_create_unix);
+
+/* "redis-sentinel://sentinels/name": the master the sentinels name, followed across a
+ * failover. */
+const acmpca_store_provider_t acmpca_store_redis_sentinel =
+    RD_PROVIDER("redis-sentinel", rd_create_sentinel);

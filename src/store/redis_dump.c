@@ -82,14 +82,14 @@ static apr_status_t rx_io_failed(rx_t *x)
 {
     apr_status_t rv = x->ctx->err == REDIS_ERR_EOF ? APR_EOF : APR_EGENERAL;
 
-    acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, x->p, "ACMPCA0440: redis %s: %s", x->target,
+    acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, x->p, "ACMPCA0450: redis %s: %s", x->target,
                x->ctx->errstr);
     return rv;
 }
 
 static apr_status_t rx_bad(rx_t *x, const redisReply *r, const char *what)
 {
-    acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_EGENERAL, x->p, "ACMPCA0441: redis %s: %s: %s",
+    acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_EGENERAL, x->p, "ACMPCA0451: redis %s: %s: %s",
                x->target, what, r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     return APR_EGENERAL;
 }
@@ -856,7 +856,7 @@ apr_status_t acmpca_redis_load(acmpca_store_t *s, const acmpca_dump_rec_t *recs,
         if (one == APR_SUCCESS && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
             && r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 2) {
             acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, APR_NOTFOUND, ptemp,
-                       "ACMPCA0443: redis %s: record %d of a load refers to a CA that is not there",
+                       "ACMPCA0453: redis %s: record %d of a load refers to a CA that is not there",
                        l.x.target, i + 1);
             one = APR_NOTFOUND;
         }

@@ -11,6 +11,7 @@ const acmpca_store_provider_t *const acmpca_store_providers[] = {
     &acmpca_store_sqlite,
     &acmpca_store_redis,
     &acmpca_store_redis_unix,
+    &acmpca_store_redis_sentinel,
     NULL,
 };
 

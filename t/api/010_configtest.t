@@ -37,6 +37,7 @@ my @bad = (
     ['ACMPCAStore redis://127.0.0.1:notaport', 'ACMPCAStore', 'notaport', qr/port/],
     ['ACMPCAStore redis://',              'ACMPCAStore', 'redis://', qr/host/],
     ['ACMPCAStore unix:',                 'ACMPCAStore', 'unix:', undef],
+    ['ACMPCAStore redis-sentinel://127.0.0.1:26379', 'ACMPCAStore', 'redis-sentinel://127.0.0.1:26379', qr/master name/],
     ['ACMPCAAuthentication kerberos',     'ACMPCAAuthentication', 'kerberos', qr/sigv4/],
     ['ACMPCAThrottle NoSuchOp 1 2',       'ACMPCAThrottle', 'NoSuchOp', qr/IssueCertificate/],
     ['ACMPCAThrottle IssueCertificate 0', 'ACMPCAThrottle', '0', qr/per second/],

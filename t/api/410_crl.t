@@ -176,8 +176,7 @@ my $W = crl_root(cn => uniq('Watchdog Root'));
 ok(wait_for(sub { error_log_lines(qr/ACMPCA0702: CA \Q$W->{id}\E: CRL \d+ published .*first CRL/) }, 20),
     'the periodic job publishes the first CRL of a new CA') or diag 'no ACMPCA0702 line for ' . ($W ? $W->{id} : '');
 my $wl = $W ? issue_leaf($W) : undef;
-sqlite(sprintf "UPDATE certs SET revoked_at = %d, revocation_reason = 'KEY_COMPROMISE' WHERE ca_id = '%s' AND serial = '%s';",
-       time * 1_000_000, $W ? $W->{id} : '', $wl ? $wl->{serial} : '');
+store_revoke_quietly($W ? $W->{id} : '', $wl ? $wl->{serial} : '', time * 1_000_000, 'KEY_COMPROMISE');
 ok(wait_for(sub { crl_entries(crl_text(crl_der_from_url("http://127.0.0.1:$port/crl/$W->{id}.crl")))->{ $wl ? $wl->{serial} : '' } }, 40),
     '... and adds a revocation the CRL lacks (after a grace period of 15 s)');
 my @gens = split /AH00489/, join '', error_log_lines(qr/AH00489|ACMPCA0760|ACMPCA0702.*(?:first CRL|revocations not on)/);

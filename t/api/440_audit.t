@@ -152,14 +152,13 @@ is_aws_error($r, 400, 'ResourceNotFoundException', undef, 'an unknown CA -> Reso
 # RequestInProgressException; gone stale after 15 minutes: FAILED, and no longer in
 # the way.
 my $busy = '11111111-2222-3333-4444-555555555555';
-sqlite(sprintf "INSERT INTO reports (ca_id, id, status, bucket, key, format, created_at) "
-       . "VALUES ('%s', '%s', 'CREATING', '%s', 'audit-report/%s/%s.json', 'JSON', %d);",
-       $R->{id}, $busy, $bucket, $R->{id}, $busy, (time + 2) * 1_000_000);
+store_report_put($R->{id}, $busy, 'CREATING', $bucket, "audit-report/$R->{id}/$busy.json", 'JSON',
+                 (time + 2) * 1_000_000);
 (undef, $d) = describe_report($R->{arn}, $busy);
 is(($d || {})->{AuditReportStatus}, 'CREATING', 'a report being written: CREATING');
 (undef, undef, $r) = create_report($R->{arn}, 'JSON');
 is_aws_error($r, 400, 'RequestInProgressException', undef, '... meanwhile CreateCertificateAuthorityAuditReport -> RequestInProgressException');
-sqlite(sprintf "UPDATE reports SET created_at = %d WHERE id = '%s';", (time - 16 * 60) * 1_000_000, $busy);
+store_report_created($R->{id}, $busy, (time - 16 * 60) * 1_000_000);
 (undef, $d) = describe_report($R->{arn}, $busy);
 is(($d || {})->{AuditReportStatus}, 'FAILED', '... one that never finished: FAILED after 15 minutes');
 (undef, undef, $r) = create_report($R->{arn}, 'JSON');

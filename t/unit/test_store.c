@@ -115,13 +115,49 @@ static const char *redis_unix_spec(const char *tmpdir, apr_pool_t *p)
     return redis_spec_env("ACMPCA_TEST_REDIS_UNIX");
 }
 
+/* The master's "redis://127.0.0.1:<port>/0" now, as the first sentinel of a
+ * "redis-sentinel://127.0.0.1:<port>,.../acmpca/0" spec (scripts/redis-sentinel.sh) says. */
+static const char *sentinel_master(const char *spec, apr_pool_t *p)
+{
+    struct timeval tv = {5, 0};
+    redisContext *ctx;
+    redisReply *r;
+    const char *master;
+    int port;
+
+    if (sscanf(spec, "redis-sentinel://127.0.0.1:%d", &port) != 1) {
+        fail_msg("cannot parse %s", spec);
+    }
+    ctx = redisConnectWithTimeout("127.0.0.1", port, tv);
+    assert_true(ctx && !ctx->err);
+    r = redisCommand(ctx, "SENTINEL get-master-addr-by-name acmpca");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 2);
+    master = apr_psprintf(p, "redis://%s:%s/0", r->element[0]->str, r->element[1]->str);
+    freeReplyObject(r);
+    redisFree(ctx);
+    return master;
+}
+
+static const char *sentinel_spec(const char *tmpdir, apr_pool_t *p)
+{
+    const char *spec = getenv("ACMPCA_TEST_SENTINEL");
+
+    (void)tmpdir;
+    redis_do(sentinel_master(spec, p), "FLUSHDB");
+    return spec;
+}
+
 static const backend_t backends[] = {
     {"sqlite", NULL, sqlite_spec},
     {"redis", "ACMPCA_TEST_REDIS", redis_spec},
     {"redis (unix socket)", "ACMPCA_TEST_REDIS_UNIX", redis_unix_spec},
+    {"redis (sentinel)", "ACMPCA_TEST_SENTINEL", sentinel_spec},
 };
 
-#define BE_REDIS (&backends[1])
+#define BE_REDIS    (&backends[1])
+#define BE_SENTINEL (&backends[3])
 
 static int backend_runs(const backend_t *be)
 {
@@ -1640,6 +1676,207 @@ static void test_redis_wait(void **state)
 }
 
 /**************************************************************************************
+ * redis via Sentinel: specs, sentinels that cannot answer, a failover under writes
+ */
+
+static void test_sentinel_specs(void **state)
+{
+    static const char *const good[] = {
+        "redis-sentinel://127.0.0.1:26379/mymaster",
+        "redis-sentinel://h1,h2:26380,[::1]:26381/mymaster/2?wait=1&failover_wait=0",
+        "redis-sentinel://user:p%40ss@h1:26379,h2/m?timeout=100&failover_wait=5000",
+        "redis-sentinel:h1/m",
+    };
+    static const char *const bad[] = {
+        "redis-sentinel:",
+        "redis-sentinel://h1",
+        "redis-sentinel://h1/",
+        "redis-sentinel://h1//m",
+        "redis-sentinel:///m",
+        "redis-sentinel://h1,/m",
+        "redis-sentinel://,h1/m",
+        "redis-sentinel://h1:0/m",
+        "redis-sentinel://h1/m/x",
+        "redis-sentinel://h1/m?failover_wait=-1",
+        "redis-sentinel://h1/m?failover_wait=1&failover_wait=2",
+        "redis-sentinel://::1/m",
+        "redis-sentinel://u:secretpw@h1:99999/m",
+        "redis://h?failover_wait=100",
+    };
+    apr_pool_t *p = *state;
+    acmpca_store_t *s;
+    const char *err;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+        err = acmpca_store_create(&s, good[i], p);
+        if (err) {
+            fail_msg("%s: %s", good[i], err);
+        }
+        assert_ptr_equal(s->provider, &acmpca_store_redis_sentinel);
+        assert_true(s->provider->flags & ACMPCA_STORE_F_MULTIHOST);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        err = acmpca_store_create(&s, bad[i], p);
+        if (!err) {
+            fail_msg("%s was accepted", bad[i]);
+        }
+        assert_null(s);
+        assert_non_null(strstr(err, "redis-sentinel://[user:password@]host[:port][,host"));
+        assert_null(strstr(err, "secretpw"));
+    }
+    /* The password is redacted for the log like a redis:// one. */
+    assert_string_equal(acmpca_store_redact("redis-sentinel://u:secretpw@h1,h2/m", p),
+                        "redis-sentinel://***@h1,h2/m");
+}
+
+/* No sentinel answers: a call fails (never as "not found") once failover_wait is spent,
+ * and the log says why. */
+static void test_sentinel_unreachable(void **state)
+{
+    apr_pool_t *p = *state;
+
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    assert_fails_within(apr_psprintf(p,
+                                     "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d/acmpca"
+                                     "?timeout=300&failover_wait=400",
+                                     tcp_port(NULL, 0), tcp_port(NULL, 0)),
+                        apr_time_from_msec(2000), p);
+    log_restore();
+    assert_non_null(strstr(log_seen, "ACMPCA0440: redis sentinel: no sentinel of acmpca ("));
+    assert_non_null(strstr(log_seen, "ACMPCA0444: redis ca_get"));
+}
+
+/* Real sentinels that watch no master of that name. */
+static void test_sentinel_unknown_name(void **state)
+{
+    fx_t *fx = *state;
+    const char *spec = apr_pstrdup(fx->p, fx->spec);
+    char *name = strstr(spec, "/acmpca/");
+
+    assert_non_null(name);
+    memcpy(name, "/nosuch/", 8);
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    assert_fails_within(apr_pstrcat(fx->p, spec, "?timeout=500&failover_wait=200", NULL),
+                        apr_time_from_msec(3000), fx->p);
+    log_restore();
+    assert_non_null(strstr(log_seen, "does not know a master 'nosuch'"));
+}
+
+/* Only the sentinel's notices: a failover makes many error lines, which could fill
+ * log_seen before the one we look for. */
+static void log_keep_moves(const char *file, int line, acmpca_log_level_t level, apr_status_t rv,
+                           apr_pool_t *p, const char *msg, void *baton)
+{
+    if (strstr(msg, "ACMPCA0441")) {
+        log_keep(file, line, level, rv, p, msg, baton);
+    }
+}
+
+#define N_FAILOVER_MAX 100000
+
+typedef struct failover_writer_t {
+    acmpca_store_t *s;
+    apr_pool_t *p;
+    volatile int stop;
+    int tried;
+    int failed;
+    char acked[N_FAILOVER_MAX]; /* serial i was acknowledged */
+} failover_writer_t;
+
+/* Certificates 0, 1, 2... one after the other, each tried once, as a client that gets a
+ * 503 would move on; what was acknowledged is noted. */
+static void *APR_THREAD_FUNC failover_write(apr_thread_t *thd, void *data)
+{
+    failover_writer_t *w = data;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, w->p);
+    while (!w->stop && w->tried < N_FAILOVER_MAX) {
+        char serial[16];
+        acmpca_cert_rec_t rec;
+
+        apr_pool_clear(p);
+        snprintf(serial, sizeof(serial), "%08x", (unsigned)w->tried);
+        rec = cert_rec("ca-fo", serial);
+        if (w->s->provider->cert_put(w->s, &rec, NULL, p) == APR_SUCCESS) {
+            w->acked[w->tried] = 1;
+        }
+        else {
+            w->failed++;
+        }
+        w->tried++;
+        apr_sleep(apr_time_from_msec(5));
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thd, APR_SUCCESS);
+    return NULL;
+}
+
+/* SENTINEL FAILOVER while a thread writes with wait=1: the store follows the new master
+ * without being reopened, and every write it acknowledged is on the new master. */
+static void test_sentinel_failover(void **state)
+{
+    fx_t *fx = *state;
+    const char *ctl = getenv("ACMPCA_TEST_SENTINEL_CTL"), *dir = getenv("ACMPCA_TEST_SENTINEL_DIR");
+    failover_writer_t *w = apr_pcalloc(fx->p, sizeof(*w));
+    const char *before, *after;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t *got;
+    apr_thread_t *thd;
+    apr_status_t trv;
+    int i, acked = 0, missing = 0;
+    char cmd[1024];
+
+    if (!ctl || !dir) {
+        skip();
+    }
+    assert_null(acmpca_store_create(
+        &w->s, apr_pstrcat(fx->p, fx->spec, "?wait=1&wait_timeout=500&failover_wait=5000", NULL),
+        fx->p));
+    w->p = fx->p;
+    ca_make(fx, &ca, "ca-fo", "111111111111");
+    before = sentinel_master(fx->spec, fx->p);
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep_moves, ACMPCA_LOG_NOTICE, NULL);
+    assert_int_equal(apr_thread_create(&thd, NULL, failover_write, w, fx->p), APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(300));
+    snprintf(cmd, sizeof(cmd), "sh '%s' failover '%s' >/dev/null", ctl, dir);
+    assert_int_equal(system(cmd), 0);
+    i = w->tried;
+    while (w->tried < i + 20) { /* some writes on the new master, settled */
+        apr_sleep(apr_time_from_msec(20));
+    }
+    w->stop = 1;
+    apr_thread_join(&trv, thd);
+    log_restore();
+
+    after = sentinel_master(fx->spec, fx->p);
+    assert_string_not_equal(before, after);
+    for (i = 0; i < w->tried; ++i) {
+        char serial[16];
+        if (!w->acked[i]) {
+            continue;
+        }
+        acked++;
+        snprintf(serial, sizeof(serial), "%08x", (unsigned)i);
+        if (w->s->provider->cert_get(w->s, "ca-fo", serial, &got, fx->p) != APR_SUCCESS
+            || redis_do(after, "EXISTS acmpca:{ca-fo}:cert:%s", serial) != 1) {
+            missing++;
+        }
+    }
+    fprintf(stderr, "[  INFO    ] failover %s -> %s: %d writes, %d acknowledged, %d failed\n",
+            before, after, w->tried, acked, w->failed);
+    assert_int_equal(missing, 0);
+    assert_true(acked > 20);
+    /* The writes after the switch went through: the last ones were acknowledged. */
+    assert_true(w->acked[w->tried - 1] || w->acked[w->tried - 2]);
+    assert_non_null(strstr(log_seen, "ACMPCA0441: redis sentinel: master acmpca is now at"));
+}
+
+/**************************************************************************************
  * main: the contract tests once per backend
  */
 
@@ -1651,6 +1888,8 @@ int main(void)
         UNIT_TEST(test_registry),
         UNIT_TEST(test_redis_specs),
         UNIT_TEST(test_redis_unreachable),
+        UNIT_TEST(test_sentinel_specs),
+        UNIT_TEST(test_sentinel_unreachable),
     };
     const struct CMUnitTest sqlite_tests[] = {
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
@@ -1662,6 +1901,10 @@ int main(void)
         STORE_TEST(test_redis_restart, (void *)BE_REDIS),
         STORE_TEST(test_redis_auth, (void *)BE_REDIS),
         STORE_TEST(test_redis_wait, (void *)BE_REDIS),
+    };
+    const struct CMUnitTest sentinel_tests[] = {
+        STORE_TEST(test_sentinel_unknown_name, (void *)BE_SENTINEL),
+        STORE_TEST(test_sentinel_failover, (void *)BE_SENTINEL),
     };
     int failed = 0;
     size_t i;
@@ -1710,6 +1953,10 @@ int main(void)
                                           unit_group_teardown);
     if (backend_runs(BE_REDIS)) {
         failed += cmocka_run_group_tests_name("redis only", redis_tests, unit_group_setup,
+                                              unit_group_teardown);
+    }
+    if (backend_runs(BE_SENTINEL)) {
+        failed += cmocka_run_group_tests_name("redis sentinel", sentinel_tests, unit_group_setup,
                                               unit_group_teardown);
     }
     return failed ? 1 : 0;

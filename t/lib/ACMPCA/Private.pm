@@ -30,12 +30,20 @@ my @ALL;    # every server made, stopped at exit
 
 my %MPMS = (event => 'mpm_event', worker => 'mpm_worker', prefork => 'mpm_prefork');
 
+# A free loopback port: one the kernel picks, or one of ACMPCA_TEST_PORTS ("first-last")
+# when set (runs sharing a machine keep to ranges of their own).
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1,
-                                  ReuseAddr => 1) or croak "no free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    $p;
+    my($lo, $hi) = ($ENV{ACMPCA_TEST_PORTS} // '') =~ /^(\d+)-(\d+)$/ ? ($1, $2) : (0, 0);
+    my $first = $lo + int rand($hi - $lo + 1);
+    for my $i (0 .. $hi - $lo) {
+        my $try = $lo ? $lo + ($first - $lo + $i) % ($hi - $lo + 1) : 0;
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $try, Listen => 1,
+                                      ReuseAddr => 1) or next;
+        my $p = $s->sockport;
+        close $s;
+        return $p;
+    }
+    croak "no free port" . ($lo ? " in $lo-$hi" : '') . ": $!";
 }
 
 # new(name, mpm (event), extra (more config lines, inside the server config), data (the

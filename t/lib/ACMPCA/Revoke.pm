@@ -1,7 +1,8 @@
 # Licensed under the Apache License, Version 2.0.
 # Helpers of the revocation tests (t/api/4xx_*.t, t/client/4xx_*.t): CAs with CRLs
 # and OCSP, end-entity certificates, revocation, fetching by URL, reading CRLs and
-# OCSP answers with openssl, the sqlite3 seeding of many revoked certificates, and
+# OCSP answers with openssl, changes made straight in the store (sqlite3 or redis-cli:
+# the seeding of many revoked certificates, records as a crash would leave them), and
 # the memory of the httpd children.
 #
 # The tests run against the vhost acmpca_revoke (t/conf/revoke.conf.in): a store of
@@ -33,7 +34,8 @@ our @EXPORT = qw(
     crl_text crl_number crl_entries crl_verify crl_dates crl_der_from_url
     ocsp_query ocsp_request_der ocsp_response_text
     der_tlvs crl_issuer_der cert_subject_der raw_http
-    store_db sqlite seed_revoked children vm_hwm vm_rss error_log_lines
+    store_db sqlite redis seed_revoked store_revoke_quietly store_report_put store_report_created
+    children vm_hwm vm_rss error_log_lines
     wait_for
 );
 
@@ -363,7 +365,18 @@ sub ocsp_response_text {
 ##########################################################################
 # The store and the server's processes
 
-sub store_db { catfile(Apache::Test::vars('acmpca_data'), 'revoke', 'acmpca.db') }
+# The vhost's ACMPCAStore (t/TEST.PL): sqlite:<file>, or redis://.../1 under make api-redis.
+sub revoke_store { Apache::Test::vars('acmpca_revoke_store') // '' }
+
+# The sqlite file of the store, or undef when it is redis.
+sub store_db { revoke_store() =~ /^sqlite:(.+)$/ ? $1 : undef }
+
+# redis(@args) -> {rc, out, err}: redis-cli on the store (an error reply is rc 1).
+sub redis {
+    my $r = run_cmd(['redis-cli', '-u', revoke_store(), @_], timeout => 300);
+    $r->{rc} ||= $r->{out} =~ /^(?:ERR|WRONGTYPE|NOSCRIPT)\b/ ? 1 : 0;
+    $r;
+}
 
 # sqlite($sql) -> {rc, out, err}; the test runs as root, the workers as www-data:
 # the files keep their owner.
@@ -383,14 +396,27 @@ sub sqlite {
 # Insert $n revoked certificates of CA $ca_id straight into the store (a test-only
 # shortcut: issuing 100,000 certificates through the API would take many minutes).
 # Serials: 7e<hex of i> padded to 16 octets; revoked at $when with reasons cycling.
-# The WAL is checkpointed at once, so that the next write of the server does not pay
-# for copying this bulk into the database.
+# sqlite: the WAL is checkpointed at once, so that the next write of the server does not
+# pay for copying this bulk into the database. redis: the layout of src/store/redis.c.
 sub seed_revoked {
     my($ca_id, $n, %o) = @_;
     my $now = $o{now} // time;
     my $nb = ($now - 3600) * 1_000_000;
     my $na = ($now + 365 * 86400) * 1_000_000;
     my $rv = ($now - 60) * 1_000_000;
+    return redis('EVAL', <<'LUA', 3, "acmpca:{$ca_id}:cert:", "acmpca:{$ca_id}:certs",
+local reasons = {[0] = 'KEY_COMPROMISE', [1] = 'SUPERSEDED', [2] = 'UNSPECIFIED'}
+for i = 1, tonumber(ARGV[1]) do
+  local s = string.format('7e%030x', i)
+  redis.call('HSET', KEYS[1] .. s, 'pem', 'seeded', 'subject', 'CN=seeded ' .. i,
+    'tmpl', 'arn:aws:acm-pca:::template/EndEntityCertificate/V1', 'nb', ARGV[2],
+    'na', ARGV[3], 'ia', ARGV[2], 'ra', ARGV[4], 'rr', reasons[i % 3])
+  redis.call('ZADD', KEYS[2], 0, s)
+  redis.call('ZADD', KEYS[3], 0, s)
+end
+return 0
+LUA
+                 "acmpca:{$ca_id}:revoked", $n, $nb, $na, $rv) unless store_db();
     my $sql = <<"SQL";
 BEGIN;
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
@@ -405,6 +431,45 @@ COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
     sqlite($sql);
+}
+
+# Mark a certificate revoked in the store alone, as if the CRL rebuild after it had
+# failed ($when in microseconds).
+sub store_revoke_quietly {
+    my($ca_id, $serial, $when, $reason) = @_;
+    return sqlite(sprintf "UPDATE certs SET revoked_at = %d, revocation_reason = '%s' "
+                  . "WHERE ca_id = '%s' AND serial = '%s';", $when, $reason, $ca_id, $serial)
+        if store_db();
+    redis('EVAL', "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+          . "redis.call('HSET', KEYS[1], 'ra', ARGV[2], 'rr', ARGV[3]) "
+          . "redis.call('ZADD', KEYS[2], 0, ARGV[1]) return 1",
+          2, "acmpca:{$ca_id}:cert:$serial", "acmpca:{$ca_id}:revoked", $serial, $when, $reason);
+}
+
+# An audit report record as a process that is writing it (or died doing so) leaves it.
+sub store_report_put {
+    my($ca_id, $id, $status, $bucket, $key, $format, $created) = @_;
+    return sqlite(sprintf "INSERT INTO reports (ca_id, id, status, bucket, key, format, created_at) "
+                  . "VALUES ('%s', '%s', '%s', '%s', '%s', '%s', %d);",
+                  $ca_id, $id, $status, $bucket, $key, $format, $created)
+        if store_db();
+    redis('EVAL', "local ord = redis.call('INCR', KEYS[3]) redis.call('DEL', KEYS[1]) "
+          . "redis.call('HSET', KEYS[1], 'ord', ord, 'created', ARGV[2], 'status', ARGV[3], "
+          . "'bucket', ARGV[4], 'key', ARGV[5], 'format', ARGV[6]) "
+          . "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) return 1",
+          3, "acmpca:{$ca_id}:report:$id", "acmpca:{$ca_id}:reports", "acmpca:{$ca_id}:reportseq",
+          $id, $created, $status, $bucket, $key, $format);
+}
+
+# Move a report's creation time ($created in microseconds).
+sub store_report_created {
+    my($ca_id, $id, $created) = @_;
+    return sqlite(sprintf "UPDATE reports SET created_at = %d WHERE ca_id = '%s' AND id = '%s';",
+                  $created, $ca_id, $id)
+        if store_db();
+    redis('EVAL', "redis.call('HSET', KEYS[1], 'created', ARGV[2]) "
+          . "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) return 1",
+          2, "acmpca:{$ca_id}:report:$id", "acmpca:{$ca_id}:reports", $id, $created);
 }
 
 # The pids of the httpd children of the test server.
