@@ -121,6 +121,7 @@ clean:
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang, ASan + UBSan);
 #                        FUZZ_TARGETS="fuzz_csr fuzz_ocsp" for some; findings in build-fuzz/
 #   make fuzz-replay     every committed corpus through its target (gcc; part of make test)
+#   make fuzz-capture    recapture the awscli/boto3 seeds against the module (CAPTURE_PORT)
 #   make test-asan       unit tests and the Apache::Test suite, ASan + UBSan (build-asan/)
 #   make test-valgrind   unit tests under valgrind
 #   make soak            the crash-safety tests (t/api/7xx) at full length: 200 kill rounds,
@@ -130,6 +131,7 @@ clean:
 # ************************************************************************************
 
 FUZZ_SECONDS ?= 60
+CAPTURE_PORT ?= 9620
 FUZZ_BUILD   ?= build-fuzz
 ASAN_BUILD   ?= build-asan
 CLANG        ?= clang
@@ -150,7 +152,7 @@ VALGRIND_OPTS      ?= --error-exitcode=1 --leak-check=full --errors-for-leak-kin
                       --show-leak-kinds=definite,indirect --track-origins=yes --quiet
 
 .PHONY: fuzz fuzz-build fuzz-replay test-asan test-valgrind soak hardening-ci \
-        asan-unit valgrind-ci
+        asan-unit valgrind-ci fuzz-capture
 
 # The replay binaries: each target with t/fuzz/replay.c as its main(), the ordinary compiler.
 $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
@@ -159,6 +161,10 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
 
 fuzz-replay: $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
 	@set -e; for t in $(FUZZ_ALL); do $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
+
+# The seeds of real client requests, captured against the module (t/fuzz/capture.py).
+fuzz-capture: all
+	@CAPTURE_PORT="$(CAPTURE_PORT)" $(PYTHON) t/fuzz/capture.py
 
 # libFuzzer binaries, built by `make fuzz` in $(FUZZ_BUILD) with clang.
 $(BUILD)/fuzzer/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)

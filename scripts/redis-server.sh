@@ -20,7 +20,8 @@
 # loopback and a 0700 directory only.
 #
 # Environment: REDIS_SERVER, REDIS_CLI (default redis-server, redis-cli),
-#              REDIS_WAIT (seconds to wait for a start or a stop, default 10).
+#              REDIS_WAIT (seconds to wait for a start or a stop, default 10),
+#              REDIS_PORT (run: this port rather than one picked from the pid).
 set -u
 
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
@@ -170,7 +171,8 @@ cmd_run() { # cmd...
     trap 'cmd_stop "$RUN_DIR"; rm -rf "$RUN_DIR"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    spec=$(cmd_start "$RUN_DIR") || exit 1
+    # shellcheck disable=SC2086
+    spec=$(cmd_start "$RUN_DIR" ${REDIS_PORT:-}) || exit 1
     ACMPCA_TEST_REDIS=$spec
     ACMPCA_TEST_REDIS_UNIX="unix:$RUN_DIR/redis.sock"
     ACMPCA_TEST_REDIS_DIR=$RUN_DIR
