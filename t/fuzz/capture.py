@@ -414,7 +414,8 @@ root = pca.create_certificate_authority(CertificateAuthorityType="ROOT",
             dict(ObjectIdentifier="0.9.2342.19200300.100.1.25", Value="example")])),
     RevocationConfiguration=dict(CrlConfiguration=dict(Enabled=True, S3BucketName=BUCKET,
         ExpirationInDays=30), OcspConfiguration=dict(Enabled=True)),
-    Tags=[dict(Key="owner", Value="boto3")], IdempotencyToken="boto3-root")["CertificateAuthorityArn"]
+    Tags=[dict(Key="owner", Value="boto3")],
+    IdempotencyToken="boto3-root")["CertificateAuthorityArn"]
 pca.describe_certificate_authority(CertificateAuthorityArn=root)
 c = pca.get_certificate_authority_csr(CertificateAuthorityArn=root)["Csr"]
 arn = pca.issue_certificate(CertificateAuthorityArn=root, Csr=c.encode(),
@@ -569,7 +570,8 @@ def write_seeds(seen):
                     seeds.put('fuzz_arn', name + '-' + k, j[k])
         else:
             bucket, _, key = path.split('?')[0].lstrip('/').partition('/')
-            seeds.put('fuzz_object', name, '%s\n%s' % (placeholders(bucket, ca_ids), placeholders(key, ca_ids)))
+            seeds.put('fuzz_object', name, '%s\n%s' % (placeholders(bucket, ca_ids),
+                                                      placeholders(key, ca_ids)))
     counts = {}
     for t, _ in seeds.names:
         counts[t] = counts.get(t, 0) + 1

@@ -31,7 +31,6 @@ ACCOUNT = '123456789012'
 CA_ID = '11111111-2222-4333-8444-555555555555'
 CA_ARN = 'arn:aws:acm-pca:us-east-1:%s:certificate-authority/%s' % (ACCOUNT, CA_ID)
 SERIAL = '4f757a7a0102030405060708090a0b0c'
-CERT_ARN = CA_ARN + '/certificate/' + SERIAL
 BUCKET = 'fuzz-crl-bucket'
 TMP = tempfile.mkdtemp(prefix='acmpca-corpus-')
 
