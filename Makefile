@@ -122,7 +122,8 @@ clean:
 #                        FUZZ_TARGETS="fuzz_csr fuzz_ocsp" for some; findings in build-fuzz/
 #   make fuzz-replay     every committed corpus through its target (gcc; part of make test)
 #   make fuzz-capture    recapture the awscli/boto3 seeds against the module (CAPTURE_PORT)
-#   make test-asan       unit tests and the Apache::Test suite, ASan + UBSan (build-asan/)
+#   make test-asan       unit tests and the Apache::Test suite (sqlite, then redis and
+#                        t/multi), module under ASan + UBSan (build-asan/)
 #   make test-valgrind   unit tests under valgrind
 #   make soak            the crash-safety tests (t/api/7xx) at full length: 200 kill rounds,
 #                        50 graceful restarts, under event and prefork
@@ -199,11 +200,16 @@ asan-module:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g" \
 	    EXTRA_CFLAGS="$(SAN_FLAGS)" all
 
-# One after the other: the two builds share $(ASAN_BUILD).
+# One after the other: the two builds share $(ASAN_BUILD). The suite runs twice, as in
+# make test: on sqlite, then with its main store in redis plus t/multi (api-redis).
+ASAN_SUITE := ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" sh scripts/test-asan.sh
 test-asan: deps
 	@$(MAKE) --no-print-directory asan-unit
 	@$(MAKE) --no-print-directory asan-module
-	@ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" sh scripts/test-asan.sh
+	@$(ASAN_SUITE)
+	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
+	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "test-asan: redis pass skipped"; exit 0; fi; \
+	     ACMPCA_TEST_STORE=$$ACMPCA_TEST_REDIS $(ASAN_SUITE)'
 
 # The slice of it make test runs (a few minutes): every corpus sent over HTTP, the main
 # paths of issuance, revocation, CRL, OCSP and objects, a kill -9 and a full disk, a
@@ -212,8 +218,7 @@ ASAN_CI_TESTS ?= t/api/040_bad_input_sweep.t t/api/330_issue_get.t t/api/350_pas
                  t/api/400_revoke.t t/api/410_crl.t t/api/420_ocsp.t t/api/430_objects.t \
                  t/api/700_kill_issue.t t/api/720_disk_full.t t/client/030_boto3_flow.t
 asan-api-ci: asan-module
-	@TESTS="$(ASAN_CI_TESTS)" ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" \
-	    sh scripts/test-asan.sh
+	@TESTS="$(ASAN_CI_TESTS)" $(ASAN_SUITE)
 
 test-valgrind: $(UNIT_BIN) $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
 	@sh scripts/redis-server.sh run sh -c 'set -e; for t in $(UNIT_BIN); do \
