@@ -135,15 +135,19 @@ clean:
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang, ASan + UBSan);
 #                        FUZZ_TARGETS="fuzz_csr fuzz_ocsp" for some; findings in build-fuzz/
 #   make fuzz-replay     every committed corpus through its target (gcc; part of make test)
-#   make test-asan       unit tests and the Apache::Test suite, ASan + UBSan (build-asan/)
+#   make fuzz-capture    recapture the awscli/boto3 seeds against the module (CAPTURE_PORT)
+#   make test-asan       unit tests and the Apache::Test suite (sqlite, then redis and
+#                        t/multi), module under ASan + UBSan (build-asan/)
 #   make test-valgrind   unit tests under valgrind
 #   make soak            the crash-safety tests (t/api/7xx) at full length: 200 kill rounds,
 #                        50 graceful restarts, under event and prefork
 #   make hardening-ci    the bounded slices make test runs: fuzz-replay, the unit tests
-#                        under ASan, a valgrind subset
+#                        under ASan, the module under ASan through ASAN_CI_TESTS, a
+#                        valgrind subset
 # ************************************************************************************
 
 FUZZ_SECONDS ?= 60
+CAPTURE_PORT ?= 9620
 FUZZ_BUILD   ?= build-fuzz
 ASAN_BUILD   ?= build-asan
 CLANG        ?= clang
@@ -164,7 +168,7 @@ VALGRIND_OPTS      ?= --error-exitcode=1 --leak-check=full --errors-for-leak-kin
                       --show-leak-kinds=definite,indirect --track-origins=yes --quiet
 
 .PHONY: fuzz fuzz-build fuzz-replay test-asan test-valgrind soak hardening-ci \
-        asan-unit valgrind-ci
+        asan-unit asan-module asan-api-ci valgrind-ci fuzz-capture
 
 # The replay binaries: each target with t/fuzz/replay.c as its main(), the ordinary compiler.
 $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
@@ -173,6 +177,10 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
 
 fuzz-replay: $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
 	@set -e; for t in $(FUZZ_ALL); do $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
+
+# The seeds of real client requests, captured against the module (t/fuzz/capture.py).
+fuzz-capture: all
+	@CAPTURE_PORT="$(CAPTURE_PORT)" $(PYTHON) t/fuzz/capture.py
 
 # libFuzzer binaries, built by `make fuzz` in $(FUZZ_BUILD) with clang.
 $(BUILD)/fuzzer/%: t/fuzz/%.c $(FUZZ_DEPS) $(LIB)
@@ -202,10 +210,29 @@ asan-unit:
 	    EXTRA_CFLAGS="$(SAN_FLAGS) -fno-sanitize-recover=undefined" unit
 
 # ... then the module under Apache::Test, in an httpd with the ASan runtime preloaded.
-test-asan: deps asan-unit
+asan-module:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g" \
 	    EXTRA_CFLAGS="$(SAN_FLAGS)" all
-	@ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" sh scripts/test-asan.sh
+
+# One after the other: the two builds share $(ASAN_BUILD). The suite runs twice, as in
+# make test: on sqlite, then with its main store in redis plus t/multi (api-redis).
+ASAN_SUITE := ASAN_BUILD="$(ASAN_BUILD)" HTTPD="$(HTTPD)" CC="$(CC)" sh scripts/test-asan.sh
+test-asan: deps
+	@$(MAKE) --no-print-directory asan-unit
+	@$(MAKE) --no-print-directory asan-module
+	@$(ASAN_SUITE)
+	@TESTS="$(REDIS_TESTS)" sh scripts/redis-server.sh run sh -c \
+	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "test-asan: redis pass skipped"; exit 0; fi; \
+	     ACMPCA_TEST_STORE=$$ACMPCA_TEST_REDIS $(ASAN_SUITE)'
+
+# The slice of it make test runs (a few minutes): every corpus sent over HTTP, the main
+# paths of issuance, revocation, CRL, OCSP and objects, a kill -9 and a full disk, a
+# boto3 flow; make test-asan runs the whole suite.
+ASAN_CI_TESTS ?= t/api/040_bad_input_sweep.t t/api/330_issue_get.t t/api/350_passthrough.t \
+                 t/api/400_revoke.t t/api/410_crl.t t/api/420_ocsp.t t/api/430_objects.t \
+                 t/api/700_kill_issue.t t/api/720_disk_full.t t/client/030_boto3_flow.t
+asan-api-ci: asan-module
+	@TESTS="$(ASAN_CI_TESTS)" $(ASAN_SUITE)
 
 test-valgrind: $(UNIT_BIN) $(FUZZ_ALL:%=$(BUILD)/fuzz/%)
 	@sh scripts/redis-server.sh run sh -c 'set -e; for t in $(UNIT_BIN); do \
@@ -219,7 +246,9 @@ valgrind-ci: $(VALGRIND_CI_UNITS:%=$(BUILD)/t/%) $(VALGRIND_CI_FUZZ:%=$(BUILD)/f
 	@set -e; for t in $(VALGRIND_CI_FUZZ); do echo "== valgrind $$t"; \
 	    $(VALGRIND) $(VALGRIND_OPTS) $(BUILD)/fuzz/$$t t/fuzz/corpus/$$t; done
 
-hardening-ci: fuzz-replay asan-unit valgrind-ci
+hardening-ci: fuzz-replay valgrind-ci
+	@$(MAKE) --no-print-directory asan-unit
+	@$(MAKE) --no-print-directory asan-api-ci
 
 # The crash-safety tests (t/api/7xx) at full length, under the event and the prefork MPM.
 SOAK_TESTS ?= $(sort $(wildcard t/api/7[0-9][0-9]_*.t))

@@ -23,7 +23,8 @@
 #              REDIS_WAIT (seconds to wait for a start or a stop, default 10),
 #              REDIS_CONF_EXTRA (more lines for redis.conf, e.g. "replicaof 127.0.0.1 9150"),
 #              ACMPCA_TEST_PORTS ("first-last": the ports a start without PORT may take;
-#              default: from 20000 up, by our pid).
+#              default: from 20000 up, by our pid),
+#              REDIS_PORT (run: this port rather than one picked).
 set -u
 
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
@@ -184,7 +185,8 @@ cmd_run() { # cmd...
     trap 'cmd_stop "$RUN_DIR"; rm -rf "$RUN_DIR"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    spec=$(cmd_start "$RUN_DIR") || exit 1
+    # shellcheck disable=SC2086
+    spec=$(cmd_start "$RUN_DIR" ${REDIS_PORT:-}) || exit 1
     ACMPCA_TEST_REDIS=$spec
     ACMPCA_TEST_REDIS_UNIX="unix:$RUN_DIR/redis.sock"
     ACMPCA_TEST_REDIS_DIR=$RUN_DIR

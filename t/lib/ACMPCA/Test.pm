@@ -39,7 +39,7 @@ our @EXPORT = qw(
     api api_ok raw_post raw_request is_aws_error is_aws_error_any is_api_ok
     json_encode json_decode b64 unb64 uniq endpoint hostport credentials
     aws_cli cli_ok boto3_script client_env run_cmd nl
-    openssl tmpdir write_file read_file
+    openssl tmpdir write_file read_file secret_leaks
     cert_text csr_text cert_field cert_serial_hex cert_pubkey csr_pubkey cert_dates
     cert_subject csr_subject csr_rdns cert_issuer same_serial verify_cert make_openssl_root key_id spki_sha1
     openssl_sign_csr openssl_key_csr default_signing key_family
@@ -257,6 +257,17 @@ sub read_file {
     local $/;
     my $s = <$fh>;
     $s // '';
+}
+
+# secret_leaks($text, @secrets): what $text shows that no log or page may (issue 8): any
+# of @secrets (access key secrets, session tokens, a KEK in each encoding), a PEM private
+# key (in clear or base64, at each of the three alignments) or a full SigV4 signature.
+sub secret_leaks {
+    my($text, @secrets) = @_;
+    my @found = map { '(a secret)' } grep { length && index($text, $_) >= 0 } @secrets;
+    push @found, grep { $text =~ $_ } (qr/PRIVATE KEY/, qr/UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW/,
+                                       qr/Signature=[0-9a-f]{64}/);
+    @found;
 }
 
 # run_cmd(\@argv, env => {...}, stdin => $bytes, timeout => $s)
