@@ -19,6 +19,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "redis_cmd.h"
 #include "redis_int.h"
 #include "store_int.h"
 
@@ -144,7 +145,6 @@
 #define RD_ITER_BATCH  500
 #define RD_PURGE_BATCH 500
 #define RD_LIST_PAGE   256
-#define RD_MAX_ARGS    48
 
 /* Script result codes: the first element of every write script's reply. */
 #define RC_OK       0
@@ -415,65 +415,12 @@ typedef struct rd_call_t {
     apr_time_t deadline; /* sentinel: no new try after it */
 } rd_call_t;
 
-/* A command: argv for redisCommandArgv, binary-safe. Script commands reserve the first
- * three slots (EVALSHA sha numkeys). */
-typedef struct rd_cmd_t {
-    int argc;
-    int overflow;
-    apr_pool_t *p;
-    const char *argv[RD_MAX_ARGS];
-    size_t len[RD_MAX_ARGS];
-} rd_cmd_t;
-
 #define RD_OK(x)                                                                                   \
     do {                                                                                           \
         if ((rv = (x)) != APR_SUCCESS) {                                                           \
             goto leave;                                                                            \
         }                                                                                          \
     } while (0)
-
-static void cmd_init(rd_cmd_t *cmd, const char *name, apr_pool_t *p)
-{
-    cmd->argc = 0;
-    cmd->overflow = 0;
-    cmd->p = p;
-    if (name) {
-        cmd->argv[0] = name;
-        cmd->len[0] = strlen(name);
-        cmd->argc = 1;
-    }
-}
-
-static void cmd_mem(rd_cmd_t *cmd, const void *data, apr_size_t len)
-{
-    if (cmd->argc >= RD_MAX_ARGS) {
-        cmd->overflow = 1;
-        return;
-    }
-    cmd->argv[cmd->argc] = len ? data : "";
-    cmd->len[cmd->argc] = len;
-    cmd->argc++;
-}
-
-static void cmd_str(rd_cmd_t *cmd, const char *s)
-{
-    cmd_mem(cmd, s ? s : "", s ? strlen(s) : 0);
-}
-
-static void cmd_i64(rd_cmd_t *cmd, apr_int64_t v)
-{
-    cmd_str(cmd, apr_psprintf(cmd->p, "%" APR_INT64_T_FMT, v));
-}
-
-/* A field and its value, or nothing when the value is NULL: absent fields read back as
- * NULL, as sqlite's NULL columns do. */
-static void cmd_field(rd_cmd_t *cmd, const char *name, const char *value)
-{
-    if (value) {
-        cmd_str(cmd, name);
-        cmd_str(cmd, value);
-    }
-}
 
 static void reply_free(redisReply *r)
 {

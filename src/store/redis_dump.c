@@ -11,14 +11,14 @@
 
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "redis_cmd.h"
 #include "redis_int.h"
 #include "store_int.h"
 
 /* Batches bound the memory of a dump and the size of one pipeline. */
-#define RX_PAGE     256 /* CA ids per index page */
-#define RX_BATCH    500 /* certificates per round trip */
-#define RX_SCAN     1000
-#define RX_MAX_ARGS 32
+#define RX_PAGE  256 /* CA ids per index page */
+#define RX_BATCH 500 /* certificates per round trip */
+#define RX_SCAN  1000
 
 /**************************************************************************************
  * A connection and its commands
@@ -30,47 +30,6 @@ typedef struct rx_t {
     const char *target; /* the spec without its password, for the log */
     apr_pool_t *p;
 } rx_t;
-
-typedef struct rx_cmd_t {
-    int argc;
-    apr_pool_t *p;
-    const char *argv[RX_MAX_ARGS];
-    size_t len[RX_MAX_ARGS];
-} rx_cmd_t;
-
-static void cmd_init(rx_cmd_t *cmd, const char *name, apr_pool_t *p)
-{
-    cmd->argc = 0;
-    cmd->p = p;
-    cmd->argv[cmd->argc] = name;
-    cmd->len[cmd->argc++] = strlen(name);
-}
-
-/* The commands below are made from fixed shapes that fit RX_MAX_ARGS. */
-static void cmd_mem(rx_cmd_t *cmd, const void *data, apr_size_t len)
-{
-    cmd->argv[cmd->argc] = len ? data : "";
-    cmd->len[cmd->argc++] = len;
-}
-
-static void cmd_str(rx_cmd_t *cmd, const char *s)
-{
-    cmd_mem(cmd, s ? s : "", s ? strlen(s) : 0);
-}
-
-static void cmd_i64(rx_cmd_t *cmd, apr_int64_t v)
-{
-    cmd_str(cmd, apr_psprintf(cmd->p, "%" APR_INT64_T_FMT, v));
-}
-
-/* A field and its value, or nothing when the value is NULL (read back as NULL). */
-static void cmd_field(rx_cmd_t *cmd, const char *name, const char *value)
-{
-    if (value) {
-        cmd_str(cmd, name);
-        cmd_str(cmd, value);
-    }
-}
 
 static apr_status_t reply_cleanup(void *data)
 {
@@ -96,7 +55,7 @@ static apr_status_t rx_bad(rx_t *x, const redisReply *r, const char *what)
 
 /* Queue a command: hiredis buffers it until the next reply is read, so commands sent
  * before reading their replies travel in one round trip. */
-static apr_status_t rx_send(rx_t *x, rx_cmd_t *cmd)
+static apr_status_t rx_send(rx_t *x, rd_cmd_t *cmd)
 {
     if (redisAppendCommandArgv(x->ctx, cmd->argc, cmd->argv, cmd->len) != REDIS_OK) {
         return rx_io_failed(x);
@@ -117,7 +76,7 @@ static apr_status_t rx_reply(rx_t *x, apr_pool_t *pool, redisReply **pr)
     return ((redisReply *)r)->type == REDIS_REPLY_ERROR ? rx_bad(x, r, "command") : APR_SUCCESS;
 }
 
-static apr_status_t rx_cmd(rx_t *x, rx_cmd_t *cmd, apr_pool_t *pool, redisReply **pr)
+static apr_status_t rx_cmd(rx_t *x, rd_cmd_t *cmd, apr_pool_t *pool, redisReply **pr)
 {
     apr_status_t rv = rx_send(x, cmd);
 
@@ -194,7 +153,7 @@ static apr_status_t dump_seq(dump_t *d, apr_pool_t *pool)
 {
     acmpca_dump_rec_t rec;
     redisReply *r;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
 
     cmd_init(&cmd, "GET", pool);
@@ -214,7 +173,7 @@ static apr_status_t dump_seq(dump_t *d, apr_pool_t *pool)
 /* One page of the global index after *pafter: its ids in *pids (WITHSCORES pairs). */
 static apr_status_t index_page(dump_t *d, apr_int64_t *pafter, redisReply **pids, apr_pool_t *pool)
 {
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
     redisReply *r;
 
@@ -245,7 +204,7 @@ static apr_status_t dump_cas(dump_t *d, const redisReply *ids, apr_pool_t *pool)
     size_t n = ids->elements / 2, i;
     acmpca_dump_rec_t rec;
     redisReply *ca, *key;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
 
     for (i = 0; i < n; ++i) {
@@ -296,7 +255,7 @@ static apr_status_t dump_certs(dump_t *d, const char *ca_id, apr_pool_t *pool)
     acmpca_dump_rec_t rec;
     redisReply *serials, *f;
     apr_pool_t *batch;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
     size_t i, j;
 
@@ -376,7 +335,7 @@ static apr_status_t dump_reports(dump_t *d, const char *ca_id, apr_pool_t *pool)
 {
     redisReply *ids, *f;
     report_ord_t *all;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
     size_t i, n = 0;
 
@@ -540,7 +499,7 @@ static apr_status_t dump_scan(dump_t *d, size_t k, apr_pool_t *p)
     acmpca_dump_rec_t rec;
     apr_pool_t *batch;
     redisReply *r, *keys, *v;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
     size_t i, j;
 
@@ -706,7 +665,7 @@ typedef struct load_t {
 static apr_status_t load_scripts(load_t *l, apr_pool_t *pool)
 {
     redisReply *r;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     apr_status_t rv;
     int i;
 
@@ -730,7 +689,7 @@ static apr_status_t load_scripts(load_t *l, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-static void script_init(load_t *l, rx_cmd_t *cmd, load_script_id id, int numkeys, apr_pool_t *p)
+static void script_init(load_t *l, rd_cmd_t *cmd, load_script_id id, int numkeys, apr_pool_t *p)
 {
     cmd_init(cmd, "EVALSHA", p);
     cmd_str(cmd, l->sha[id]);
@@ -743,7 +702,7 @@ static const char *i64_str(apr_int64_t v, apr_pool_t *p)
 }
 
 /* The command that writes rec, in the key layout of redis.c. */
-static apr_status_t load_cmd(load_t *l, rx_cmd_t *cmd, const acmpca_dump_rec_t *rec, apr_pool_t *p)
+static apr_status_t load_cmd(load_t *l, rd_cmd_t *cmd, const acmpca_dump_rec_t *rec, apr_pool_t *p)
 {
     const acmpca_cert_rec_t *c = &rec->cert;
     const acmpca_report_rec_t *r = &rec->report;
@@ -833,7 +792,7 @@ apr_status_t acmpca_redis_load(acmpca_store_t *s, const acmpca_dump_rec_t *recs,
     apr_pool_t *ptemp;
     apr_status_t rv, first = APR_SUCCESS;
     redisReply *r;
-    rx_cmd_t cmd;
+    rd_cmd_t cmd;
     load_t l;
     int i, sent = 0;
 

@@ -1,0 +1,67 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * Inside the redis provider: a command built argument by argument for
+ * redisCommandArgv / redisAppendCommandArgv, binary-safe (redis.c, redis_dump.c). */
+#ifndef ACMPCA_REDIS_CMD_H
+#define ACMPCA_REDIS_CMD_H
+
+#include <string.h>
+
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#define RD_MAX_ARGS 48
+
+/* Script commands reserve the first three slots (EVALSHA sha numkeys). */
+typedef struct rd_cmd_t {
+    int argc;
+    int overflow;
+    apr_pool_t *p;
+    const char *argv[RD_MAX_ARGS];
+    size_t len[RD_MAX_ARGS];
+} rd_cmd_t;
+
+/* An argument beyond RD_MAX_ARGS sets overflow, and the command is not sent. */
+static inline void cmd_init(rd_cmd_t *cmd, const char *name, apr_pool_t *p)
+{
+    cmd->argc = 0;
+    cmd->overflow = 0;
+    cmd->p = p;
+    if (name) {
+        cmd->argv[0] = name;
+        cmd->len[0] = strlen(name);
+        cmd->argc = 1;
+    }
+}
+
+static inline void cmd_mem(rd_cmd_t *cmd, const void *data, apr_size_t len)
+{
+    if (cmd->argc >= RD_MAX_ARGS) {
+        cmd->overflow = 1;
+        return;
+    }
+    cmd->argv[cmd->argc] = len ? data : "";
+    cmd->len[cmd->argc] = len;
+    cmd->argc++;
+}
+
+static inline void cmd_str(rd_cmd_t *cmd, const char *s)
+{
+    cmd_mem(cmd, s ? s : "", s ? strlen(s) : 0);
+}
+
+static inline void cmd_i64(rd_cmd_t *cmd, apr_int64_t v)
+{
+    cmd_str(cmd, apr_psprintf(cmd->p, "%" APR_INT64_T_FMT, v));
+}
+
+/* A field and its value, or nothing when the value is NULL: absent fields read back as
+ * NULL, as sqlite's NULL columns do. */
+static inline void cmd_field(rd_cmd_t *cmd, const char *name, const char *value)
+{
+    if (value) {
+        cmd_str(cmd, name);
+        cmd_str(cmd, value);
+    }
+}
+
+#endif
