@@ -661,6 +661,19 @@ static int collect(void *baton, const acmpca_cert_rec_t *rec)
     return c->stop_after && c->serials->nelts >= c->stop_after ? 42 : 0;
 }
 
+/* collect, checking the columns ACMPCA_CERT_ITER_CRL promises (test_cert_iter revokes
+ * "02" at 2 and "04" at 1, as UNSPECIFIED). */
+static int crl_check(void *baton, const acmpca_cert_rec_t *rec)
+{
+    acmpca_cert_rec_t want = cert_rec("ca-it", rec->serial);
+
+    assert_string_equal(rec->ca_id, "ca-it");
+    assert_true(rec->not_after == want.not_after);
+    assert_true(rec->revoked_at == (strcmp(rec->serial, "02") ? 1 : 2));
+    assert_string_equal(rec->revocation_reason, "UNSPECIFIED");
+    return collect(baton, rec);
+}
+
 static void assert_serials(apr_array_header_t *got, const char *const *want, int n)
 {
     int i;
@@ -710,6 +723,12 @@ static void test_cert_iter(void **state)
     assert_int_equal(fx->api->cert_count(fx->s, "ca-it", ACMPCA_CERT_ITER_REVOKED, &n, fx->p),
                      APR_SUCCESS);
     assert_int_equal(n, 2);
+
+    /* The CRL walk: the revoked ones again, with what a CRL entry needs. */
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    assert_int_equal(fx->api->cert_iter(fx->s, "ca-it", ACMPCA_CERT_ITER_CRL, crl_check, &c, fx->p),
+                     APR_SUCCESS);
+    assert_serials(c.serials, revoked, 2);
 
     /* The callback's non-zero value stops the walk and comes back as is. */
     c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
