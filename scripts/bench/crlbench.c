@@ -237,7 +237,8 @@ static X509_REVOKED *revoked_of(const entry_t *e)
     ASN1_TIME *when = ASN1_TIME_set(NULL, e->revoked_at);
     ASN1_ENUMERATED *reason = NULL;
     int ok = r && when && BN_hex2bn(&bn, e->serial) && (serial = BN_to_ASN1_INTEGER(bn, NULL))
-             && X509_REVOKED_set_serialNumber(r, serial) && X509_REVOKED_set_revocationDate(r, when);
+             && X509_REVOKED_set_serialNumber(r, serial)
+             && X509_REVOKED_set_revocationDate(r, when);
 
     if (ok && e->reason != ACMPCA_REASON_NONE) {
         ok = (reason = ASN1_ENUMERATED_new()) && ASN1_ENUMERATED_set(reason, e->reason)

@@ -46,6 +46,7 @@ crlb() { # crlb module|openssl RUN: one build, its JSON line appended to RES
     "$CRLBENCH" "$1" "$db" "$W/httpd/kek" "$(state ca_scale)" "$W/crl-module.der" "$2" >> "$RES"
 }
 i=1
+[ -x "${CRLBENCH:-}" ] || { echo "scale: CRLBENCH (build/bench/crlbench) is missing" >&2; fail=1; i=999; }
 while [ "$i" -le "${BENCH_RUNS:-3}" ]; do
     crlb module "$i" || fail=1
     crlb openssl "$i" || fail=1
