@@ -226,7 +226,8 @@ _Static_assert(ST_COUNT <= 64, "the used-statement mask is 64 bits");
 #define CERT_COLS                                                                                  \
     "ca_id, serial, pem, subject, template_arn, not_before, not_after, issued_at, "                \
     "revoked_at, revocation_reason, requested_by"
-#define OBJECT_COLS "bucket, key, content_type, data, modified, etag"
+/* length(data) reads the size from the row header; the bytes follow by blob_read. */
+#define OBJECT_COLS "bucket, key, content_type, length(data), modified, etag, rowid"
 #define REPORT_COLS "ca_id, id, status, bucket, key, format, created_at"
 
 /* Every statement has bound parameters only; no SQL text is ever built from input. */
@@ -1421,12 +1422,35 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The bytes are read straight into the caller's buffer (sqlite3_blob_read), while the
+ * SELECT still holds the read snapshot: sqlite3_column_blob would assemble them in a
+ * buffer of its own first, two copies of a 49 MB CRL. */
+static apr_status_t blob_read(sq_call_t *call, unsigned char *buf, apr_size_t len,
+                              sqlite3_int64 rowid)
+{
+    sqlite3 *db = call->conn->db;
+    sqlite3_blob *blob = NULL;
+    apr_size_t off, n;
+    int rc;
+
+    rc = sqlite3_blob_open(db, "main", "objects", "data", rowid, 0, &blob);
+    for (off = 0; rc == SQLITE_OK && off < len; off += n) {
+        n = len - off < BLOB_CHUNK ? len - off : BLOB_CHUNK;
+        rc = sqlite3_blob_read(blob, buf + off, (int)n, (int)off);
+    }
+    if (blob) {
+        sqlite3_blob_close(blob);
+    }
+    return rc == SQLITE_OK ? APR_SUCCESS : failed(call, rc);
+}
+
 static apr_status_t sq_object_get(acmpca_store_t *s, const char *bucket, const char *key,
                                   acmpca_object_t **pobj, apr_pool_t *p)
 {
     sq_call_t call;
     sqlite3_stmt *stmt = NULL;
     acmpca_object_t *obj;
+    unsigned char *data;
     apr_status_t rv;
     int row;
 
@@ -1442,9 +1466,12 @@ static apr_status_t sq_object_get(acmpca_store_t *s, const char *bucket, const c
     obj->bucket = col_str(stmt, 0, p);
     obj->key = col_str(stmt, 1, p);
     obj->content_type = col_str(stmt, 2, p);
-    obj->data = col_blob(stmt, 3, &obj->len, p);
+    obj->len = (apr_size_t)sqlite3_column_int64(stmt, 3);
     obj->modified = sqlite3_column_int64(stmt, 4);
     obj->etag = col_str(stmt, 5, p);
+    /* An empty object is an empty buffer, never NULL. */
+    obj->data = data = apr_palloc(p, obj->len ? obj->len : 1);
+    SQ_OK(blob_read(&call, data, obj->len, sqlite3_column_int64(stmt, 6)));
     *pobj = obj;
 leave:
     return call_end(&call, rv);

@@ -798,6 +798,24 @@ static void test_objects(void **state)
     assert_int_equal(got->len, 0);
     assert_non_null(got->data);
 
+    /* Several MiB, not a whole number of the chunks sqlite writes and reads them in. */
+    {
+        apr_size_t i, n = 3 * 1024 * 1024 + 12345;
+        unsigned char *big = apr_palloc(fx->p, n);
+
+        for (i = 0; i < n; i++) {
+            big[i] = (unsigned char)(i * 131 + i / 4096);
+        }
+        obj.key = "crl/big.crl";
+        obj.data = big;
+        obj.len = n;
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p), APR_SUCCESS);
+        assert_int_equal(got->len, n);
+        assert_memory_equal(got->data, big, n);
+        assert_string_equal(got->etag, obj.etag);
+    }
+
     assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "missing", &got, fx->p), APR_NOTFOUND);
     assert_int_equal(fx->api->object_get(fx->s, "other-bucket", "crl/ca-1.crl", &got, fx->p),
                      APR_NOTFOUND);
