@@ -1375,7 +1375,11 @@ static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t
 }
 
 /* Write the bytes into the zeroblob of the row just inserted, a chunk at a time: SQLite
- * pages them out through its cache, so no copy of the whole object is made. */
+ * pages them out through its cache, so no copy of the whole object is made. The price is
+ * I/O: the zeroed pages spill to the WAL before the bytes overwrite them (a 49 MB CRL wrote
+ * 148 MB of WAL frames against 98 MB with a bound blob; Debian's secure_delete accounts
+ * for another 49 MB either way, zeroing the replaced CRL), for the same CPU time and half
+ * the peak memory (+53 MB against +102 MB). */
 #define BLOB_CHUNK (1024 * 1024)
 
 static apr_status_t blob_fill(sq_call_t *call, const unsigned char *data, apr_size_t len)
