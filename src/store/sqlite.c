@@ -277,8 +277,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* Covered by certs_crl: no table lookup. */
     [ST_CERT_ITER_CRL] = "SELECT serial, not_after, revoked_at, revocation_reason FROM certs"
                          " WHERE ca_id = ?1 AND revoked_at IS NOT NULL ORDER BY serial",
-    /* One statement, so readers see the old or the new object, never a mix. */
-    /* The bytes follow through sqlite3_blob_write, in the same transaction. */
+    /* The bytes follow through sqlite3_blob_write in the same transaction (object_put),
+     * so readers see the old or the new object, never a mix. */
     [ST_OBJECT_PUT] = "INSERT OR REPLACE INTO objects (bucket, key, content_type, modified, etag,"
                       " data) VALUES (?1, ?2, ?3, ?4, ?5, zeroblob(?6))",
     [ST_OBJECT_GET] = "SELECT " OBJECT_COLS " FROM objects WHERE bucket = ?1 AND key = ?2",
