@@ -99,11 +99,18 @@ run: deps all
 	@RUNDIR="$(RUNDIR)" PORT="$(PORT)" STORE="$(STORE)" HTTPD="$(HTTPD)" \
 	    MODULE="$(CURDIR)/$(MODULE)" sh scripts/run.sh
 
+# The CRL-build item of the benchmark (scripts/bench/crlbench.c): the module's build and
+# the plain X509_CRL API's, on the same store.
+CRLBENCH := $(BUILD)/bench/crlbench
+$(CRLBENCH): scripts/bench/crlbench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
 # Side by side with the limits (openssl speed, static httpd) and the peers (cfssl, moto);
 # QUICK=1 for a short run. Results in bench-results/. See scripts/bench/bench.sh.
-bench: deps all
+bench: deps all $(CRLBENCH)
 	@QUICK="$(QUICK)" HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
-	    sh scripts/bench/bench.sh
+	    CRLBENCH="$(CURDIR)/$(CRLBENCH)" sh scripts/bench/bench.sh
 
 # The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and
 # the store migration (acmpca-store-migrate runs acmpca-store from PATH).

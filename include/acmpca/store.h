@@ -113,6 +113,9 @@ typedef int acmpca_dump_cb(void *baton, const acmpca_dump_rec_t *rec);
 
 #define ACMPCA_CERT_ITER_ALL     0
 #define ACMPCA_CERT_ITER_REVOKED 1
+/* The revoked ones, as a CRL needs them: only ca_id, serial, not_after, revoked_at and
+ * revocation_reason are sure to be set (a provider may read them from an index alone). */
+#define ACMPCA_CERT_ITER_CRL 2
 
 typedef struct acmpca_store_provider_t {
     const char *name; /* "sqlite" */

@@ -8,7 +8,7 @@
 #   QUICK=1: short runs, no scale items (under five minutes)
 # The table goes to stdout and, as Markdown and JSON, to bench-results/. Exits 1 when an
 # endpoint of the module errors during a run.
-# Environment: MODULE (build/mod_acmpca.so), BENCH_PORT (first of 4 ports, 18480),
+# Environment: MODULE (build/mod_acmpca.so), CRLBENCH (build/bench/crlbench), BENCH_PORT (first of 4 ports, 18480),
 # BENCH_DURATION, BENCH_RUNS, BENCH_THREADS/BENCH_CONNS (wrk: 2/16), BENCH_KEEP=1 (keep
 # the work directory), BENCH_SCALE_N (1000000), BENCH_NO_MOTO=1 (leave moto out).
 set -eu
@@ -29,6 +29,7 @@ export BENCH_DURATION="$DUR" BENCH_RUNS="${BENCH_RUNS:-3}"
 PORT=${BENCH_PORT:-18480}
 API=$PORT STATIC=$((PORT + 1)) CFSSL=$((PORT + 2)) MOTO=$((PORT + 3))
 export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}"
+export CRLBENCH="${CRLBENCH:-$ROOT/build/bench/crlbench}"
 [ -e "$MODULE" ] || { echo "bench: $MODULE is missing: run make first" >&2; exit 2; }
 for p in $API $STATIC $CFSSL $MOTO; do
     if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then

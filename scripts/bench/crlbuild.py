@@ -28,10 +28,10 @@ def rss(httpd_dir):
 
 
 def emit(results, rec):
-    rec.update(server="module", op="crl-build")
+    rec.update(server="module", op="crl-build-http")
     with open(results, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    print("  module   CRL build: " + (f"n/a: {rec['na']}" if "na" in rec else
+    print("  module   CRL build through the API: " + (f"n/a: {rec['na']}" if "na" in rec else
           f"{rec['seconds']:.1f} s, peak {rec['peak_kb'] / 1024:.0f} MiB (idle "
           f"{rec['idle_kb'] / 1024:.0f} MiB), {rec['bytes']} bytes"),
           flush=True)

@@ -62,18 +62,24 @@ def load(path):
 def digest(recs):
     """(measurements by (server, op), crypto medians by algorithm, CRL builds by server)."""
     meas = {(r["server"], r["op"]): r for r in recs
-            if r["op"] not in ("speed", "crl-build", "scale", "memory", "load")}
+            if r["op"] not in ("speed", "crl-build", "crl-build-http", "scale", "memory", "load")}
     speed = {}
     for r in recs:
         if r["op"] == "speed":
             speed.setdefault(r["alg"], []).append(r)
     speed = {a: {"sign": statistics.median(x["sign"] for x in v),
                  "verify": statistics.median(x["verify"] for x in v)} for a, v in speed.items()}
-    crl = {r["server"]: r for r in recs if r["op"] == "crl-build" and r["server"] == "module"}
-    base = [r for r in recs if r["op"] == "crl-build" and r["server"] == "openssl"]
-    if base:
-        crl["openssl"] = {k: statistics.median(r[k] for r in base)
-                          for k in ("seconds", "peak_kb", "bytes", "entries")}
+    crl = {}
+    for server in ("module", "openssl"):
+        runs = [r for r in recs if r["op"] == "crl-build" and r["server"] == server]
+        if runs:
+            crl[server] = {k: statistics.median(r[k] for r in runs)
+                           for k in ("seconds", "cpu_seconds", "peak_kb", "base_kb", "bytes",
+                                     "entries")}
+            crl[server]["runs"] = runs
+    http = [r for r in recs if r["op"] == "crl-build-http"]
+    if http:
+        crl["http"] = http[-1]
     return meas, speed, crl
 
 
@@ -113,6 +119,31 @@ def scale_label(label, n):
     return label.replace("1,000,000", f"{n:,}").replace("1M", f"{n:,}")
 
 
+def crl_row(crl, n):
+    """The CRL build: the module's against the plain X509_CRL API's on the same store,
+    medians of the runs; the ratios are those of each run (module run i / openssl run i,
+    taken back to back), their median."""
+    m, o, h = crl.get("module"), crl.get("openssl"), crl.get("http")
+
+    def fig(r):
+        return (f"{r['seconds']:.2f} s ({r['cpu_seconds']:.2f} s CPU), peak +"
+                f"{(r['peak_kb'] - r['base_kb']) / 1024:.0f} MiB")
+    val = fig(m) if m else "—"
+    if h:
+        val += (f"; through the API {h['seconds']:.1f} s" if "seconds" in h else
+                f"; through the API n/a ({h.get('na')})")
+    lim = f"X509_CRL API: {fig(o)}" if o else "—"
+    r = "—"
+    if m and o:
+        pairs = list(zip(m["runs"], o["runs"]))
+        t = statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)
+        c = statistics.median(a["cpu_seconds"] / b["cpu_seconds"] for a, b in pairs)
+        r = f"{t:.3f}× time ({c:.3f}× CPU)"
+    if m and m.get("bytes"):
+        r += f", peak {(m['peak_kb'] - m['base_kb']) * 1024 / m['bytes']:.2f}× CRL size"
+    return [scale_label("CRL build, 1,000,000 entries", n), val, "—", "—", lim, r, "—", "—"]
+
+
 def table_rows(meas, speed, crl, mem, n):
     rows, data = [], []
     for label, op, (kind, lref), peers in ROWS:
@@ -146,26 +177,11 @@ def table_rows(meas, speed, crl, mem, n):
                      if rps and lim else None, "peers_rps": prs,
                      "ratio_to_peers": {p: rps / v for p, v in prs.items() if rps and v},
                      "na": rec.get("na"), "error": rec.get("error")})
-    if "module" in crl:
-        m, o = crl["module"], crl.get("openssl")
-        val = (f"n/a ({m['na']})" if "na" in m else
-               f"{m['seconds']:.1f} s, peak {m['peak_kb'] / 1024:.0f} MiB "
-               f"(idle {m['idle_kb'] / 1024:.0f})")
-        lim = (f"openssl ca: {o['seconds']:.1f} s, peak {o['peak_kb'] / 1024:.0f} MiB"
-               if o else "—")
-        r = ratio(m.get("seconds"), o["seconds"]) + " time" if o and "seconds" in m else "—"
-        if "peak_kb" in m and m.get("bytes"):
-            grow = (m["peak_kb"] - m["idle_kb"]) * 1024 / m["bytes"]
-            r += f", peak over idle {grow:.1f}× CRL size"
-        rows.append([scale_label("CRL build, 1,000,000 entries", n), val, "—", "—", lim, r,
-                     "—", "—"])
-        data.append({"operation": "CRL build", "entries": n, "module": m, "openssl": o})
-    elif "openssl" in crl:
-        o = crl["openssl"]
-        rows.append([scale_label("CRL build, 1,000,000 entries", n), "—", "—", "—",
-                     f"openssl ca: {o['seconds']:.1f} s, peak {o['peak_kb'] / 1024:.0f} MiB",
-                     "—", "—", "—"])
-        data.append({"operation": "CRL build", "entries": n, "openssl": o})
+    if "module" in crl or "openssl" in crl:
+        rows.append(crl_row(crl, n))
+        data.append({"operation": "CRL build", "entries": n,
+                     **{k: v for k, v in crl.items() if k != "http"},
+                     "through_api": crl.get("http")})
     if mem:
         rows.append([f"child RSS over {mem['requests']:,} requests",
                      f"{mem['after_kb'] / 1024:.1f} MiB after", "—", "—",

@@ -1,12 +1,17 @@
 #!/bin/sh
 # Licensed under the Apache License, Version 2.0.
 # The scale items of `make bench` (not QUICK), run by bench.sh with its environment
-# (BENCH_W work dir, BENCH_RES results, BENCH_API/BENCH_STATIC ports, BENCH_CSR pool):
-#  - the OpenSSL CRL-build baseline (crlbase.sh);
+# (BENCH_W work dir, BENCH_RES results, BENCH_API/BENCH_STATIC ports, BENCH_CSR pool,
+# CRLBENCH the build/bench/crlbench tool):
 #  - the store seeded directly (seed.py, httpd stopped): the P-256 CA the operations use
 #    filled up to N certificates less a headroom for the runs below (its quota is N), and
 #    the scale CA given N revocations (N-1 seeded, the last through the API);
-#  - the module's CRL build (crlbuild.py) and the N-entry CRL download;
+#  - the CRL build, on that store with httpd stopped, BENCH_RUNS times each, alternating:
+#    the module's (crlbench module: store read, encoding, signing, publication) and the
+#    same CRL through the plain OpenSSL X509_CRL API (crlbench openssl, which checks that
+#    its TBSCertList is the module's byte for byte); time and peak memory of each;
+#  - the revocation through the API that rebuilds the CRL in httpd (crlbuild.py) and the
+#    N-entry CRL download;
 #  - the operations again with all that stored, each labelled "@1M".
 set -eu
 B=$(dirname "$0")
@@ -30,14 +35,23 @@ PY
 )
 printf '{"server":"bench","op":"scale","entries":%d,"headroom":%d}\n' "$N" "$headroom" >> "$RES"
 
-echo "== scale: plain OpenSSL building a CRL of $N entries"
-sh "$B/crlbase.sh" "$RES" "$W/crlbase" "$N" "${BENCH_RUNS:-3}"
-
 echo "== scale: seeding the store (the P-256 CA up to $((N - headroom)), $((N - 1)) revocations)"
 sh "$B/httpd.sh" stop "$W/httpd"
 db=$W/httpd/store/acmpca.db
 "$PY" "$B/seed.py" "$db" "$(state ca_p256 | sed 's|.*/||')" "=$((N - headroom))" active
 "$PY" "$B/seed.py" "$db" "$(state ca_scale | sed 's|.*/||')" "$((N - 1))" revoked
+
+echo "== scale: building the CRL of $((N - 1)) entries: the module and the X509_CRL API"
+crlb() { # crlb module|openssl RUN: one build, its JSON line appended to RES
+    "$CRLBENCH" "$1" "$db" "$W/httpd/kek" "$(state ca_scale)" "$W/crl-module.der" "$2" >> "$RES"
+}
+i=1
+[ -x "${CRLBENCH:-}" ] || { echo "scale: CRLBENCH (build/bench/crlbench) is missing" >&2; fail=1; i=999; }
+while [ "$i" -le "${BENCH_RUNS:-3}" ]; do
+    crlb module "$i" || fail=1
+    crlb openssl "$i" || fail=1
+    i=$((i + 1))
+done
 sh "$B/httpd.sh" start "$W/httpd" "$BENCH_API" "$BENCH_STATIC"
 
 echo "== scale: the module with $N certificates and $N revocations stored"

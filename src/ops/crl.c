@@ -101,7 +101,7 @@ static apr_status_t entries(void *baton, acmpca_crl_emit_fn *emit, void *emit_ba
 
     b->emit = emit;
     b->emit_baton = emit_baton;
-    rv = s->provider->cert_iter(s, b->ca_id, ACMPCA_CERT_ITER_REVOKED, entry_cb, b, b->p);
+    rv = s->provider->cert_iter(s, b->ca_id, ACMPCA_CERT_ITER_CRL, entry_cb, b, b->p);
     return b->rv != APR_SUCCESS ? b->rv : rv;
 }
 

@@ -2232,7 +2232,7 @@ leave:
 static apr_status_t rd_cert_count(acmpca_store_t *s, const char *ca_id, int which,
                                   apr_int64_t *pcount, apr_pool_t *p)
 {
-    const char *what = which == ACMPCA_CERT_ITER_REVOKED ? "revoked" : "certs";
+    const char *what = which != ACMPCA_CERT_ITER_ALL ? "revoked" : "certs";
 
     return zcard(s, "cert_count", key_ca(ca_id, what, p), pcount, p);
 }
@@ -2299,7 +2299,7 @@ static apr_status_t rd_cert_iter(acmpca_store_t *s, const char *ca_id, int which
     apr_status_t rv;
     int done = 0, cur = 0;
 
-    index = key_ca(ca_id, which == ACMPCA_CERT_ITER_REVOKED ? "revoked" : "certs", p);
+    index = key_ca(ca_id, which != ACMPCA_CERT_ITER_ALL ? "revoked" : "certs", p);
     /* Two pools in turn: a batch runs in one while the bound it starts from (the last
      * serial of the batch before) is still in the other. */
     if ((rv = apr_pool_create(&pools[0], p)) != APR_SUCCESS

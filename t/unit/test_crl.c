@@ -271,6 +271,47 @@ static void test_crl_entries(void **state)
     }
 }
 
+/* revocationDate for times around the edges of the calendar arithmetic (before 1970,
+ * the UTCTime/GeneralizedTime switches of 1950 and 2050, leap days, 2100 which is not a
+ * leap year, the last second of 9999): the same text and type as OpenSSL's own
+ * ASN1_TIME_set, which picks the form RFC 5280 wants. */
+static void test_crl_times(void **state)
+{
+    static const long times[] = {
+        -631152001L, -631152000L, -473385600L, -1L,         0L,          951782400L,    951868799L,
+        1709251199L, 2524607999L, 2524608000L, 4107542400L, 4107628799L, 253402300799L,
+    };
+    apr_pool_t *p = *state;
+    EVP_PKEY *key = gen(p, "EC_prime256v1");
+    X509 *ca = ca_cert(p, key, 1);
+    entry_t list[COUNT(times)];
+    entries_t e = {list, COUNT(list), 0, APR_SUCCESS};
+    STACK_OF(X509_REVOKED) * revoked;
+    X509_CRL *crl;
+    size_t i;
+
+    for (i = 0; i < COUNT(times); i++) {
+        list[i].serial = apr_psprintf(p, "%02x", (unsigned)(i + 1));
+        list[i].revoked = times[i];
+        list[i].reason = 1;
+    }
+    crl = build(p, ca, key, "SHA256WITHECDSA", 1, &e, NULL, NULL);
+    revoked = X509_CRL_get_REVOKED(crl);
+    for (i = 0; i < COUNT(times); i++) {
+        const ASN1_TIME *got =
+            X509_REVOKED_get0_revocationDate(sk_X509_REVOKED_value(revoked, (int)i));
+        ASN1_TIME *want = ASN1_TIME_set(NULL, (time_t)times[i]);
+
+        assert_non_null(want);
+        assert_int_equal(ASN1_STRING_type(got), ASN1_STRING_type(want));
+        assert_string_equal(apr_pstrmemdup(p, (const char *)ASN1_STRING_get0_data(got),
+                                           (apr_size_t)ASN1_STRING_length(got)),
+                            apr_pstrmemdup(p, (const char *)ASN1_STRING_get0_data(want),
+                                           (apr_size_t)ASN1_STRING_length(want)));
+        ASN1_TIME_free(want);
+    }
+}
+
 /* The signature algorithm follows the CA's SigningAlgorithm (RSA variants). */
 static void test_crl_rsa(void **state)
 {
@@ -405,6 +446,7 @@ int main(void)
         UNIT_TEST(test_crl_rsa),        UNIT_TEST(test_crl_aki_without_ski),
         UNIT_TEST(test_crl_big_number), UNIT_TEST(test_crl_many),
         UNIT_TEST(test_crl_errors),     UNIT_TEST(test_crl_next_update),
+        UNIT_TEST(test_crl_times),
     };
 
     return cmocka_run_group_tests_name("crl", tests, unit_group_setup, unit_group_teardown);

@@ -697,6 +697,19 @@ static int collect(void *baton, const acmpca_cert_rec_t *rec)
     return c->stop_after && c->serials->nelts >= c->stop_after ? 42 : 0;
 }
 
+/* collect, checking the columns ACMPCA_CERT_ITER_CRL promises (test_cert_iter revokes
+ * "02" at 2 and "04" at 1, as UNSPECIFIED). */
+static int crl_check(void *baton, const acmpca_cert_rec_t *rec)
+{
+    acmpca_cert_rec_t want = cert_rec("ca-it", rec->serial);
+
+    assert_string_equal(rec->ca_id, "ca-it");
+    assert_true(rec->not_after == want.not_after);
+    assert_true(rec->revoked_at == (strcmp(rec->serial, "02") ? 1 : 2));
+    assert_string_equal(rec->revocation_reason, "UNSPECIFIED");
+    return collect(baton, rec);
+}
+
 static void assert_serials(apr_array_header_t *got, const char *const *want, int n)
 {
     int i;
@@ -746,6 +759,12 @@ static void test_cert_iter(void **state)
     assert_int_equal(fx->api->cert_count(fx->s, "ca-it", ACMPCA_CERT_ITER_REVOKED, &n, fx->p),
                      APR_SUCCESS);
     assert_int_equal(n, 2);
+
+    /* The CRL walk: the revoked ones again, with what a CRL entry needs. */
+    c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
+    assert_int_equal(fx->api->cert_iter(fx->s, "ca-it", ACMPCA_CERT_ITER_CRL, crl_check, &c, fx->p),
+                     APR_SUCCESS);
+    assert_serials(c.serials, revoked, 2);
 
     /* The callback's non-zero value stops the walk and comes back as is. */
     c.serials = apr_array_make(fx->p, 8, sizeof(const char *));
@@ -814,6 +833,24 @@ static void test_objects(void **state)
     assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "empty", &got, fx->p), APR_SUCCESS);
     assert_int_equal(got->len, 0);
     assert_non_null(got->data);
+
+    /* Several MiB, not a whole number of the chunks sqlite writes and reads them in. */
+    {
+        apr_size_t i, n = 3 * 1024 * 1024 + 12345;
+        unsigned char *big = apr_palloc(fx->p, n);
+
+        for (i = 0; i < n; i++) {
+            big[i] = (unsigned char)(i * 131 + i / 4096);
+        }
+        obj.key = "crl/big.crl";
+        obj.data = big;
+        obj.len = n;
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p), APR_SUCCESS);
+        assert_int_equal(got->len, n);
+        assert_memory_equal(got->data, big, n);
+        assert_string_equal(got->etag, obj.etag);
+    }
 
     assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "missing", &got, fx->p), APR_NOTFOUND);
     assert_int_equal(fx->api->object_get(fx->s, "other-bucket", "crl/ca-1.crl", &got, fx->p),
