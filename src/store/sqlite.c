@@ -959,9 +959,11 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
  * With synchronous = FULL every commit waits for one fsync of the WAL, under SQLite's
  * write lock: writes are serialised on the disk's flush latency (about 600 a second on
  * the benchmark VM, whatever the CPU could do). So the threads of a process hand their
- * writes to one of them, the leader, which runs every write queued so far in one
- * transaction, each in a savepoint of its own, and commits them with one fsync; each
- * caller returns only once the commit that holds its write is on disk, as before.
+ * writes (every write call of this provider) to one of them, the leader, which runs
+ * every write queued so far in one transaction, each in a savepoint of its own, and
+ * commits them with one fsync; each caller returns only once the commit that holds its
+ * write is on disk, as before. What a write hands back (a sequence number, a counter
+ * value) is handed out only after that commit.
  *
  * - A write that fails (a taken key, a missing row) is rolled back to its savepoint and
  *   fails alone; the others commit. Writes run in queue order on one connection, so
@@ -1168,30 +1170,45 @@ static acmpca_ca_rec_t *ca_read(sqlite3_stmt *stmt, apr_pool_t *p)
     return rec;
 }
 
+typedef struct ca_create_args {
+    const acmpca_ca_rec_t *rec;
+    const unsigned char *wrapped_key;
+    apr_size_t keylen;
+    acmpca_idem_t *idem;
+    const char *idem_result;
+    apr_int64_t seq; /* out */
+} ca_create_args;
+
+static apr_status_t ca_create_write(sq_call_t *call, void *baton)
+{
+    ca_create_args *a = baton;
+    apr_status_t rv;
+
+    if (a->idem) {
+        SQ_OK(idem_claim(call, a->idem, a->idem_result));
+    }
+    SQ_OK(exec(call, ST_CA_INSERT, "sss", a->rec->id, a->rec->account, a->rec->doc));
+    /* seq is the rowid: AUTOINCREMENT chose it above every seq ever handed out. */
+    a->seq = sqlite3_last_insert_rowid(call->conn->db);
+    if (a->wrapped_key) {
+        rv = exec(call, ST_KEY_INSERT, "sb", a->rec->id, (const void *)a->wrapped_key, a->keylen);
+    }
+leave:
+    return rv;
+}
+
 static apr_status_t sq_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
                                  const unsigned char *wrapped_key, apr_size_t keylen,
                                  acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p)
 {
-    sq_call_t call;
-    apr_int64_t seq;
-    apr_status_t rv;
+    ca_create_args a = {rec, wrapped_key, keylen, idem, idem_result, 0};
+    apr_status_t rv = group_write(s, "ca_create", ca_create_write, &a, p);
 
-    SQ_OK(call_begin(&call, s, "ca_create", p));
-    SQ_OK(exec(&call, ST_BEGIN, ""));
-    if (idem) {
-        SQ_OK(idem_claim(&call, idem, idem_result));
+    if (rv == APR_SUCCESS) {
+        rec->seq = a.seq;
+        rec->version = 1;
     }
-    SQ_OK(exec(&call, ST_CA_INSERT, "sss", rec->id, rec->account, rec->doc));
-    /* seq is the rowid: AUTOINCREMENT chose it above every seq ever handed out. */
-    seq = sqlite3_last_insert_rowid(call.conn->db);
-    if (wrapped_key) {
-        SQ_OK(exec(&call, ST_KEY_INSERT, "sb", rec->id, (const void *)wrapped_key, keylen));
-    }
-    SQ_OK(exec(&call, ST_COMMIT, ""));
-    rec->seq = seq;
-    rec->version = 1;
-leave:
-    return call_end(&call, rv);
+    return rv;
 }
 
 static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
@@ -1229,35 +1246,45 @@ leave:
     return rv;
 }
 
-static apr_status_t sq_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
+/* Compare-and-set in one statement: no lock held across calls. */
+static apr_status_t ca_update_write(sq_call_t *call, void *baton)
 {
-    sq_call_t call;
+    const acmpca_ca_rec_t *rec = baton;
     apr_status_t rv;
 
-    SQ_OK(call_begin(&call, s, "ca_update", p));
-    /* Compare-and-set in one statement: no transaction, no lock held across calls. */
-    SQ_OK(exec(&call, ST_CA_UPDATE, "ssi", rec->doc, rec->id, (apr_int64_t)rec->version));
-    if (changes(&call) == 0) {
-        rv = ca_missing_or_conflict(&call, rec->id);
-        goto leave;
+    SQ_OK(exec(call, ST_CA_UPDATE, "ssi", rec->doc, rec->id, (apr_int64_t)rec->version));
+    if (changes(call) == 0) {
+        rv = ca_missing_or_conflict(call, rec->id);
     }
-    rec->version++;
 leave:
-    return call_end(&call, rv);
+    return rv;
+}
+
+static apr_status_t sq_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
+{
+    apr_status_t rv = group_write(s, "ca_update", ca_update_write, rec, p);
+
+    if (rv == APR_SUCCESS) {
+        rec->version++;
+    }
+    return rv;
+}
+
+static apr_status_t ca_purge_write(sq_call_t *call, void *baton)
+{
+    apr_status_t rv;
+
+    SQ_OK(exec(call, ST_CA_PURGE, "s", (const char *)baton));
+    if (changes(call) == 0) {
+        rv = APR_NOTFOUND;
+    }
+leave:
+    return rv;
 }
 
 static apr_status_t sq_ca_purge(acmpca_store_t *s, const char *id, apr_pool_t *p)
 {
-    sq_call_t call;
-    apr_status_t rv;
-
-    SQ_OK(call_begin(&call, s, "ca_purge", p));
-    SQ_OK(exec(&call, ST_CA_PURGE, "s", id));
-    if (changes(&call) == 0) {
-        rv = APR_NOTFOUND;
-    }
-leave:
-    return call_end(&call, rv);
+    return group_write(s, "ca_purge", ca_purge_write, (void *)id, p);
 }
 
 static apr_status_t sq_ca_list(acmpca_store_t *s, const char *account, apr_int64_t after_seq,
@@ -1527,11 +1554,17 @@ static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t
     return etag;
 }
 
+static apr_status_t object_put_write(sq_call_t *call, void *baton)
+{
+    const acmpca_object_t *obj = baton;
+
+    return exec(call, ST_OBJECT_PUT, "sssbis", obj->bucket, obj->key, obj->content_type,
+                (const void *)obj->data, obj->len, (apr_int64_t)obj->modified, obj->etag);
+}
+
 static apr_status_t sq_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_pool_t *p)
 {
-    sq_call_t call;
     const char *etag;
-    apr_status_t rv;
 
     if (!obj->data && obj->len) {
         return APR_EINVAL;
@@ -1543,11 +1576,7 @@ static apr_status_t sq_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_p
     if (!obj->modified) {
         obj->modified = apr_time_now();
     }
-    SQ_OK(call_begin(&call, s, "object_put", p));
-    rv = exec(&call, ST_OBJECT_PUT, "sssbis", obj->bucket, obj->key, obj->content_type,
-              (const void *)obj->data, obj->len, (apr_int64_t)obj->modified, obj->etag);
-leave:
-    return call_end(&call, rv);
+    return group_write(s, "object_put", object_put_write, obj, p);
 }
 
 static apr_status_t sq_object_get(acmpca_store_t *s, const char *bucket, const char *key,
@@ -1593,16 +1622,17 @@ static acmpca_report_rec_t *report_read(sqlite3_stmt *stmt, apr_pool_t *p)
     return rec;
 }
 
+static apr_status_t report_put_write(sq_call_t *call, void *baton)
+{
+    const acmpca_report_rec_t *rec = baton;
+
+    return exec(call, ST_REPORT_PUT, "ssssssi", rec->ca_id, rec->id, rec->status, rec->bucket,
+                rec->key, rec->format, (apr_int64_t)rec->created_at);
+}
+
 static apr_status_t sq_report_put(acmpca_store_t *s, const acmpca_report_rec_t *rec, apr_pool_t *p)
 {
-    sq_call_t call;
-    apr_status_t rv;
-
-    SQ_OK(call_begin(&call, s, "report_put", p));
-    rv = exec(&call, ST_REPORT_PUT, "ssssssi", rec->ca_id, rec->id, rec->status, rec->bucket,
-              rec->key, rec->format, (apr_int64_t)rec->created_at);
-leave:
-    return call_end(&call, rv);
+    return group_write(s, "report_put", report_put_write, (void *)rec, p);
 }
 
 /* A report query by ca_id and, when id is not NULL, its id. */
@@ -1648,86 +1678,105 @@ static apr_status_t sq_report_latest(acmpca_store_t *s, const char *ca_id,
     return report_find(s, "report_latest", ca_id, NULL, prec, p);
 }
 
-static apr_status_t sq_counter_next(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,
-                                    apr_pool_t *p)
+typedef struct counter_args {
+    const char *name;
+    apr_int64_t value; /* out */
+} counter_args;
+
+static apr_status_t counter_write(sq_call_t *call, void *baton)
 {
-    sq_call_t call;
+    counter_args *a = baton;
     sqlite3_stmt *stmt = NULL;
-    apr_int64_t value = 0;
     apr_status_t rv;
     int row;
 
-    SQ_OK(call_begin(&call, s, "counter_next", p));
-    SQ_OK(stmt_prep(&call, &stmt, ST_COUNTER_NEXT, "s", name));
-    SQ_OK(stmt_step(&call, stmt, &row));
+    SQ_OK(stmt_prep(call, &stmt, ST_COUNTER_NEXT, "s", a->name));
+    SQ_OK(stmt_step(call, stmt, &row));
     if (row) {
-        value = sqlite3_column_int64(stmt, 0);
+        a->value = sqlite3_column_int64(stmt, 0);
     }
-    /* Only a value whose commit succeeded may be handed out. */
-    SQ_OK(stmt_run(&call, stmt));
-    if (!row) {
-        rv = APR_EGENERAL;
-        goto leave;
-    }
-    *pvalue = value;
+    SQ_OK(stmt_run(call, stmt));
+    rv = row ? APR_SUCCESS : APR_EGENERAL;
 leave:
-    return call_end(&call, rv);
+    return rv;
 }
 
-/* The acquire and its 'wanted' mark in one transaction: the holder cannot release in
- * between and miss the mark. */
-static apr_status_t sq_lock_acquire(acmpca_store_t *s, const char *ca_id, const char *name,
-                                    const char *owner, int ttl_ms, int want, apr_pool_t *p)
+static apr_status_t sq_counter_next(acmpca_store_t *s, const char *name, apr_int64_t *pvalue,
+                                    apr_pool_t *p)
 {
-    sq_call_t call;
+    counter_args a = {name, 0};
+    apr_status_t rv = group_write(s, "counter_next", counter_write, &a, p);
+
+    /* Only a value whose commit succeeded may be handed out. */
+    if (rv == APR_SUCCESS) {
+        *pvalue = a.value;
+    }
+    return rv;
+}
+
+typedef struct lock_args {
+    const char *ca_id, *name, *owner;
+    int ttl_ms, want;
+    int busy, wanted, found; /* out */
+} lock_args;
+
+/* The acquire and its 'wanted' mark in one savepoint: the holder cannot release in
+ * between and miss the mark. A busy lock is an answer whose mark must commit, so the
+ * write succeeds and says busy. */
+static apr_status_t lock_acquire_write(sq_call_t *call, void *baton)
+{
+    lock_args *a = baton;
     apr_time_t now = apr_time_now();
     apr_status_t rv;
 
-    SQ_OK(call_begin(&call, s, "lock_acquire", p));
-    SQ_OK(exec(&call, ST_BEGIN, ""));
-    SQ_OK(exec(&call, ST_LOCK_ACQUIRE, "sssii", ca_id, name, owner,
-               (apr_int64_t)(now + (apr_time_t)(ttl_ms > 0 ? ttl_ms : 1) * 1000),
+    SQ_OK(exec(call, ST_LOCK_ACQUIRE, "sssii", a->ca_id, a->name, a->owner,
+               (apr_int64_t)(now + (apr_time_t)(a->ttl_ms > 0 ? a->ttl_ms : 1) * 1000),
                (apr_int64_t)now));
-    if (changes(&call) == 0) {
-        if (want) {
-            SQ_OK(exec(&call, ST_LOCK_WANT, "ss", ca_id, name));
-        }
-        SQ_OK(exec(&call, ST_COMMIT, ""));
-        rv = APR_EBUSY;
-        goto leave;
+    a->busy = changes(call) == 0;
+    if (a->busy && a->want) {
+        rv = exec(call, ST_LOCK_WANT, "ss", a->ca_id, a->name);
     }
-    SQ_OK(exec(&call, ST_COMMIT, ""));
 leave:
-    return call_end(&call, rv);
+    return rv;
+}
+
+static apr_status_t sq_lock_acquire(acmpca_store_t *s, const char *ca_id, const char *name,
+                                    const char *owner, int ttl_ms, int want, apr_pool_t *p)
+{
+    lock_args a = {ca_id, name, owner, ttl_ms, want, 0, 0, 0};
+    apr_status_t rv = group_write(s, "lock_acquire", lock_acquire_write, &a, p);
+
+    return rv == APR_SUCCESS && a.busy ? APR_EBUSY : rv;
+}
+
+static apr_status_t lock_release_write(sq_call_t *call, void *baton)
+{
+    lock_args *a = baton;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    SQ_OK(stmt_prep(call, &stmt, ST_LOCK_RELEASE, "sss", a->ca_id, a->name, a->owner));
+    SQ_OK(stmt_step(call, stmt, &row));
+    if (row) {
+        a->found = 1;
+        a->wanted = sqlite3_column_int(stmt, 0) != 0;
+    }
+    rv = stmt_run(call, stmt);
+leave:
+    return rv;
 }
 
 static apr_status_t sq_lock_release(acmpca_store_t *s, const char *ca_id, const char *name,
                                     const char *owner, int *pwanted, apr_pool_t *p)
 {
-    sq_call_t call;
-    sqlite3_stmt *stmt = NULL;
-    apr_status_t rv;
-    int row, wanted = 0;
+    lock_args a = {ca_id, name, owner, 0, 0, 0, 0, 0};
+    apr_status_t rv = group_write(s, "lock_release", lock_release_write, &a, p);
 
     if (pwanted) {
-        *pwanted = 0;
+        *pwanted = rv == APR_SUCCESS && a.wanted;
     }
-    SQ_OK(call_begin(&call, s, "lock_release", p));
-    SQ_OK(stmt_prep(&call, &stmt, ST_LOCK_RELEASE, "sss", ca_id, name, owner));
-    SQ_OK(stmt_step(&call, stmt, &row));
-    if (row) {
-        wanted = sqlite3_column_int(stmt, 0) != 0;
-    }
-    SQ_OK(stmt_run(&call, stmt));
-    if (!row) {
-        rv = APR_NOTFOUND;
-        goto leave;
-    }
-    if (pwanted) {
-        *pwanted = wanted;
-    }
-leave:
-    return call_end(&call, rv);
+    return rv == APR_SUCCESS && !a.found ? APR_NOTFOUND : rv;
 }
 
 const acmpca_store_provider_t acmpca_store_sqlite = {
