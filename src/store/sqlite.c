@@ -302,7 +302,6 @@ typedef struct sq_store_t {
     /* Group commit (see "Group commit" below), per process: writes waiting for the
      * leader, and whether a thread leads. Guarded by group_mutex. */
     apr_thread_mutex_t *group_mutex;
-    apr_thread_cond_t *group_done;
     sq_job_t *queue, **queue_tail;
     int leading;
 } sq_store_t;
@@ -771,8 +770,7 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     st->path = apr_pstrdup(p, args);
     st->pool = p;
     if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_mutex_create(&st->group_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_cond_create(&st->group_done, p) != APR_SUCCESS) {
+        || apr_thread_mutex_create(&st->group_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
         return "cannot create a mutex";
     }
     st->queue_tail = &st->queue;
@@ -987,6 +985,7 @@ struct sq_job_t {
     apr_pool_t *p;   /* the caller's pool: the caller sleeps while the leader uses it */
     apr_status_t rv; /* the write's own result, then the commit's when that failed */
     int done;
+    apr_thread_cond_t *wake; /* its caller sleeps on it: done, or lead the next group */
     sq_job_t *next;
 };
 
@@ -1053,15 +1052,21 @@ static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *
                                 apr_pool_t *p)
 {
     sq_store_t *st = s->impl;
-    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, NULL};
+    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, NULL, NULL};
     sq_job_t *group, *j;
+    apr_status_t rv;
 
+    /* A condition of its own per caller: the leader wakes exactly the callers it is done
+     * with, and the one that leads next, instead of every thread of the process. */
+    if ((rv = apr_thread_cond_create(&job.wake, p)) != APR_SUCCESS) {
+        return rv;
+    }
     apr_thread_mutex_lock(st->group_mutex);
     *st->queue_tail = &job;
     st->queue_tail = &job.next;
     while (!job.done) {
         if (st->leading) {
-            apr_thread_cond_wait(st->group_done, st->group_mutex);
+            apr_thread_cond_wait(job.wake, st->group_mutex);
             continue;
         }
         /* Lead the group queued so far, ours included. */
@@ -1076,9 +1081,12 @@ static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *
         for (j = group; j; j = group) {
             group = j->next;
             j->done = 1;
+            apr_thread_cond_signal(j->wake);
         }
         st->leading = 0;
-        apr_thread_cond_broadcast(st->group_done);
+        if (st->queue) {
+            apr_thread_cond_signal(st->queue->wake);
+        }
     }
     apr_thread_mutex_unlock(st->group_mutex);
     return job.rv;
