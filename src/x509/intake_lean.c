@@ -18,6 +18,7 @@
  * words the refusal. It only accepts what passed the same checks, so both accept and
  * refuse the same inputs. The X509_REQ it returns holds the subject, the attributes and
  * the key's encoding, not a decoded key: X509_REQ_get0_pubkey() is NULL on it. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/asn1t.h>
@@ -137,16 +138,78 @@ static int info_bytes(const unsigned char **pinfo, long *plen, const unsigned ch
 /* The key and the signature                                                         */
 /* ******************************************************************************** */
 
+/* A public key on each curve, from the first request that carried one: a new key is a
+ * copy of it with the request's point (EVP_PKEY_dup, EVP_PKEY_set1_encoded_public_key),
+ * about 4 us, where EVP_PKEY_fromdata builds the curve's group afresh, about 15 us. The
+ * point goes through the same EC_POINT_oct2point either way. Kept for the life of the
+ * process and only ever read. */
+static pthread_mutex_t protos_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int nid;
+    EVP_PKEY *key;
+} protos[] = {{NID_X9_62_prime256v1, NULL}, {NID_secp384r1, NULL}, {NID_secp521r1, NULL}};
+
+static EVP_PKEY *key_from_proto(int curve, const ASN1_BIT_STRING *point)
+{
+    EVP_PKEY *key = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&protos_lock);
+    for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+        if (protos[i].nid == curve && protos[i].key) {
+            key = EVP_PKEY_dup(protos[i].key);
+        }
+    }
+    pthread_mutex_unlock(&protos_lock);
+    if (key && EVP_PKEY_set1_encoded_public_key(key, point->data, (size_t)point->length) != 1) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+    return key;
+}
+
+static EVP_PKEY *key_from_data(int curve, const ASN1_BIT_STRING *point)
+{
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *key = NULL;
+
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(curve), 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point->data,
+                                                  (size_t)point->length);
+    params[2] = OSSL_PARAM_construct_end();
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
+        || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        key = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
+/* Keep a checked key as the curve's prototype, unless it has one. */
+static void proto_keep(int curve, EVP_PKEY *key)
+{
+    size_t i;
+
+    pthread_mutex_lock(&protos_lock);
+    for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+        if (protos[i].nid == curve && !protos[i].key) {
+            protos[i].key = EVP_PKEY_dup(key);
+        }
+    }
+    pthread_mutex_unlock(&protos_lock);
+}
+
 /* The verification key of an EC SubjectPublicKeyInfo on a named curve the CA certifies,
  * checked on its curve (see the top of the file); NULL for anything else. */
 static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
 {
     const ASN1_OBJECT *alg = NULL;
     const void *pval = NULL;
-    OSSL_PARAM params[3];
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *key = NULL;
-    int ptype = V_ASN1_UNDEF, curve;
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *key;
+    int ptype = V_ASN1_UNDEF, curve, ok, fresh = 0;
 
     X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
     if (OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT
@@ -154,22 +217,20 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
         || (spki->key->flags & 0x07)) {
         return NULL;
     }
-    params[0] =
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(curve), 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, spki->key->data,
-                                                  (size_t)spki->key->length);
-    params[2] = OSSL_PARAM_construct_end();
-    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) && EVP_PKEY_fromdata_init(ctx) == 1
-        && EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1) {
-        apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
-        EVP_PKEY_CTX_free(ctx);
-        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-        if (!ctx || EVP_PKEY_public_check_quick(ctx) != 1) {
-            key = NULL;
+    if (!(key = key_from_proto(curve, spki->key))) {
+        if (!(key = key_from_data(curve, spki->key))) {
+            return NULL;
         }
+        fresh = 1;
     }
+    apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    ok = ctx && EVP_PKEY_public_check_quick(ctx) == 1;
     EVP_PKEY_CTX_free(ctx);
-    return key;
+    if (ok && fresh) {
+        proto_keep(curve, key);
+    }
+    return ok ? key : NULL;
 }
 
 /* What X509_REQ_verify checks for an EC key: no unused bits in the signature, then
