@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The sqlite store provider: one database file in WAL mode, one connection per thread. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_reslist.h>
 
@@ -301,7 +301,7 @@ typedef struct sq_store_t {
     pid_t conns_pid;           /* the process conns belongs to */
     /* Group commit (see "Group commit" below), per process: writes waiting for the
      * leader, and whether a thread leads. Guarded by group_mutex. */
-    apr_thread_mutex_t *group_mutex;
+    pthread_mutex_t group_mutex;
     sq_job_t *queue, **queue_tail;
     int leading;
 } sq_store_t;
@@ -753,6 +753,12 @@ static const unsigned char *col_blob(sqlite3_stmt *stmt, int i, apr_size_t *plen
  * Configuration, schema and process life-cycle
  */
 
+static apr_status_t group_mutex_destroy(void *data)
+{
+    pthread_mutex_destroy(data);
+    return APR_SUCCESS;
+}
+
 static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
     acmpca_store_t *s;
@@ -770,9 +776,10 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     st->path = apr_pstrdup(p, args);
     st->pool = p;
     if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_mutex_create(&st->group_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+        || pthread_mutex_init(&st->group_mutex, NULL) != 0) {
         return "cannot create a mutex";
     }
+    apr_pool_cleanup_register(p, &st->group_mutex, group_mutex_destroy, apr_pool_cleanup_null);
     st->queue_tail = &st->queue;
     s = apr_pcalloc(p, sizeof(*s));
     s->provider = &acmpca_store_sqlite;
@@ -985,7 +992,7 @@ struct sq_job_t {
     apr_pool_t *p;   /* the caller's pool: the caller sleeps while the leader uses it */
     apr_status_t rv; /* the write's own result, then the commit's when that failed */
     int done;
-    apr_thread_cond_t *wake; /* its caller sleeps on it: done, or lead the next group */
+    pthread_cond_t wake; /* its caller sleeps on it: done, or lead the next group */
     sq_job_t *next;
 };
 
@@ -1052,21 +1059,17 @@ static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *
                                 apr_pool_t *p)
 {
     sq_store_t *st = s->impl;
-    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, NULL, NULL};
+    /* A condition of its own per caller (on its stack): the leader wakes exactly the
+     * callers it is done with, and the one that leads next, not every thread. */
+    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, PTHREAD_COND_INITIALIZER, NULL};
     sq_job_t *group, *j;
-    apr_status_t rv;
 
-    /* A condition of its own per caller: the leader wakes exactly the callers it is done
-     * with, and the one that leads next, instead of every thread of the process. */
-    if ((rv = apr_thread_cond_create(&job.wake, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    apr_thread_mutex_lock(st->group_mutex);
+    pthread_mutex_lock(&st->group_mutex);
     *st->queue_tail = &job;
     st->queue_tail = &job.next;
     while (!job.done) {
         if (st->leading) {
-            apr_thread_cond_wait(job.wake, st->group_mutex);
+            pthread_cond_wait(&job.wake, &st->group_mutex);
             continue;
         }
         /* Lead the group queued so far, ours included. */
@@ -1074,21 +1077,22 @@ static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *
         group = st->queue;
         st->queue = NULL;
         st->queue_tail = &st->queue;
-        apr_thread_mutex_unlock(st->group_mutex);
+        pthread_mutex_unlock(&st->group_mutex);
         group_commit(s, group);
-        apr_thread_mutex_lock(st->group_mutex);
+        pthread_mutex_lock(&st->group_mutex);
         /* A waiter returns as soon as it sees done: read next before setting it. */
         for (j = group; j; j = group) {
             group = j->next;
             j->done = 1;
-            apr_thread_cond_signal(j->wake);
+            pthread_cond_signal(&j->wake);
         }
         st->leading = 0;
         if (st->queue) {
-            apr_thread_cond_signal(st->queue->wake);
+            pthread_cond_signal(&st->queue->wake);
         }
     }
-    apr_thread_mutex_unlock(st->group_mutex);
+    pthread_mutex_unlock(&st->group_mutex);
+    pthread_cond_destroy(&job.wake);
     return job.rv;
 }
 
