@@ -87,6 +87,13 @@ apr_status_t acmpca_csr_make(const char **ppem, EVP_PKEY *key, const cJSON *subj
 apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
                               acmpca_err_t *err, apr_pool_t *p);
 
+/** acmpca_csr_parse's verdict on every input, cheaper for an EC key on a named curve
+ *  (src/x509/intake_lean.c), for a request the CA will not self-sign: the request it
+ *  returns may carry its key encoded only (X509_REQ_get0_pubkey() NULL), which the
+ *  certificate builder copies as it is. */
+apr_status_t acmpca_csr_parse_lean(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
+                                   acmpca_err_t *err, apr_pool_t *p);
+
 /** True when the CSR carries the public key of key (a root signing its own CSR). */
 int acmpca_csr_has_key(X509_REQ *csr, EVP_PKEY *key);
 
@@ -112,6 +119,9 @@ typedef struct acmpca_template_t {
 /** Look a template up by ARN (arn:aws:acm-pca:::template/<Name>/V1); NULL if unknown. */
 const acmpca_template_t *acmpca_template_find(const char *template_arn);
 
+/** The i-th of every template (0, 1, ...), NULL past the last: for listing them all. */
+const acmpca_template_t *acmpca_template_nth(int i);
+
 /** What the issuer hands the certificate builder. */
 typedef struct acmpca_issue_t {
     X509_REQ *csr;        /* parsed and verified */
@@ -132,6 +142,14 @@ typedef struct acmpca_issue_t {
  *  request (e.g. passthrough content) -> InvalidArgsException. */
 apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                apr_pool_t *p);
+
+/** acmpca_cert_issue for a certificate that is only read and encoded, as IssueCertificate
+ *  does: the same bytes, but an EC subject key is copied from the CSR as encoded rather
+ *  than re-encoded and decoded again (the CSR may come from acmpca_csr_parse_lean), so
+ *  X509_get0_pubkey of the result is NULL (its public key bits and every other field are
+ *  there). */
+apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
+                                    apr_pool_t *p);
 
 /** PEM text of a certificate, in p. */
 const char *acmpca_cert_pem(X509 *cert, apr_pool_t *p);

@@ -4,12 +4,16 @@
  * Unwrapping a CA key (AES-GCM, then a PKCS #8 decode through OpenSSL 3's decoder
  * framework) and parsing the CA certificate cost about half a millisecond together,
  * several times the signature itself; every IssueCertificate, OCSP answer and CRL build
- * needs both. They are kept here, keyed by the CA's id and the version of its store
- * record: every write of a CA document bumps the version (store.h), so an import, an
- * update or a delete is a miss and the next caller unwraps and parses afresh; stale
- * entries age out by LRU. The store and the KEK (by address: both live as long as the
- * configuration) are part of the key, so virtual hosts with stores or KEKs of their own
- * never see each other's keys.
+ * needs both. They are kept here, keyed by the CA's id and the certificate its document
+ * holds (the PEM text, compared whole): a CA's key never changes, and the certificate
+ * only by an import, which is then a miss, and the next caller unwraps and parses
+ * afresh. Other writes of the document (the CRL bookkeeping of every revocation, tags,
+ * status) keep the entry: keyed by the record's version, each revocation cost the next
+ * issuance or CRL an unwrap and a parse, about a millisecond. An entry older than the
+ * caller's record whose certificate differs is dropped on the way; others age out by
+ * LRU. The store and the KEK (by address: both live as long as the configuration) are
+ * part of the key, so virtual hosts with stores or KEKs of their own never see each
+ * other's keys.
  *
  * Callers get references of their own (EVP_PKEY_up_ref, X509_up_ref) released when
  * their pool goes, so an entry evicted by another thread in the meantime stays alive
@@ -21,6 +25,7 @@
  * a child that finds the cache of its parent (getpid() differs) drops it and starts
  * its own, so no key unwrapped in one process is used by another. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,7 +43,8 @@
 
 typedef struct entry_t {
     char id[ID_MAX];
-    apr_int64_t version;
+    char *pem;           /* the certificate of the document it was made from (malloc), or NULL */
+    apr_int64_t version; /* of the record it was made from */
     const void *store;        /* acmpca_store_t * of the CA */
     const unsigned char *kek; /* the KEK its key was unwrapped with */
     EVP_PKEY *key;            /* NULL: the slot is free */
@@ -63,7 +69,13 @@ static void entry_clear(entry_t *e)
 {
     EVP_PKEY_free(e->key); /* cleanses the private key */
     X509_free(e->cert);
+    free(e->pem);
     memset(e, 0, sizeof(*e));
+}
+
+static int same_pem(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
 }
 
 /* The cache of this process, created on first use. One inherited from the parent (only
@@ -127,15 +139,18 @@ static void hand_out(EVP_PKEY **pkey, X509 **pcert, EVP_PKEY *key, X509 *cert, a
     }
 }
 
-static int matches(const entry_t *e, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca)
+static int matches(const entry_t *e, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
+                   const char *pem)
 {
-    return e->key && e->version == ca->rec->version && e->store == (const void *)ctx->store
-           && e->kek == ctx->env->kek && !strcmp(e->id, ca->ref.id);
+    return e->key && e->store == (const void *)ctx->store && e->kek == ctx->env->kek
+           && !strcmp(e->id, ca->ref.id) && same_pem(e->pem, pem);
 }
 
-/* Under the lock: the entry for ca, or NULL. Other versions of the same CA are dropped
- * on the way: nobody asks for them again once a newer one is seen. */
-static entry_t *lookup(cache_t *c, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca)
+/* Under the lock: the entry for ca, whose document holds pem, or NULL. Entries of the
+ * same CA made from an older record with another certificate are dropped on the way:
+ * nobody asks for them again once a newer one is seen. */
+static entry_t *lookup(cache_t *c, const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
+                       const char *pem)
 {
     entry_t *found = NULL;
     int i;
@@ -146,7 +161,7 @@ static entry_t *lookup(cache_t *c, const acmpca_op_ctx_t *ctx, const acmpca_ca_t
         if (!e->key) {
             continue;
         }
-        if (matches(e, ctx, ca)) {
+        if (matches(e, ctx, ca, pem)) {
             found = e;
         }
         else if (e->version < ca->rec->version && e->store == (const void *)ctx->store
@@ -210,10 +225,12 @@ static apr_status_t load_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op
 apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_ctx_t *ctx,
                                 const acmpca_ca_t *ca, acmpca_err_t *err, apr_pool_t *p)
 {
+    const char *pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
     cache_t *c = cache_get();
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     entry_t *e;
+    char *copy = NULL;
     apr_status_t rv;
 
     *pkey = NULL;
@@ -222,7 +239,7 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
     }
     if (c && ca->rec && strlen(ca->ref.id) < ID_MAX) {
         apr_thread_mutex_lock(c->lock);
-        if ((e = lookup(c, ctx, ca)) != NULL) {
+        if ((e = lookup(c, ctx, ca, pem)) != NULL) {
             e->used = ++c->clock;
             c->stats.hits++;
             hand_out(pkey, pcert, e->key, e->cert, p);
@@ -241,13 +258,17 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
     if (pcert) {
         *pcert = cert;
     }
-    if (!c || !ca->rec || strlen(ca->ref.id) >= ID_MAX) {
+    if (!c || !ca->rec || strlen(ca->ref.id) >= ID_MAX || (pem && !(copy = strdup(pem)))) {
         return APR_SUCCESS;
     }
     apr_thread_mutex_lock(c->lock);
-    if (!lookup(c, ctx, ca)) {
+    if (lookup(c, ctx, ca, pem)) {
+        free(copy);
+    }
+    else {
         e = victim(c);
         apr_cpystrn(e->id, ca->ref.id, sizeof(e->id));
+        e->pem = copy;
         e->version = ca->rec->version;
         e->store = ctx->store;
         e->kek = ctx->env->kek;

@@ -56,7 +56,12 @@ static apr_status_t parse_csr(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     if (acmpca_b64_decode(&buf, &len, b64, strlen(b64), p) != APR_SUCCESS) {
         return acmpca_err_set(err, ACMPCA_ERR_SERIALIZATION, p, "The Csr is not valid base64.");
     }
-    return acmpca_csr_parse(&ic->csr, buf, len, err, p);
+    /* A root signing its own CSR compares and self-checks the decoded key; every other
+     * request is only copied into the certificate, which the lean intake allows. */
+    if (ic->tmpl && ic->tmpl->root) {
+        return acmpca_csr_parse(&ic->csr, buf, len, err, p);
+    }
+    return acmpca_csr_parse_lean(&ic->csr, buf, len, err, p);
 }
 
 static apr_status_t check_template(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)

@@ -164,18 +164,18 @@ typedef struct build_t {
 static apr_status_t build(build_t *b, int days, acmpca_err_t *err, apr_pool_t *p)
 {
     const acmpca_op_ctx_t *ctx = b->ctx;
-    const char *pem = acmpca_json_str(b->ca->doc, ACMPCA_D_CERT);
     const cJSON *config = acmpca_json_obj(b->ca->doc, ACMPCA_K_CA_CONFIG);
     entries_baton eb = {ctx, b->ca->ref.id, 0, 0, NULL, NULL, APR_SUCCESS, p};
     acmpca_crl_params_t in = {0};
     apr_status_t rv;
 
-    if ((rv = acmpca_ca_key(&in.ca_key, ctx, b->ca, err, p)) != APR_SUCCESS) {
+    /* Both from the per-process cache: parsing the certificate again was half of what
+     * a small CRL cost, once per revocation. */
+    if ((rv = acmpca_ca_material(&in.ca_key, &in.ca_cert, ctx, b->ca, err, p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = acmpca_cert_parse(&in.ca_cert, (const unsigned char *)pem, strlen(pem), err, p);
-    if (rv != APR_SUCCESS) {
-        return acmpca_err_internal(err, rv, "stored CA certificate unreadable");
+    if (!in.ca_cert) {
+        return acmpca_err_internal(err, APR_EGENERAL, "stored CA certificate unreadable");
     }
     in.signing_algorithm = acmpca_json_str(config, ACMPCA_K_SIGNING_ALGORITHM);
     eb.cutoff = acmpca_json_time(acmpca_json_obj(b->ca->doc, ACMPCA_D_CRL), "ThisUpdate");

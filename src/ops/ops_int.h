@@ -228,11 +228,4 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
 /** The counters and the number of entries of this process's cache. */
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
 
-/** acmpca_cert_issue (src/x509/cert.c) for a certificate that is only read and encoded,
- *  as IssueCertificate does: the same bytes, but an EC subject key is copied from the
- *  CSR as encoded rather than re-encoded and decoded again, so X509_get0_pubkey of the
- *  result is NULL (its public key bits and every other field are there). */
-apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
-                                    apr_pool_t *p);
-
 #endif

@@ -913,10 +913,6 @@ apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_er
     return cert_issue(pcert, in, 0, err, p);
 }
 
-/* Declared for IssueCertificate in src/ops/ops_int.h. */
-apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
-                                    apr_pool_t *p);
-
 apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                     apr_pool_t *p)
 {

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "acmpca/x509.h"
+#include "intake_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -168,15 +169,13 @@ static int is_der(X509_REQ *req, const unsigned char *der, long len)
 static const int good_digests[] = {NID_sha224,   NID_sha256,   NID_sha384,   NID_sha512,
                                    NID_sha3_224, NID_sha3_256, NID_sha3_384, NID_sha3_512};
 
-static apr_status_t check_signature_alg(X509_REQ *req, int key_nid, acmpca_err_t *err,
-                                        apr_pool_t *p)
+apr_status_t acmpca_intake_sigalg(const X509_ALGOR *alg, int key_nid, acmpca_err_t *err,
+                                  apr_pool_t *p)
 {
-    const X509_ALGOR *alg = NULL;
     const ASN1_OBJECT *obj;
     int ptype, md_nid = NID_undef, pk_nid = NID_undef;
     size_t i;
 
-    X509_REQ_get0_signature(req, NULL, &alg);
     X509_ALGOR_get0(&obj, &ptype, NULL, alg);
     if (!OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) || pk_nid != key_nid) {
         return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
@@ -202,6 +201,15 @@ static apr_status_t check_signature_alg(X509_REQ *req, int key_nid, acmpca_err_t
 
 static const int named_curves[] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
 
+int acmpca_intake_named_curve(int nid)
+{
+    size_t i;
+
+    for (i = 0; i < COUNT(named_curves) && named_curves[i] != nid; i++) {
+    }
+    return i < COUNT(named_curves);
+}
+
 /* Key types and sizes of PCA-API.md §7.1 that the CA certifies: RSA from 2048 bits, EC
  * on the named curves P-256, P-384 and P-521. The algorithm is read from the request's
  * own SubjectPublicKeyInfo so that explicit curve parameters, which OpenSSL may quietly
@@ -215,7 +223,6 @@ static apr_status_t check_key(int *pkey_nid, X509_REQ *req, acmpca_err_t *err, a
     const void *pval = NULL;
     EVP_PKEY_CTX *ctx;
     int nid, ptype = V_ASN1_UNDEF, ok, bits;
-    size_t i;
 
     if (!xpk || !X509_PUBKEY_get0_param(&alg, NULL, NULL, &pa, xpk) || !pub) {
         return malformed(err, p, "The CSR public key cannot be decoded.");
@@ -237,9 +244,7 @@ static apr_status_t check_key(int *pkey_nid, X509_REQ *req, acmpca_err_t *err, a
                              "The CSR carries EC domain parameters given explicitly: only the "
                              "named curves P-256, P-384 and P-521 are accepted.");
         }
-        for (i = 0; i < COUNT(named_curves) && named_curves[i] != OBJ_obj2nid(pval); i++) {
-        }
-        if (i == COUNT(named_curves)) {
+        if (!acmpca_intake_named_curve(OBJ_obj2nid(pval))) {
             return acmpca_err_set(err, ACMPCA_ERR_MALFORMED_CSR, p,
                                   "The CSR carries a key on curve %s: only P-256, P-384 and "
                                   "P-521 are accepted.",
@@ -414,15 +419,16 @@ static apr_status_t check_names(X509_REQ *req, STACK_OF(X509_EXTENSION) * exts, 
 /* The entry point                                                                   */
 /* ******************************************************************************** */
 
-static apr_status_t read_req(X509_REQ **preq, const unsigned char **pder, long *plen,
-                             const unsigned char *buf, apr_size_t len, acmpca_err_t *err,
-                             apr_pool_t *p)
+static const char *const unparsable =
+    "The CSR could not be parsed as a PKCS #10 certificate request.";
+
+apr_status_t acmpca_intake_der(const unsigned char **pder, long *plen, const unsigned char *buf,
+                               apr_size_t len, acmpca_err_t *err, apr_pool_t *p)
 {
-    const char *why = "The CSR could not be parsed as a PKCS #10 certificate request.";
+    const char *why = unparsable;
     const unsigned char *der = buf;
     long dlen = (long)len;
 
-    *preq = NULL;
     if (!buf || len == 0 || len > ACMPCA_CSR_MAX_LEN) {
         return malformed(err, p, why);
     }
@@ -431,19 +437,47 @@ static apr_status_t read_req(X509_REQ **preq, const unsigned char **pder, long *
     if (pem_like(buf, len)) {
         der = pem_block(&dlen, buf, len, &why, p);
     }
-    if (!der || !(*preq = der_req(der, dlen))) {
+    if (!der) {
         return malformed(err, p, why);
     }
-    apr_pool_cleanup_register(p, *preq, req_cleanup, apr_pool_cleanup_null);
     *pder = der;
     *plen = dlen;
     return APR_SUCCESS;
 }
 
+static apr_status_t read_req(X509_REQ **preq, const unsigned char **pder, long *plen,
+                             const unsigned char *buf, apr_size_t len, acmpca_err_t *err,
+                             apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    *preq = NULL;
+    if ((rv = acmpca_intake_der(pder, plen, buf, len, err, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!(*preq = der_req(*pder, *plen))) {
+        return malformed(err, p, unparsable);
+    }
+    apr_pool_cleanup_register(p, *preq, req_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+apr_status_t acmpca_intake_content(X509_REQ *req, acmpca_err_t *err, apr_pool_t *p)
+{
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    apr_status_t rv;
+
+    if ((rv = check_subject(req, err, p)) == APR_SUCCESS
+        && (rv = check_extensions(&exts, req, err, p)) == APR_SUCCESS) {
+        rv = check_names(req, exts, err, p);
+    }
+    return rv;
+}
+
 apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_size_t len,
                               acmpca_err_t *err, apr_pool_t *p)
 {
-    STACK_OF(X509_EXTENSION) *exts = NULL;
+    const X509_ALGOR *sigalg = NULL;
     const unsigned char *der = NULL;
     X509_REQ *req = NULL;
     apr_status_t rv;
@@ -461,7 +495,8 @@ apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_siz
         rv = check_key(&key_nid, req, err, p);
     }
     if (rv == APR_SUCCESS) {
-        rv = check_signature_alg(req, key_nid, err, p);
+        X509_REQ_get0_signature(req, NULL, &sigalg);
+        rv = acmpca_intake_sigalg(sigalg, key_nid, err, p);
     }
     if (rv == APR_SUCCESS) {
         /* PCA-API.md §11.5 [DECISION]: the self-signature is checked. */
@@ -472,9 +507,8 @@ apr_status_t acmpca_csr_parse(X509_REQ **pcsr, const unsigned char *buf, apr_siz
     if (rv == APR_SUCCESS && !is_der(req, der, dlen)) {
         rv = malformed(err, p, "The CSR is not DER-encoded.");
     }
-    if (rv == APR_SUCCESS && (rv = check_subject(req, err, p)) == APR_SUCCESS
-        && (rv = check_extensions(&exts, req, err, p)) == APR_SUCCESS) {
-        rv = check_names(req, exts, err, p);
+    if (rv == APR_SUCCESS) {
+        rv = acmpca_intake_content(req, err, p);
     }
     ERR_pop_to_mark();
     if (rv == APR_SUCCESS) {

@@ -92,3 +92,8 @@ const acmpca_template_t *acmpca_template_find(const char *template_arn)
     }
     return NULL;
 }
+
+const acmpca_template_t *acmpca_template_nth(int i)
+{
+    return i >= 0 && (size_t)i < sizeof(templates) / sizeof(templates[0]) ? &templates[i] : NULL;
+}

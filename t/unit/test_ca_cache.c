@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The per-process cache of CA keys and certificates (src/ops/ca_cache.c): hits, misses
- * once the CA record changes version, LRU eviction past ACMPCA_CA_CACHE_MAX CAs, and
+ * once the CA's certificate changes, LRU eviction past ACMPCA_CA_CACHE_MAX CAs, and
  * several threads signing with shared keys while entries come and go. Each test gets a
  * fresh sqlite store in a temporary directory and an empty cache. */
 #include <stdio.h>
@@ -32,7 +32,8 @@ typedef struct world_t {
     acmpca_env_t env;
     acmpca_op_ctx_t ctx;
     unsigned char kek[ACMPCA_KEK_LEN];
-    const char *cert_pem; /* a certificate to put in CA documents */
+    const char *cert_pem;  /* a certificate to put in CA documents */
+    const char *cert_pem2; /* another one (a CA that imported a new certificate) */
     char dir[64];
 } world_t;
 
@@ -86,6 +87,11 @@ static int world_setup(void **state)
     in.not_after = in.not_before + apr_time_from_sec(86400);
     if (acmpca_cert_issue(&x, &in, &err, w->p) != APR_SUCCESS
         || !(w->cert_pem = acmpca_cert_pem(x, w->p))) {
+        return -1;
+    }
+    serial[1] = 2;
+    if (acmpca_cert_issue(&x, &in, &err, w->p) != APR_SUCCESS
+        || !(w->cert_pem2 = acmpca_cert_pem(x, w->p))) {
         return -1;
     }
     acmpca_ca_cache_clear();
@@ -187,7 +193,9 @@ static void test_hit(void **state)
     assert_null(c1);
 }
 
-static void test_version_change_invalidates(void **state)
+/* A write of the document that leaves its certificate alone (the CRL bookkeeping of a
+ * revocation, tags, status) keeps the entry; another certificate (an import) does not. */
+static void test_certificate_change_invalidates(void **state)
 {
     world_t *w = *state;
     acmpca_ca_t *ca = make_ca(w, 1);
@@ -202,13 +210,21 @@ static void test_version_change_invalidates(void **state)
     assert_int_equal(acmpca_ca_material(&k1, &c1, &w->ctx, ca, &err, w->p), APR_SUCCESS);
     touch(w, ca);
     assert_int_equal(acmpca_ca_material(&k2, &c2, &w->ctx, ca, &err, w->p), APR_SUCCESS);
+    assert_ptr_equal(k1, k2);
+    assert_ptr_equal(c1, c2);
+    cJSON_DeleteItemFromObjectCaseSensitive(ca->doc, ACMPCA_D_CERT);
+    cJSON_AddStringToObject(ca->doc, ACMPCA_D_CERT, w->cert_pem2);
+    ca->rec->doc = acmpca_json_print(ca->doc, w->p);
+    touch(w, ca);
+    assert_int_equal(acmpca_ca_material(&k2, &c2, &w->ctx, ca, &err, w->p), APR_SUCCESS);
     assert_ptr_not_equal(k1, k2); /* unwrapped again */
     assert_ptr_not_equal(c1, c2);
     assert_int_equal(EVP_PKEY_eq(k1, k2), 1);
+    assert_int_not_equal(X509_cmp(c1, c2), 0);
     acmpca_ca_cache_stats(&st);
     assert_int_equal(st.misses, 2);
-    assert_int_equal(st.hits, 0);
-    assert_int_equal(st.invalidations, 1); /* the old version went */
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.invalidations, 1); /* the entry with the old certificate went */
     assert_int_equal(st.entries, 1);
 
     /* Another KEK (another virtual host) is another key: here one that does not unwrap. */
@@ -263,6 +279,7 @@ static void test_eviction(void **state)
 typedef struct smoke_t {
     world_t *w;
     acmpca_ca_t *cas[SMOKE_CAS];
+    cJSON *imported[SMOKE_CAS]; /* the same CA's document once it has another certificate */
     apr_int64_t versions[SMOKE_CAS]; /* a version each may ask for: rec copies per thread */
     int failures;
 } smoke_t;
@@ -284,9 +301,12 @@ static void *APR_THREAD_FUNC smoke_thread(apr_thread_t *t, void *data)
         EVP_PKEY *k;
         X509 *c;
 
-        /* Every 7th round asks for a later version: misses and invalidations race the
-         * hits of the other threads. */
-        rec.version += (i % 7 == 0) ? i : 0;
+        /* Every 7th round asks for a later version with another certificate: misses and
+         * invalidations race the hits of the other threads. */
+        if (i % 7 == 0) {
+            rec.version += i;
+            ca.doc = s->imported[i % SMOKE_CAS];
+        }
         ca.rec = &rec;
         if (acmpca_ca_material(&k, &c, &s->w->ctx, &ca, &err, p) != APR_SUCCESS || !k || !c || !md
             || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1
@@ -315,6 +335,8 @@ static void test_threads(void **state)
     s.w = w;
     for (i = 0; i < SMOKE_CAS; i++) {
         s.cas[i] = make_ca(w, 1);
+        s.imported[i] = acmpca_json_own(cJSON_CreateObject(), w->p);
+        cJSON_AddStringToObject(s.imported[i], ACMPCA_D_CERT, w->cert_pem2);
     }
     for (i = 0; i < THREADS; i++) {
         assert_int_equal(apr_thread_create(&threads[i], NULL, smoke_thread, &s, w->p), APR_SUCCESS);
@@ -458,7 +480,7 @@ static int cache_group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        CACHE_TEST(test_hit),      CACHE_TEST(test_version_change_invalidates),
+        CACHE_TEST(test_hit),      CACHE_TEST(test_certificate_change_invalidates),
         CACHE_TEST(test_eviction), CACHE_TEST(test_threads),
         CACHE_TEST(test_fork),     CACHE_TEST(test_lean_issue_same_bytes),
     };

@@ -138,11 +138,28 @@ static const char *der_to_pem(apr_pool_t *p, const unsigned char *der, int len, 
     return pem;
 }
 
+/* The strict intake's verdict, which the lean one (intake_lean.c) must give too, word
+ * for word, on every CSR of these tests. */
 static apr_status_t parse(X509_REQ **preq, const void *buf, apr_size_t len, acmpca_err_t *err,
                           apr_pool_t *p)
 {
+    acmpca_err_t lean_err = {0};
+    X509_REQ *lean = (X509_REQ *)1;
+    apr_status_t rv, lean_rv;
+
     memset(err, 0, sizeof(*err));
-    return acmpca_csr_parse(preq, buf, len, err, p);
+    rv = acmpca_csr_parse(preq, buf, len, err, p);
+    lean_rv = acmpca_csr_parse_lean(&lean, buf, len, &lean_err, p);
+    assert_int_equal(lean_rv, rv);
+    assert_int_equal(lean_err.type, err->type);
+    if (rv == APR_SUCCESS) {
+        assert_non_null(lean);
+    }
+    else {
+        assert_null(lean);
+        assert_string_equal(lean_err.message, err->message);
+    }
+    return rv;
 }
 
 static X509_REQ *parse_ok(apr_pool_t *p, const void *buf, apr_size_t len, const char *what)
@@ -715,6 +732,88 @@ static void test_san_criticality(void **state)
                      0);
 }
 
+/* The lean intake and builder issue what the strict intake and the full builder issue,
+ * byte for byte (the signature aside: ECDSA's is randomised), with every template that
+ * signs a CSR other than the CA's own, for every key type, or refuse alike. */
+static void test_lean_same_certificate(void **state)
+{
+    static const char *exts[] = {
+        "subjectAltName:DNS:lean.example,IP:192.0.2.1",
+        "extendedKeyUsage:serverAuth",
+        "1.3.6.1.4.1.99999.7:ASN1:UTF8String:passed through",
+        NULL,
+    };
+    static const char *keys[] = {"EC_prime256v1", "EC_secp384r1", "EC_secp521r1", "RSA_2048"};
+    static const unsigned char serial[] = {0x5e, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
+    apr_pool_t *p = *state;
+    const acmpca_template_t *t;
+    fixture_t f;
+    csr_spec_t s = {0};
+    size_t k;
+    int i, n, len, compared = 0;
+
+    fixture(&f, p, NULL);
+    s.cn = "lean";
+    s.exts = exts;
+    for (k = 0; k < COUNT(keys); k++) {
+        unsigned char *der;
+        X509_REQ *strict, *lean;
+        acmpca_err_t err = {0};
+
+        s.key = gen(p, keys[k]);
+        der = csr_der(p, &s, &len);
+        strict = parse_ok(p, der, (apr_size_t)len, keys[k]);
+        assert_int_equal(acmpca_csr_parse_lean(&lean, der, (apr_size_t)len, &err, p), APR_SUCCESS);
+        for (i = 0; (t = acmpca_template_nth(i)) != NULL; i++) {
+            acmpca_issue_t in = {0};
+            acmpca_err_t e1 = {0}, e2 = {0};
+            X509 *full = NULL, *quick = NULL;
+            unsigned char *tbs1 = NULL, *tbs2 = NULL;
+            apr_status_t rv1, rv2;
+            int n1, n2;
+
+            if (t->root) {
+                continue; /* self-signs the CA's CSR: always the strict intake */
+            }
+            in.issuer_key = f.ikey;
+            in.issuer_cert = f.root;
+            in.signing_algorithm = "SHA256WITHECDSA";
+            in.tmpl = t;
+            in.serial = serial;
+            in.serial_len = sizeof(serial);
+            in.not_before = apr_time_from_sec(1767225600);
+            in.not_after = in.not_before + 30 * DAY;
+            in.crl_url = "http://ca.example/crl/lean.crl";
+            in.ocsp_url = "http://ca.example/ocsp";
+            in.api_passthrough =
+                json(p, t->is_ca ? "{\"Extensions\":{\"KeyUsage\":{\"KeyCertSign\":true}}}"
+                                 : "{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":true}}}");
+            in.csr = strict;
+            rv1 = acmpca_cert_issue(&full, &in, &e1, p);
+            in.csr = lean;
+            rv2 = acmpca_cert_issue_lean(&quick, &in, &e2, p);
+            assert_int_equal(rv2, rv1);
+            if (rv1 != APR_SUCCESS) {
+                assert_string_equal(e2.message, e1.message);
+                continue;
+            }
+            n1 = i2d_re_X509_tbs(full, &tbs1);
+            n2 = i2d_re_X509_tbs(quick, &tbs2);
+            if (n1 <= 0 || n1 != n2 || memcmp(tbs1, tbs2, (size_t)n1)) {
+                fail_msg("%s with %s: the lean certificate differs", t->name, keys[k]);
+            }
+            OPENSSL_free(tbs1);
+            OPENSSL_free(tbs2);
+            assert_int_equal(X509_verify(quick, f.ikey), 1);
+            compared++;
+        }
+    }
+    /* Most templates issue here; the refusals (keyCertSign) were compared too. */
+    for (n = 0; acmpca_template_nth(n); n++) {
+    }
+    assert_true(compared >= (int)COUNT(keys) * (n / 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +821,7 @@ int main(void)
         UNIT_TEST(test_bad_signature), UNIT_TEST(test_extensions),
         UNIT_TEST(test_subject_text),  UNIT_TEST(test_hostile_csr),
         UNIT_TEST(test_hostile_api),   UNIT_TEST(test_san_criticality),
+        UNIT_TEST(test_lean_same_certificate),
     };
 
     return cmocka_run_group_tests_name("intake", tests, unit_group_setup, unit_group_teardown);
