@@ -23,6 +23,7 @@
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "sqlite_int.h"
 #include "store_int.h"
 
 /* A writer waits this long for another writer's transaction before giving up with
@@ -361,10 +362,19 @@ typedef struct sq_call_t {
         }                                                                                          \
     } while (0)
 
-static apr_status_t status_of(sqlite3 *db, int rc)
+apr_status_t acmpca_sqlite_status(sqlite3 *db, int rc)
 {
     int sys;
 
+    switch (rc) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+        return APR_EEXIST;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return APR_NOTFOUND;
+    default:
+        break;
+    }
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -385,18 +395,11 @@ static apr_status_t status_of(sqlite3 *db, int rc)
  * missing CA under a certificate or report is APR_NOTFOUND. Anything else is logged. */
 static apr_status_t failed(sq_call_t *call, int rc)
 {
-    apr_status_t rv;
+    apr_status_t rv = acmpca_sqlite_status(call->conn->db, rc);
 
-    switch (rc) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return APR_EEXIST;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return APR_NOTFOUND;
-    default:
-        break;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && (rv == APR_EEXIST || rv == APR_NOTFOUND)) {
+        return rv;
     }
-    rv = status_of(call->conn->db, rc);
     if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED
         && (rc & 0xff) != SQLITE_CONSTRAINT) {
         call->broken = 1;
@@ -507,7 +510,7 @@ static apr_status_t conn_open(void **pres, void *params, apr_pool_t *pool)
         rc = user_version(conn->db, &version);
     }
     if (rc != SQLITE_OK) {
-        apr_status_t rv = status_of(conn->db, rc);
+        apr_status_t rv = acmpca_sqlite_status(conn->db, rc);
         conn_log(st, rv, conn->db ? sqlite3_errmsg(conn->db) : "out of memory");
         conn_close(conn, NULL, NULL);
         return rv;
@@ -824,7 +827,7 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
 static apr_status_t db_failed(sqlite3 *db, int rc, const char *path, const char *what,
                               apr_pool_t *p)
 {
-    apr_status_t rv = status_of(db, rc);
+    apr_status_t rv = acmpca_sqlite_status(db, rc);
 
     acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p, "ACMPCA0303: sqlite %s of %s: %s", what,
                path, db ? sqlite3_errmsg(db) : "out of memory");

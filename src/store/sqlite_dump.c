@@ -11,6 +11,7 @@
 
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "sqlite_int.h"
 #include "store_int.h"
 
 /* The tables and columns read and written here are those of migrations 1 to 3 of
@@ -24,38 +25,9 @@ typedef struct sd_db_t {
     apr_pool_t *p;
 } sd_db_t;
 
-static apr_status_t sd_status(sqlite3 *db, int rc)
-{
-    int sys;
-
-    switch (rc) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return APR_EEXIST;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return APR_NOTFOUND;
-    default:
-        break;
-    }
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return APR_EBUSY;
-    case SQLITE_NOMEM:
-        return APR_ENOMEM;
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_FULL:
-        sys = db ? sqlite3_system_errno(db) : 0;
-        return sys ? APR_FROM_OS_ERROR(sys) : APR_EGENERAL;
-    default:
-        return APR_EGENERAL;
-    }
-}
-
 static apr_status_t sd_failed(sd_db_t *d, int rc, const char *what)
 {
-    apr_status_t rv = sd_status(d->db, rc);
+    apr_status_t rv = acmpca_sqlite_status(d->db, rc);
 
     acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, d->p, "ACMPCA0330: sqlite %s of %s: %s", what,
                d->path, d->db ? sqlite3_errmsg(d->db) : "out of memory");
