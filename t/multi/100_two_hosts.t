@@ -2,7 +2,7 @@
 # two loopback ports, one store (the private redis-server of `make api-redis`, db 3) and
 # one key-encryption key, as two hosts behind a load balancer would have them.
 #  - an IdempotencyToken used on one host and retried on the other yields one certificate;
-#  - concurrent issuances spread over both (ACMPCA_MULTI_N, 200; 1000 for a soak) get
+#  - 1,000 concurrent issuances spread over both (ACMPCA_MULTI_N; 5,000 for a soak) get
 #    unique serials, and every ARN is retrievable from either host;
 #  - a revocation on one host shows in the other's CRL and OCSP answers within seconds;
 #  - both serve the same CRL bytes (the stored object), and the CRL job of both hosts
@@ -23,7 +23,7 @@ use File::Spec::Functions qw(catfile);
 use POSIX ();
 use Time::HiRes ();
 
-my $N = $ENV{ACMPCA_MULTI_N} // ($ENV{ACMPCA_SOAK} ? 1000 : 200);
+my $N = $ENV{ACMPCA_MULTI_N} // ($ENV{ACMPCA_SOAK} ? 5000 : 1000);
 my $CLIENTS = 8;
 
 plan skip_all => 'no private redis-server (make api-redis starts one)' unless $ENV{ACMPCA_TEST_REDIS};
