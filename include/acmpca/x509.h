@@ -273,6 +273,9 @@ apr_status_t acmpca_ocsp_parse(acmpca_ocsp_req_t **preq, const unsigned char *de
 /** Number of CertIDs in the request. */
 int acmpca_ocsp_count(const acmpca_ocsp_req_t *req);
 
+/** True when the request carries a nonce (RFC 6960 §4.4.1): its answer is its own. */
+int acmpca_ocsp_has_nonce(const acmpca_ocsp_req_t *req);
+
 /** Serial of CertID i as lowercase hex without leading zero octets (the store's form);
  *  NULL when it is negative or absurdly long (never issued). */
 const char *acmpca_ocsp_serial(const acmpca_ocsp_req_t *req, int i, apr_pool_t *p);

@@ -8,6 +8,8 @@
 #include "acmpca/ops.h"
 #include "acmpca/json.h"
 #include "acmpca/arn.h"
+#include "acmpca/revoke.h"
+#include "acmpca/x509.h"
 
 /* ---- validation against the service model (validate.c, pattern.c) ------------------- */
 
@@ -227,6 +229,31 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
 
 /** The counters and the number of entries of this process's cache. */
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
+
+/* ---- signed OCSP responses reused (ocsp_cache.c) ---------------------------------- */
+
+/** How long this process hands out a response it signed before signing afresh. */
+#define ACMPCA_OCSP_REUSE apr_time_from_sec(300)
+
+/** What an OCSP response for a request without a nonce depends on. */
+typedef struct acmpca_ocsp_cache_key_t {
+    const unsigned char *req; /* the DER request */
+    apr_size_t req_len;
+    const void *store; /* the CA's store, its id and the version of its record */
+    const char *ca_id;
+    apr_int64_t ca_version;
+    acmpca_ocsp_status_t st; /* the certificate's status in the store, read just now */
+} acmpca_ocsp_cache_key_t;
+
+/** The response signed for k within ACMPCA_OCSP_REUSE before now (and before its
+ *  nextUpdate): 1 and reply filled (DER copied into p), else 0. */
+int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_key_t *k,
+                          apr_time_t now, apr_pool_t *p);
+
+/** Remember reply (signed at this_update) for k; too large ones are not kept. */
+void acmpca_ocsp_cache_put(const acmpca_ocsp_cache_key_t *k, const acmpca_ocsp_reply_t *reply,
+                           apr_time_t this_update);
+
 
 /** acmpca_cert_issue (src/x509/cert.c) for a certificate that is only read and encoded,
  *  as IssueCertificate does: the same bytes, but an EC subject key is copied from the
