@@ -230,6 +230,19 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
 /** The counters and the number of entries of this process's cache. */
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
 
+/* ---- CRLs kept in memory for their downloads (crl_cache.c) ------------------------ */
+
+/** The CRL of CA ca_id served by env while the CA's record is at version (and, when
+ *  bucket is given, recorded at bucket/key): 1 and out filled (copies in p), else 0. */
+int acmpca_crl_cache_get(acmpca_served_t *out, const acmpca_env_t *env, const char *ca_id,
+                         apr_int64_t version, const char *bucket, const char *key,
+                         apr_pool_t *p);
+
+/** Keep served, the current CRL of ca (loaded for env, at its record's version), when
+ *  ca's document records exactly that CRL; otherwise, or when it is too large, not. */
+void acmpca_crl_cache_put(const acmpca_env_t *env, const acmpca_ca_t *ca,
+                          const acmpca_served_t *served, apr_pool_t *p);
+
 /* ---- signed OCSP responses reused (ocsp_cache.c) ---------------------------------- */
 
 /** How long this process hands out a response it signed before signing afresh. */
