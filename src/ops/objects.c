@@ -100,7 +100,7 @@ static apr_status_t ca_by_id(acmpca_ca_t **pca, acmpca_op_ctx_t *ctx, const acmp
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+    doc = acmpca_ca_doc_parse(env->store, rec, p);
     if (!doc || !acmpca_json_str(doc, ACMPCA_K_ARN)) {
         return APR_EGENERAL;
     }
@@ -269,7 +269,7 @@ int acmpca_object_readable(const acmpca_env_t *env, const acmpca_served_t *obj,
     }
     if (!obj->ca_id || !obj->owner_account || !caller || !caller->account
         || env->store->provider->ca_get(env->store, obj->ca_id, &rec, p) != APR_SUCCESS
-        || !(doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p))) {
+        || !(doc = acmpca_ca_doc_parse(env->store, rec, p))) {
         return 0;
     }
     /* As if the caller described the report through the API: its own account may,

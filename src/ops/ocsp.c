@@ -45,7 +45,7 @@ static int try_ca(responder_t *r, acmpca_ca_rec_t *rec, const acmpca_env_t *env,
     const char *pem;
 
     ca->rec = rec;
-    ca->doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+    ca->doc = acmpca_ca_doc_parse(env->store, rec, p);
     if (!ca->doc || !ocsp_enabled(ca, now)) {
         return 0;
     }

@@ -73,6 +73,11 @@ typedef struct acmpca_ca_t {
     acmpca_ca_ref_t ref;
 } acmpca_ca_t;
 
+/** The parsed document of rec, a CA record of store: a tree of the caller's own, owned
+ *  by p, NULL when the text is not JSON. Copied from this process's cache of parsed
+ *  documents when it holds the same text (doc_cache.c), else parsed. */
+cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_pool_t *p);
+
 /** Turn a store failure into the error the client hears (503, cause logged). */
 apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const char *what);
 
