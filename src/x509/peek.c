@@ -83,6 +83,55 @@ static int tbs_names(const unsigned char **piss, long *piss_len, const unsigned 
            && next_tlv(psub, psub_len, &q, end, &tag, &cls) && tag == V_ASN1_SEQUENCE;
 }
 
+/* The attribute types of a DER Name in order, each RDN opened by a 0 byte, into buf:
+ * its length, or -1 when it does not fit or is not a Name. */
+static long name_shape(unsigned char *buf, long cap, const unsigned char *der, long len)
+{
+    const unsigned char *q = der, *end = der + len, *rdn_end, *atv, *oid;
+    long n = 0, l, atv_len, oid_len;
+    int tag, cls;
+
+    if ((ASN1_get_object(&q, &l, &tag, &cls, len) & 0x80) || tag != V_ASN1_SEQUENCE
+        || l > end - q) {
+        return -1;
+    }
+    end = q + l;
+    while (q < end) {
+        if ((ASN1_get_object(&q, &l, &tag, &cls, end - q) & 0x80) || tag != V_ASN1_SET
+            || l > end - q || n >= cap) {
+            return -1;
+        }
+        buf[n++] = 0;
+        for (rdn_end = q + l; q < rdn_end;) {
+            const unsigned char *c;
+
+            if (!next_tlv(&atv, &atv_len, &q, rdn_end, &tag, &cls) || tag != V_ASN1_SEQUENCE) {
+                return -1;
+            }
+            /* the type is the first element of the AttributeTypeAndValue */
+            c = atv;
+            if ((ASN1_get_object(&c, &l, &tag, &cls, atv_len) & 0x80)
+                || !next_tlv(&oid, &oid_len, &c, atv + atv_len, &tag, &cls) || tag != V_ASN1_OBJECT
+                || n + oid_len > cap) {
+                return -1;
+            }
+            memcpy(buf + n, oid, (size_t)oid_len);
+            n += oid_len;
+        }
+    }
+    return n;
+}
+
+/* Can X509_NAME_cmp find these DER Names equal? Not when their attribute types differ
+ * (its canonical encoding keeps every type, in order); else it has to decide. */
+static int may_be_equal(const unsigned char *a, long a_len, const unsigned char *b, long b_len)
+{
+    unsigned char sa[256], sb[256];
+    long na = name_shape(sa, sizeof(sa), a, a_len), nb = name_shape(sb, sizeof(sb), b, b_len);
+
+    return na < 0 || nb < 0 || (na == nb && !memcmp(sa, sb, (size_t)na));
+}
+
 /* X509_NAME_cmp of two DER Names; -1 when either does not decode. */
 static int names_cmp(const unsigned char *a, long a_len, const unsigned char *b, long b_len)
 {
@@ -110,7 +159,8 @@ int acmpca_cert_pem_self_signed(const char *pem, apr_pool_t *p)
      * them, else X509_NAME_cmp's canonical comparison decides, as acmpca_cert_info's. */
     if (der && tbs_names(&iss, &iss_len, &sub, &sub_len, der, len)
         && (iss_len != sub_len || memcmp(iss, sub, (size_t)iss_len))
-        && names_cmp(iss, iss_len, sub, sub_len) != 0) {
+        && (!may_be_equal(iss, iss_len, sub, sub_len)
+            || names_cmp(iss, iss_len, sub, sub_len) != 0)) {
         ERR_pop_to_mark();
         return 0;
     }
