@@ -365,12 +365,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return acmpca_auth_post_config(pconf, base);
 }
 
-/* The child's unwrapped CA keys are freed (and cleansed) when the child exits; the cache
- * itself stays, as a watchdog thread may still be inside it. */
+/* The child's unwrapped CA keys and derived SigV4 signing keys are freed (and cleansed)
+ * when the child exits; the caches themselves stay, as a watchdog thread may still be
+ * inside them. */
 static apr_status_t release_ca_cache(void *data)
 {
     (void)data;
     acmpca_ca_cache_clear();
+    acmpca_sigv4_keys_clear();
     return APR_SUCCESS;
 }
 

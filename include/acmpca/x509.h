@@ -176,6 +176,11 @@ typedef struct acmpca_cert_info_t {
 
 void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p);
 
+/** acmpca_cert_info's self_signed of a PEM certificate, for read paths (src/x509/peek.c):
+ *  certificates whose issuer and subject differ are told from their DER names alone,
+ *  without the public-key decoding a parse costs. 0 when pem holds no certificate. */
+int acmpca_cert_pem_self_signed(const char *pem, apr_pool_t *p);
+
 /** Every check of ImportCertificateAuthorityCertificate (PCA-API.md §5.7): cert carries
  *  ca_key's public key (CertificateMismatch); ROOT: self-signed, chain absent; SUBORDINATE:
  *  not self-signed, chain present, ordered issuer->root, each signs the one before, last
@@ -285,6 +290,9 @@ apr_status_t acmpca_ocsp_parse(acmpca_ocsp_req_t **preq, const unsigned char *de
 
 /** Number of CertIDs in the request. */
 int acmpca_ocsp_count(const acmpca_ocsp_req_t *req);
+
+/** True when the request carries a nonce (RFC 6960 §4.4.1): its answer is its own. */
+int acmpca_ocsp_has_nonce(const acmpca_ocsp_req_t *req);
 
 /** Serial of CertID i as lowercase hex without leading zero octets (the store's form);
  *  NULL when it is negative or absurdly long (never issued). */

@@ -34,6 +34,7 @@ def main():
     before, _ = rss(httpd_dir)
     warm = None
     total, chunks = 0, 0
+    trace = []  # [requests so far, RSS kB] after each run: growth and warm-up told apart
     while total < target and chunks < MAX_CHUNKS:
         batch = os.path.join(tmp, "memory.reqs")
         with open(batch, "wb") as f:
@@ -51,16 +52,20 @@ def main():
             raise SystemExit(f"memory: errors during the run: {r}")
         total += r["requests"]
         chunks += 1
+        trace.append([total, rss(httpd_dir)[0]])
         if warm is None:
-            warm, warm_requests = rss(httpd_dir)[0], total
+            warm, warm_requests = trace[-1][1], total
     after, hwm = rss(httpd_dir)
     rec = {"server": "module", "op": "memory", "before_kb": before, "warm_kb": warm,
-           "warm_requests": warm_requests, "after_kb": after, "hwm_kb": hwm, "requests": total}
+           "warm_requests": warm_requests, "after_kb": after, "hwm_kb": hwm, "requests": total,
+           "trace": trace}
     with open(results, "a") as f:
         f.write(json.dumps(rec) + "\n")
     print(f"  module   child RSS: {before / 1024:.1f} MiB before, {warm / 1024:.1f} MiB after "
           f"{warm_requests} requests, {after / 1024:.1f} MiB after {total} (peak "
           f"{hwm / 1024:.1f} MiB)", flush=True)
+    print("           RSS after each run: " + ", ".join(f"{n}: {kb / 1024:.1f}" for n, kb in trace),
+          flush=True)
 
 
 if __name__ == "__main__":

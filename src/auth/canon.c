@@ -6,21 +6,9 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
 
 #include "acmpca/auth.h"
 #include "acmpca/util.h"
-
-const char *acmpca_sha256_hex(const void *data, apr_size_t len, apr_pool_t *p)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-
-    if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL)) {
-        return NULL;
-    }
-    return acmpca_hex(md, md_len, 0, p);
-}
 
 static int is_unreserved(unsigned char c)
 {

@@ -10,7 +10,6 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "acmpca/auth.h"
 #include "acmpca/util.h"
@@ -397,28 +396,15 @@ static apr_status_t payload_hash(const char **phash, const sig_parts *sp,
     return APR_SUCCESS;
 }
 
-static int hmac(unsigned char *out, const void *key, size_t key_len, const char *msg)
+/* signature = hex(HMAC(kSigning, string to sign)), kSigning from hmac.c's memo. Every
+ * key and intermediate is wiped. */
+static int signature_of(char *hex, const char *secret, const sig_parts *sp, const char *sts)
 {
-    unsigned int n = 0;
-    return HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out, &n)
-           && n == 32;
-}
-
-/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"),
- * signature = hex(HMAC(kSigning, string to sign)). Every intermediate key is wiped. */
-static int signature_of(char *hex, const char *secret, const sig_parts *sp, const char *sts,
-                        apr_pool_t *p)
-{
-    size_t slen = strlen(secret);
-    unsigned char *k0 = apr_palloc(p, slen + 4);
     unsigned char k[32], sig[32];
     int ok;
 
-    memcpy(k0, "AWS4", 4);
-    memcpy(k0 + 4, secret, slen);
-    ok = hmac(k, k0, slen + 4, sp->date) && hmac(k, k, 32, sp->region)
-         && hmac(k, k, 32, sp->service) && hmac(k, k, 32, TERMINATOR) && hmac(sig, k, 32, sts);
-    OPENSSL_cleanse(k0, slen + 4);
+    ok = acmpca_sigv4_signing_key(k, secret, sp->date, sp->region, sp->service)
+         && acmpca_hmac_sha256(sig, k, 32, sts, strlen(sts));
     OPENSSL_cleanse(k, sizeof(k));
     if (ok) {
         static const char digits[] = "0123456789abcdef";
@@ -525,7 +511,7 @@ apr_status_t acmpca_sigv4_verify(acmpca_sigv4_result_t *res, const acmpca_sigv4_
     sts =
         apr_pstrcat(p, ALGORITHM, "\n", sp.amz_date, "\n", sp.date, "/", sp.region, "/", sp.service,
                     "/", TERMINATOR, "\n", acmpca_sha256_hex(creq, strlen(creq), p), NULL);
-    if (!signature_of(expected, key.secret, &sp, sts, p)) {
+    if (!signature_of(expected, key.secret, &sp, sts)) {
         return acmpca_err_internal(err, APR_EGENERAL, "HMAC-SHA256 failed");
     }
     /* Constant time: the length is public, the contents are not. */

@@ -162,7 +162,8 @@ apr_status_t acmpca_op_describe_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, con
         return rv;
     }
     *pout = acmpca_json_own(cJSON_CreateObject(), p);
-    cJSON_AddItemToObject(*pout, ACMPCA_K_CA, cJSON_Duplicate(acmpca_ca_describe(ca, ctx->now, p), 1));
+    /* The view is already a tree of its own, owned by p: referenced, not copied again. */
+    cJSON_AddItemReferenceToObject(*pout, ACMPCA_K_CA, acmpca_ca_describe(ca, ctx->now, p));
     return APR_SUCCESS;
 }
 
@@ -223,7 +224,7 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
                 more = 1; /* one beyond the page: there is a next page */
                 break;
             }
-            cJSON_AddItemToArray(list, cJSON_Duplicate(acmpca_ca_describe(&ca, ctx->now, p), 1));
+            cJSON_AddItemReferenceToArray(list, acmpca_ca_describe(&ca, ctx->now, p));
             last = ca.rec->seq;
         }
         if (more || recs->nelts < page + 1) {

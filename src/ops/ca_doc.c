@@ -62,7 +62,7 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     if (strcmp(ca->rec->account, ca->ref.account)) {
         return not_found(err, arn, p);
     }
-    ca->doc = acmpca_json_parse(ca->rec->doc, strlen(ca->rec->doc), p);
+    ca->doc = acmpca_ca_doc_parse(ctx->store, ca->rec, p);
     if (!ca->doc) {
         return acmpca_err_internal(err, APR_EGENERAL, "unreadable CA document");
     }

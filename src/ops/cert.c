@@ -394,22 +394,6 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
  * GetCertificate
  */
 
-/* A root's own self-signed certificate has no chain (PCA-API.md §5.6); it is recognised
- * by the certificate itself, so a renewed root certificate qualifies too. */
-static int self_signed_pem(const char *pem, apr_pool_t *p)
-{
-    acmpca_cert_info_t info;
-    acmpca_err_t ignored = {0};
-    X509 *x;
-
-    if (acmpca_cert_parse(&x, (const unsigned char *)pem, strlen(pem), &ignored, p)
-        != APR_SUCCESS) {
-        return 0;
-    }
-    acmpca_cert_info(&info, x, p);
-    return info.self_signed;
-}
-
 /* Chain = the issuing CA's certificate, then the chain it was imported with (issuer
  * first, up to and including the root). */
 static const char *chain_of(const acmpca_ca_t *ca, apr_pool_t *p)
@@ -474,7 +458,9 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     /* Issued, expired or revoked alike [AWS]. */
     *pout = acmpca_json_own(cJSON_CreateObject(), p);
     cJSON_AddStringToObject(*pout, ACMPCA_K_CERT, rec->pem);
-    if (!self_signed_pem(rec->pem, p) && (chain = chain_of(ca, p))) {
+    /* A root's own self-signed certificate has no chain (PCA-API.md §5.6); it is told by
+     * the certificate itself, so a renewed root certificate qualifies too. */
+    if (!acmpca_cert_pem_self_signed(rec->pem, p) && (chain = chain_of(ca, p))) {
         cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN, chain);
     }
     return APR_SUCCESS;

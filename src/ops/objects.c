@@ -100,7 +100,7 @@ static apr_status_t ca_by_id(acmpca_ca_t **pca, acmpca_op_ctx_t *ctx, const acmp
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+    doc = acmpca_ca_doc_parse(env->store, rec, p);
     if (!doc || !acmpca_json_str(doc, ACMPCA_K_ARN)) {
         return APR_EGENERAL;
     }
@@ -160,6 +160,19 @@ static apr_status_t serve_ca_crl(acmpca_served_t *out, acmpca_op_ctx_t *ctx, acm
     return rv;
 }
 
+/* The CRL of the CA a CRL name holds, from this process's memory while the CA's record
+ * keeps the version it was cached at (crl_cache.c): one small store read. */
+static int cached_crl(acmpca_served_t *out, const acmpca_env_t *env, const char *bucket,
+                      const char *key, apr_pool_t *p)
+{
+    acmpca_ca_rec_t *rec;
+    const char *id = key ? crl_key_ca(key, p) : NULL;
+
+    return id && (!bucket || acmpca_object_name_ok(bucket, key))
+           && env->store->provider->ca_get(env->store, id, &rec, p) == APR_SUCCESS
+           && acmpca_crl_cache_get(out, env, id, rec->version, bucket, key, p);
+}
+
 apr_status_t acmpca_object_serve(acmpca_served_t *out, const acmpca_env_t *env, const char *bucket,
                                  const char *key, apr_time_t now, apr_pool_t *p)
 {
@@ -171,16 +184,24 @@ apr_status_t acmpca_object_serve(acmpca_served_t *out, const acmpca_env_t *env, 
     int days;
 
     memset(out, 0, sizeof(*out));
+    if (cached_crl(out, env, bucket, key, p)) {
+        return APR_SUCCESS;
+    }
     rv = get(out, env, bucket, key, p);
     if (rv == APR_SUCCESS && out->is_public && out->ca_id) {
         /* An earlier home of a CA's CRL (UpdateCertificateAuthority moved it): the CDPs of
          * certificates issued before still name it, so it gets the current CRL. */
         acmpca_served_t cur;
         if (ca_by_id(&ca, &ctx, env, out->ca_id, now, p) == APR_SUCCESS
-            && acmpca_crl_target(ca, now, &t_bucket, &t_key, &days, p)
-            && (strcmp(bucket, t_bucket) || strcmp(key, t_key))
-            && serve_ca_crl(&cur, &ctx, ca, t_bucket, t_key, p) == APR_SUCCESS) {
-            *out = cur;
+            && acmpca_crl_target(ca, now, &t_bucket, &t_key, &days, p)) {
+            if (strcmp(bucket, t_bucket) || strcmp(key, t_key)) {
+                if (serve_ca_crl(&cur, &ctx, ca, t_bucket, t_key, p) == APR_SUCCESS) {
+                    *out = cur;
+                }
+            }
+            else {
+                acmpca_crl_cache_put(env, ca, out, p);
+            }
         }
         return APR_SUCCESS;
     }
@@ -212,14 +233,25 @@ apr_status_t acmpca_crl_serve(acmpca_served_t *out, const acmpca_env_t *env, con
     const char *bucket, *key;
     acmpca_op_ctx_t ctx;
     acmpca_ca_t *ca;
+    apr_status_t rv;
     int days;
 
     memset(out, 0, sizeof(*out));
-    if (!acmpca_is_uuid(ca_id) || ca_by_id(&ca, &ctx, env, ca_id, now, p) != APR_SUCCESS
+    if (!acmpca_is_uuid(ca_id)) {
+        return APR_NOTFOUND;
+    }
+    if (cached_crl(out, env, NULL, apr_pstrcat(p, ca_id, ".crl", NULL), p)) {
+        return APR_SUCCESS;
+    }
+    if (ca_by_id(&ca, &ctx, env, ca_id, now, p) != APR_SUCCESS
         || !acmpca_crl_target(ca, now, &bucket, &key, &days, p)) {
         return APR_NOTFOUND; /* unknown, or CRLs disabled: no CRL (issue 4) */
     }
-    return serve_ca_crl(out, &ctx, ca, bucket, key, p);
+    rv = serve_ca_crl(out, &ctx, ca, bucket, key, p);
+    if (rv == APR_SUCCESS) {
+        acmpca_crl_cache_put(env, ca, out, p);
+    }
+    return rv;
 }
 
 int acmpca_object_readable(const acmpca_env_t *env, const acmpca_served_t *obj,
@@ -237,7 +269,7 @@ int acmpca_object_readable(const acmpca_env_t *env, const acmpca_served_t *obj,
     }
     if (!obj->ca_id || !obj->owner_account || !caller || !caller->account
         || env->store->provider->ca_get(env->store, obj->ca_id, &rec, p) != APR_SUCCESS
-        || !(doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p))) {
+        || !(doc = acmpca_ca_doc_parse(env->store, rec, p))) {
         return 0;
     }
     /* As if the caller described the report through the API: its own account may,

@@ -18,6 +18,7 @@
 typedef struct responder_t {
     acmpca_ca_t *ca;
     X509 *cert;
+    EVP_PKEY *key; /* NULL until needed when the CA was found by a scan */
 } responder_t;
 
 static int ocsp_enabled(const acmpca_ca_t *ca, apr_time_t now)
@@ -31,27 +32,41 @@ static int ocsp_enabled(const acmpca_ca_t *ca, apr_time_t now)
                || !strcmp(status, ACMPCA_ST_EXPIRED));
 }
 
-/* Is rec the CA that CertID 0 of req names, with OCSP on? Fills r when it is. */
-static int try_ca(responder_t *r, acmpca_ca_rec_t *rec, const acmpca_ocsp_req_t *req,
-                  apr_time_t now, apr_pool_t *p)
+/* Is rec the CA that CertID 0 of req names, with OCSP on? Fills r when it is. A CA
+ * remembered for this issuer (cached) comes with its key and certificate from the
+ * process's CA cache; the others of a scan only get their certificate parsed, so that
+ * looking for the right CA unwraps no key. */
+static int try_ca(responder_t *r, acmpca_ca_rec_t *rec, const acmpca_env_t *env,
+                  const acmpca_ocsp_req_t *req, int cached, apr_time_t now, apr_pool_t *p)
 {
     acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
     acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+    acmpca_op_ctx_t ctx;
     const char *pem;
 
     ca->rec = rec;
-    ca->doc = acmpca_json_parse(rec->doc, strlen(rec->doc), p);
+    ca->doc = acmpca_ca_doc_parse(env->store, rec, p);
     if (!ca->doc || !ocsp_enabled(ca, now)) {
-        return 0;
-    }
-    pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
-    if (acmpca_cert_parse(&r->cert, (const unsigned char *)pem, strlen(pem), &err, p) != APR_SUCCESS
-        || !acmpca_ocsp_issued_by(req, 0, r->cert)) {
         return 0;
     }
     ca->ref.id = rec->id;
     ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
     ca->ref.account = rec->account;
+    pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+    r->key = NULL;
+    if (cached) {
+        acmpca_ops_system_ctx(&ctx, env, rec->account, now);
+        if (acmpca_ca_material(&r->key, &r->cert, &ctx, ca, &err, p) != APR_SUCCESS || !r->cert) {
+            return 0;
+        }
+    }
+    else if (acmpca_cert_parse(&r->cert, (const unsigned char *)pem, strlen(pem), &err, p)
+             != APR_SUCCESS) {
+        return 0;
+    }
+    if (!acmpca_ocsp_issued_by(req, 0, r->cert)) {
+        return 0;
+    }
     r->ca = ca;
     return 1;
 }
@@ -118,7 +133,7 @@ static apr_status_t find_ca(responder_t *r, const acmpca_env_t *env, const acmpc
 
     if (issuer && (id = cache_get(issuer, p)) != NULL
         && env->store->provider->ca_get(env->store, id, &rec, p) == APR_SUCCESS
-        && try_ca(r, rec, req, now, p)) {
+        && try_ca(r, rec, env, req, 1, now, p)) {
         return APR_SUCCESS;
     }
     do {
@@ -129,7 +144,7 @@ static apr_status_t find_ca(responder_t *r, const acmpca_env_t *env, const acmpc
         for (i = 0; i < recs->nelts; i++) {
             rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
             after = rec->seq;
-            if (try_ca(r, rec, req, now, p)) {
+            if (try_ca(r, rec, env, req, 0, now, p)) {
                 if (issuer) {
                     cache_put(issuer, rec->id);
                 }
@@ -187,6 +202,7 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
 {
     acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
     acmpca_ocsp_signer_t signer = {0};
+    acmpca_ocsp_cache_key_t key;
     acmpca_ocsp_status_t *statuses;
     acmpca_ocsp_req_t *req;
     acmpca_op_ctx_t ctx;
@@ -213,13 +229,25 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
             return;
         }
     }
+    /* Without a nonce, one CertID: the answer signed a moment ago still holds when the
+     * CA and the status just read are the same (ocsp_cache.c). */
+    key.req = der;
+    key.req_len = (n == 1 && !acmpca_ocsp_has_nonce(req)) ? len : 0;
+    key.store = env->store;
+    key.ca_id = r.ca->ref.id;
+    key.ca_version = r.ca->rec->version;
+    key.st = statuses[0];
+    if (acmpca_ocsp_cache_get(reply, &key, now, p)) {
+        return;
+    }
     acmpca_ops_system_ctx(&ctx, env, r.ca->ref.account, now);
-    if (acmpca_ca_key(&signer.ca_key, &ctx, r.ca, &err, p) != APR_SUCCESS) {
+    if (!r.key && acmpca_ca_key(&r.key, &ctx, r.ca, &err, p) != APR_SUCCESS) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause, p,
                    "ACMPCA0730: OCSP: the key of CA %s is not available", r.ca->ref.id);
         error_reply(reply, ACMPCA_OCSP_INTERNAL_ERROR, p);
         return;
     }
+    signer.ca_key = r.key;
     signer.ca_cert = r.cert;
     signer.signing_algorithm =
         acmpca_json_str(acmpca_json_obj(r.ca->doc, ACMPCA_K_CA_CONFIG), ACMPCA_K_SIGNING_ALGORITHM);
@@ -232,4 +260,5 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
         return;
     }
     reply->next_update = signer.next_update;
+    acmpca_ocsp_cache_put(&key, reply, signer.this_update);
 }

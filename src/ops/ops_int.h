@@ -8,6 +8,8 @@
 #include "acmpca/ops.h"
 #include "acmpca/json.h"
 #include "acmpca/arn.h"
+#include "acmpca/revoke.h"
+#include "acmpca/x509.h"
 
 /* ---- validation against the service model (validate.c, pattern.c) ------------------- */
 
@@ -70,6 +72,11 @@ typedef struct acmpca_ca_t {
     cJSON *doc; /* parsed rec->doc, owned by the pool */
     acmpca_ca_ref_t ref;
 } acmpca_ca_t;
+
+/** The parsed document of rec, a CA record of store: a tree of the caller's own, owned
+ *  by p, NULL when the text is not JSON. Copied from this process's cache of parsed
+ *  documents when it holds the same text (doc_cache.c), else parsed. */
+cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_pool_t *p);
 
 /** Turn a store failure into the error the client hears (503, cause logged). */
 apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const char *what);
@@ -227,5 +234,50 @@ apr_status_t acmpca_ca_material(EVP_PKEY **pkey, X509 **pcert, const acmpca_op_c
 
 /** The counters and the number of entries of this process's cache. */
 void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
+
+/* ---- CRLs kept in memory for their downloads (crl_cache.c) ------------------------ */
+
+/** The CRL of CA ca_id served by env while the CA's record is at version (and, when
+ *  bucket is given, recorded at bucket/key): 1 and out filled (copies in p), else 0. */
+int acmpca_crl_cache_get(acmpca_served_t *out, const acmpca_env_t *env, const char *ca_id,
+                         apr_int64_t version, const char *bucket, const char *key,
+                         apr_pool_t *p);
+
+/** Keep served, the current CRL of ca (loaded for env, at its record's version), when
+ *  ca's document records exactly that CRL; otherwise, or when it is too large, not. */
+void acmpca_crl_cache_put(const acmpca_env_t *env, const acmpca_ca_t *ca,
+                          const acmpca_served_t *served, apr_pool_t *p);
+
+/* ---- signed OCSP responses reused (ocsp_cache.c) ---------------------------------- */
+
+/** How long this process hands out a response it signed before signing afresh. */
+#define ACMPCA_OCSP_REUSE apr_time_from_sec(300)
+
+/** What an OCSP response for a request without a nonce depends on. */
+typedef struct acmpca_ocsp_cache_key_t {
+    const unsigned char *req; /* the DER request */
+    apr_size_t req_len;
+    const void *store; /* the CA's store, its id and the version of its record */
+    const char *ca_id;
+    apr_int64_t ca_version;
+    acmpca_ocsp_status_t st; /* the certificate's status in the store, read just now */
+} acmpca_ocsp_cache_key_t;
+
+/** The response signed for k within ACMPCA_OCSP_REUSE before now (and before its
+ *  nextUpdate): 1 and reply filled (DER copied into p), else 0. */
+int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_key_t *k,
+                          apr_time_t now, apr_pool_t *p);
+
+/** Remember reply (signed at this_update) for k; too large ones are not kept. */
+void acmpca_ocsp_cache_put(const acmpca_ocsp_cache_key_t *k, const acmpca_ocsp_reply_t *reply,
+                           apr_time_t this_update);
+
+
+/** acmpca_cert_issue (src/x509/cert.c) for a certificate that is only read and encoded,
+ *  as IssueCertificate does: the same bytes, but an EC subject key is copied from the
+ *  CSR as encoded rather than re-encoded and decoded again, so X509_get0_pubkey of the
+ *  result is NULL (its public key bits and every other field are there). */
+apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
+                                    apr_pool_t *p);
 
 #endif

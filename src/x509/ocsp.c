@@ -60,6 +60,11 @@ int acmpca_ocsp_count(const acmpca_ocsp_req_t *req)
     return OCSP_request_onereq_count(req->req);
 }
 
+int acmpca_ocsp_has_nonce(const acmpca_ocsp_req_t *req)
+{
+    return OCSP_REQUEST_get_ext_by_NID(req->req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
+}
+
 static OCSP_CERTID *cert_id(const acmpca_ocsp_req_t *req, int i)
 {
     return OCSP_onereq_get0_id(OCSP_request_onereq_get0(req->req, i));

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Unit tests of src/x509/ocsp.c: requests as OpenSSL's client makes them, responses
- * checked with OpenSSL's own verifier (RFC 6960). */
+ * checked with OpenSSL's own verifier (RFC 6960); and of the responses src/ops/ocsp_cache.c
+ * reuses. */
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +17,7 @@
 
 #include "acmpca/err.h"
 #include "acmpca/x509.h"
+#include "../../src/ops/ops_int.h"
 
 #define SEC(n) apr_time_from_sec(n)
 
@@ -378,13 +380,54 @@ static void test_ocsp_rsa(void **state)
                          APR_SUCCESS);
 }
 
+/* The responses reused by src/ops/ocsp_cache.c: a hit only for the same request, CA
+ * version and status, within ACMPCA_OCSP_REUSE; requests that may not be cached never
+ * are. */
+static void test_ocsp_cache(void **state)
+{
+    apr_pool_t *p = *state;
+    static const unsigned char req[] = "a DER request, as far as the cache cares";
+    static const unsigned char resp[] = "its signed response";
+    acmpca_ocsp_reply_t signed_reply = {resp, sizeof(resp), 0, 0}, got;
+    acmpca_ocsp_cache_key_t k = {
+        req, sizeof(req), &k, "6f1c3b2e-0000-4000-8000-000000000001", 7, {ACMPCA_OCSP_GOOD, 0, 0}};
+    acmpca_ocsp_cache_key_t other;
+    apr_time_t t0 = SEC(1800000000);
+
+    signed_reply.next_update = t0 + SEC(3600);
+    assert_false(acmpca_ocsp_cache_get(&got, &k, t0, p));
+    acmpca_ocsp_cache_put(&k, &signed_reply, t0);
+    assert_true(acmpca_ocsp_cache_get(&got, &k, t0 + SEC(1), p));
+    assert_int_equal(got.len, sizeof(resp));
+    assert_memory_equal(got.der, resp, sizeof(resp));
+    assert_true(got.next_update == signed_reply.next_update);
+    /* too old to hand out again, or from before it was signed */
+    assert_false(acmpca_ocsp_cache_get(&got, &k, t0 + ACMPCA_OCSP_REUSE, p));
+    assert_false(acmpca_ocsp_cache_get(&got, &k, t0 - SEC(1), p));
+    /* the certificate was revoked meanwhile: the status read from the store differs */
+    other = k;
+    other.st.status = ACMPCA_OCSP_REVOKED;
+    other.st.revoked_at = t0;
+    assert_false(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+    /* the CA changed (new version), or another store */
+    other = k;
+    other.ca_version = 8;
+    assert_false(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+    other = k;
+    other.store = &other;
+    assert_false(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+    /* a request with a nonce (the responder passes no bytes): never kept, never found */
+    other = k;
+    other.req_len = 0;
+    acmpca_ocsp_cache_put(&other, &signed_reply, t0);
+    assert_false(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_ocsp_parse),
-        UNIT_TEST(test_ocsp_malformed),
-        UNIT_TEST(test_ocsp_respond),
-        UNIT_TEST(test_ocsp_rsa),
+        UNIT_TEST(test_ocsp_parse), UNIT_TEST(test_ocsp_malformed), UNIT_TEST(test_ocsp_respond),
+        UNIT_TEST(test_ocsp_rsa),   UNIT_TEST(test_ocsp_cache),
     };
 
     return cmocka_run_group_tests_name("ocsp", tests, unit_group_setup, unit_group_teardown);

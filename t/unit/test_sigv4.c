@@ -9,6 +9,7 @@
 #include <apr_time.h>
 
 #include "acmpca/auth.h"
+#include "acmpca/util.h"
 #include "unit.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -748,11 +749,45 @@ static void test_sha256(void **state)
     assert_string_equal(acmpca_sha256_hex("", 0, p), EMPTY_SHA256);
 }
 
+/* HMAC-SHA256 of RFC 4231 §4.2 (test case 1) and §4.7 (test case 6, a key longer than a
+ * block), and the signing key of AWS's "Examples of how to derive a signing key for
+ * Signature Version 4" page: derived, then the same from the per-process memo. */
+static void test_hmac_and_signing_key(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char key[131], out[32];
+    int i;
+
+    memset(key, 0x0b, 20);
+    assert_true(acmpca_hmac_sha256(out, key, 20, "Hi There", 8));
+    assert_string_equal(acmpca_hex(out, 32, 0, p),
+                        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    memset(key, 0xaa, sizeof(key));
+    assert_true(acmpca_hmac_sha256(out, key, sizeof(key),
+                                   "Test Using Larger Than Block-Size Key - Hash Key First", 54));
+    assert_string_equal(acmpca_hex(out, 32, 0, p),
+                        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    for (i = 0; i < 2; i++) {
+        memset(out, 0, sizeof(out));
+        assert_true(acmpca_sigv4_signing_key(out, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                             "20120215", "us-east-1", "iam"));
+        assert_string_equal(acmpca_hex(out, 32, 0, p),
+                            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    }
+    /* another day is another key */
+    assert_true(acmpca_sigv4_signing_key(out, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                         "20120216", "us-east-1", "iam"));
+    assert_string_not_equal(acmpca_hex(out, 32, 0, p),
+                            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    acmpca_sigv4_keys_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_sha256),  UNIT_TEST(test_canonical_requests), UNIT_TEST(test_suite),
-        UNIT_TEST(test_clients), UNIT_TEST(test_failures),
+        UNIT_TEST(test_sha256),   UNIT_TEST(test_canonical_requests),
+        UNIT_TEST(test_suite),    UNIT_TEST(test_clients),
+        UNIT_TEST(test_failures), UNIT_TEST(test_hmac_and_signing_key),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

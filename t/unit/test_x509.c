@@ -895,6 +895,8 @@ static void test_issue_root(void **state)
     assert_int_equal(info.path_len, -1);
     assert_true(info.self_signed);
     assert_string_equal(info.subject, "CN=Example Root,O=Example,C=US");
+    /* The read paths' shortcut agrees (src/x509/peek.c). */
+    assert_true(acmpca_cert_pem_self_signed(acmpca_cert_pem(root, p), p));
 }
 
 static void test_issue_subordinate(void **state)
@@ -940,6 +942,12 @@ static void test_issue_subordinate(void **state)
     assert_true(info.is_ca);
     assert_int_equal(info.path_len, 0);
     assert_false(info.self_signed);
+    assert_false(acmpca_cert_pem_self_signed(acmpca_cert_pem(sub, p), p));
+    assert_true(acmpca_cert_pem_self_signed(acmpca_cert_pem(root, p), p));
+    assert_false(acmpca_cert_pem_self_signed("-----BEGIN CERTIFICATE-----\nMAA=\n"
+                                             "-----END CERTIFICATE-----\n",
+                                             p));
+    assert_false(acmpca_cert_pem_self_signed("not a certificate", p));
 }
 
 /* AKI falls back to the method-1 id of the issuer's key when the issuer certificate has
