@@ -19,7 +19,7 @@ use ACMPCA::Test;
 use ACMPCA::Revoke qw(revocation_config http_get cdp_url crl_text crl_entries wait_for);
 use ACMPCA::Issue qw(serial_of);
 use ACMPCA::Private;
-use ACMPCA::HA qw(load_start load_stop issued revoked odd_errors crash_lines ctl);
+use ACMPCA::HA qw(load_start load_stop issued_ok outage_ok revoked crash_lines ctl);
 use File::Spec::Functions qw(catfile);
 
 my $OUTAGE = 3;    # seconds redis stays down
@@ -63,13 +63,7 @@ for my $sig ('KILL', 'TERM') {
     sleep 3;
     my $res = load_stop($load);
     ok($down && !$src, "redis-server killed with SIG$sig under load, started again ${OUTAGE}s later");
-    my @errs = map { @{ $_->{errs} } } @$res;
-    my @odd = odd_errors($res);
-    ok(@errs && !@odd, sprintf('... the clients got %d AWS-style 5xx answers meanwhile, nothing else', scalar @errs))
-        or diag 'other errors: ' . join(', ', @odd[0 .. ($#odd > 9 ? 9 : $#odd)]);
-    my @bad = grep { $_->{status} != 200 && $_->{type} ne 'RequestAlreadyProcessedException' } @$res;
-    ok(!@bad, sprintf('... and once redis was back, every one of %d requests ended well', scalar @$res))
-        or diag join "\n", map { "$_->{op} $_->{status} $_->{type}" } @bad[0 .. ($#bad > 9 ? 9 : $#bad)];
+    outage_ok($res, errors => 1, when => 'once redis was back, ');
     push @results, @$res;
 }
 
@@ -79,11 +73,7 @@ ok(!@crash, 'no worker crashed') or diag join "\n", @crash;
 like($log, qr/ACMPCA0401: redis cannot connect to 127\.0\.0\.1:$port\/0: /, 'the error log names the store failure');
 is($S->pid, $parent, 'the same httpd all along (no restart)');
 
-my @arns = issued(\@results);
-my %serials;
-$serials{ serial_of($_) // '' }++ for @arns;
-ok(@arns > 20, scalar(@arns) . ' certificates issued with a 200');
-is(scalar(grep { $_ > 1 } values %serials), 0, '... no serial used twice');
+my @arns = issued_ok(\@results);
 my $missing = grep {
     my($s) = $S->api(GetCertificate => { CertificateAuthorityArn => $CA->{arn}, CertificateArn => $_ });
     $s != 200;

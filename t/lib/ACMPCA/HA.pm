@@ -23,7 +23,7 @@ use ACMPCA::Issue qw(serial_of);
 use ACMPCA::Revoke qw(http_get crl_number);
 
 our @EXPORT_OK = qw(load_start load_stop issued revoked odd_errors crash_lines crl_watch_start
-                    crl_watch_stop ctl);
+                    crl_watch_stop ctl outage_ok issued_ok);
 
 my $SCRIPTS = catfile(Apache::Test::vars('top_dir'), 'scripts');
 
@@ -136,6 +136,34 @@ sub revoked {
 # Failed tries that were not an AWS-style 5xx a SDK retries.
 sub odd_errors {
     grep { !/^(?:500:InternalFailure|503:ServiceUnavailable)$/ } map { @{ $_->{errs} } } @{ $_[0] };
+}
+
+# outage_ok($res, %o): two tests on what the clients of one outage saw: AWS-style 5xx
+# answers only (at least one with errors => 1), and every request ended well at last.
+sub outage_ok {
+    my($res, %o) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @errs = map { @{ $_->{errs} } } @$res;
+    my @odd = odd_errors($res);
+    Test::More::ok((!$o{errors} || @errs) && !@odd,
+                   sprintf('... the clients got %d AWS-style 5xx answers meanwhile, nothing else', scalar @errs))
+        or Test::More::diag('other errors: ' . join(', ', @odd[0 .. ($#odd > 9 ? 9 : $#odd)]));
+    my @bad = grep { $_->{status} != 200 && $_->{type} ne 'RequestAlreadyProcessedException' } @$res;
+    Test::More::ok(!@bad, sprintf('... %severy one of %d requests ended well', $o{when} // '', scalar @$res))
+        or Test::More::diag(join "\n", map { "$_->{op} $_->{status} $_->{type}" } @bad[0 .. ($#bad > 9 ? 9 : $#bad)]);
+}
+
+# issued_ok(\@results) -> the ARNs issued with a 200; two tests: more than 20 of them, and
+# no serial twice.
+sub issued_ok {
+    my $results = shift;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @arns = issued($results);
+    my %serials;
+    $serials{ serial_of($_) // '' }++ for @arns;
+    Test::More::ok(@arns > 20, scalar(@arns) . ' certificates issued with a 200');
+    Test::More::is(scalar(grep { $_ > 1 } values %serials), 0, '... no serial used twice');
+    @arns;
 }
 
 # Lines of an error log that tell of a crashed worker.
