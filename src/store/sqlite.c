@@ -458,14 +458,18 @@ static int busy_wait(void *baton, int count)
     return 1;
 }
 
-/* The settings every connection needs; synchronous, foreign_keys and cache_size are per
- * connection, not stored in the file. FULL syncs the WAL on every commit: an acknowledged
- * write (an issued certificate, a revocation) survives a power loss. The page cache is
- * bounded to 64 KiB per connection: with SQLite's default of 2 MiB in each of a child's
- * connections (one per busy thread, 17 under the benchmark's load), a child's memory grew
- * with every page an issuance touched (valgrind massif, httpd -X: +7 KiB of heap per
- * IssueCertificate; flat with the bound). The read paths lose nothing measurable
- * (callgrind), as a WAL reader drops its cache whenever another connection commits. */
+/* The settings every connection needs; synchronous, foreign_keys, cache_size and
+ * secure_delete are per connection, not stored in the file. FULL syncs the WAL on every
+ * commit: an acknowledged write (an issued certificate, a revocation) survives a power loss.
+ * The page cache is bounded to 64 KiB per connection: with SQLite's default of 2 MiB in
+ * each of a child's connections (one per busy thread, 17 under the benchmark's load), a
+ * child's memory grew with every page an issuance touched (valgrind massif, httpd -X:
+ * +7 KiB of heap per IssueCertificate; flat with the bound). The read paths lose nothing
+ * measurable (callgrind), as a WAL reader drops its cache whenever another connection
+ * commits. secure_delete OFF (Debian builds SQLite with it on): nothing the store deletes
+ * is secret in the clear. CA keys are stored wrapped under the KEK, the rest (certificates,
+ * CRLs, reports, idempotency records, locks) is public or harmless; zeroing freed pages
+ * only cost I/O: republishing a 49 MB CRL wrote the old one's 49 MB of zeros to the WAL. */
 static int conn_setup(sqlite3 *db)
 {
     int rc;
@@ -476,7 +480,7 @@ static int conn_setup(sqlite3 *db)
     }
     return sqlite3_exec(db,
                         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                        "PRAGMA cache_size = -64;",
+                        "PRAGMA cache_size = -64; PRAGMA secure_delete = OFF;",
                         NULL, NULL, NULL);
 }
 
@@ -1069,6 +1073,20 @@ static apr_status_t group_run_one(sq_call_t *call, sq_job_t *job)
     return group_exec(call, ST_RELEASE);
 }
 
+/* A write alone in its group runs without a savepoint: when it fails, nothing else is
+ * in the transaction, which is rolled back whole (call_end). A savepoint inside BEGIN makes
+ * SQLite copy every page the write overwrites to a statement journal first, in case of a
+ * ROLLBACK TO: republishing a 49 MB CRL read the old CRL's 49 MB back and wrote it to a
+ * temporary file. */
+static apr_status_t group_run_alone(sq_call_t *call, sq_job_t *job)
+{
+    call->op = job->op;
+    call->p = job->p;
+    job->rv = job->fn(call, job->baton);
+    stmts_reset(call->conn);
+    return job->rv;
+}
+
 /* The leader's work: one transaction for every write of jobs. */
 static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
 {
@@ -1080,7 +1098,7 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
         rv = group_exec(&call, ST_BEGIN);
     }
     for (job = jobs; rv == APR_SUCCESS && job; job = job->next) {
-        rv = group_run_one(&call, job);
+        rv = jobs->next ? group_run_one(&call, job) : group_run_alone(&call, job);
     }
     if (rv == APR_SUCCESS) {
         call.op = "group_commit";
@@ -1629,10 +1647,10 @@ static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t
 
 /* Write the bytes into the zeroblob of the row just inserted, a chunk at a time: SQLite
  * pages them out through its cache, so no copy of the whole object is made. The price is
- * I/O: the zeroed pages spill to the WAL before the bytes overwrite them (a 49 MB CRL wrote
- * 148 MB of WAL frames against 98 MB with a bound blob; Debian's secure_delete accounts
- * for another 49 MB either way, zeroing the replaced CRL), for the same CPU time and half
- * the peak memory (+53 MB against +102 MB). */
+ * I/O: the zeroed pages spill to the WAL before the bytes overwrite them (a 49 MB CRL
+ * writes 98 MB of WAL frames with secure_delete off, see conn_setup, where a bound blob
+ * would write 49 MB), for the same CPU time and half the peak memory (+53 MB against
+ * +102 MB for a bound blob, which SQLite copies whole into a row image). */
 #define BLOB_CHUNK (1024 * 1024)
 
 static apr_status_t blob_fill(sq_call_t *call, const unsigned char *data, apr_size_t len)

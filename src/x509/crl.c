@@ -221,7 +221,7 @@ static apr_status_t emit(void *baton, const char *serial_hex, apr_time_t revoked
     static const unsigned char reason_ext[] = {0x30, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55,
                                                0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01};
     crl_ctx *ctx = baton;
-    unsigned char entry[2 + 2 + MAX_SERIAL_LEN + 1 + 17 + sizeof(reason_ext) + 1];
+    unsigned char *entry;
     unsigned char serial[MAX_SERIAL_LEN + 1], when[17];
     size_t slen, tlen, body, n;
     int with_reason = reason_ok(reason);
@@ -229,6 +229,11 @@ static apr_status_t emit(void *baton, const char *serial_hex, apr_time_t revoked
     if (!serial_der(serial, &slen, serial_hex) || !(tlen = der_time(when, revoked_at))) {
         return APR_EINVAL;
     }
+    /* Encoded in place at the end of the buffer: a million entries, each copied once. */
+    if (!buf_reserve(&ctx->buf, 2 + 2 + MAX_SERIAL_LEN + 1 + 17 + sizeof(reason_ext) + 1)) {
+        return APR_ENOMEM;
+    }
+    entry = ctx->buf.base + ctx->buf.head + ctx->buf.len;
     body = 2 + slen + tlen + (with_reason ? sizeof(reason_ext) + 1 : 0);
     n = der_header(entry, 0x30, body);
     n += der_header(entry + n, V_ASN1_INTEGER, slen);
@@ -241,9 +246,9 @@ static apr_status_t emit(void *baton, const char *serial_hex, apr_time_t revoked
         n += sizeof(reason_ext);
         entry[n++] = (unsigned char)reason;
     }
-    buf_put(&ctx->buf, entry, n);
+    ctx->buf.len += n;
     ctx->count++;
-    return ctx->buf.failed ? APR_ENOMEM : APR_SUCCESS;
+    return APR_SUCCESS;
 }
 
 /* ************************************************************************************
