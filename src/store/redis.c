@@ -704,10 +704,30 @@ static apr_status_t call_begin(rd_call_t *call, acmpca_store_t *s, const char *o
     return APR_SUCCESS;
 }
 
-/* Give the connection back (it may have no socket now: the next user reconnects). */
+/* Whether every command sent on the connection had its reply read, and nothing else:
+ * no command queued but unsent, no bytes or part of a reply read but not returned. */
+static int conn_in_step(const rd_conn_t *conn)
+{
+    const redisContext *ctx = conn->ctx;
+
+    return !ctx
+           || (!ctx->err && ctx->obuf[0] == '\0' && ctx->reader->pos >= ctx->reader->len
+               && ctx->reader->ridx < 0);
+}
+
+/* Give the connection back (it may have no socket now: the next user reconnects). One
+ * out of step with its replies is closed, never pooled: its next user would read a reply
+ * meant for another command. Every path should have read or dropped it already. */
 static void call_release(rd_call_t *call)
 {
     if (call->conn) {
+        if (!conn_in_step(call->conn)) {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, APR_EGENERAL, call->p,
+                       "ACMPCA0414: redis %s on %s: connection left with replies unread; "
+                       "closed",
+                       call->op, call->st->target);
+            conn_drop(call->conn);
+        }
         apr_reslist_release(call->conns, call->conn);
         call->conn = NULL;
     }
@@ -818,10 +838,14 @@ static apr_status_t conn_pipeline(rd_call_t *call, rd_cmd_t *const *cmds, int n,
     void *r;
     int i, sys;
 
+    /* Refused before any is queued: a command queued but never sent would go out with
+     * the next call's, which would read its reply. */
     for (i = 0; i < n; ++i) {
         if (cmds[i]->overflow) {
             return call_bad_reply(call, "too many arguments");
         }
+    }
+    for (i = 0; i < n; ++i) {
         if (redisAppendCommandArgv(ctx, cmds[i]->argc, cmds[i]->argv, cmds[i]->len) != REDIS_OK) {
             return call_io_failed(call, errno);
         }

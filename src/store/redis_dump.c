@@ -57,6 +57,9 @@ static apr_status_t rx_bad(rx_t *x, const redisReply *r, const char *what)
  * before reading their replies travel in one round trip. */
 static apr_status_t rx_send(rx_t *x, rd_cmd_t *cmd)
 {
+    if (cmd->overflow) {
+        return rx_bad(x, NULL, "too many arguments");
+    }
     if (redisAppendCommandArgv(x->ctx, cmd->argc, cmd->argv, cmd->len) != REDIS_OK) {
         return rx_io_failed(x);
     }
