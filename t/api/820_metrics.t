@@ -162,7 +162,12 @@ $serial = '0' . $serial if length($serial // '') % 2;
 my(undef, undef, $rev) = api(RevokeCertificate => { CertificateAuthorityArn => $root->{arn},
     CertificateSerial => join(':', ($serial // '') =~ /(..)/g), RevocationReason => 'SUPERSEDED' }, -module => $V);
 is_api_ok($rev, 'a certificate revoked');
-$after = scrape();
+# Counted at log_transaction, just after the response went out: wait for it a little.
+for (1 .. 50) {
+    $after = scrape();
+    last if delta($before, $after, 'acmpca_certificates_revoked_total') >= 1;
+    Time::HiRes::sleep(0.1);
+}
 is(delta($before, $after, 'acmpca_certificates_revoked_total'), 1, 'acmpca_certificates_revoked_total grew by 1');
 my($ca_id) = $root->{arn} =~ m{/([0-9a-f-]{36})$};
 my $age = $after->{"acmpca_crl_age_seconds{ca=\"$ca_id\"}"};
