@@ -517,7 +517,7 @@ static int acmpca_handler(request_rec *r)
                       "ACMPCA0004: SetHandler acmpca on a server without ACMPCAStore");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    request_id = acmpca_uuid(r->pool);
+    request_id = acmpca_request_id(r->pool);
     apr_table_setn(r->subprocess_env, "ACMPCA_REQUEST_ID", request_id);
     if (r->method_number == M_POST) {
         return api_request(r, conf, request_id);

@@ -58,6 +58,10 @@ cJSON *acmpca_json_own(cJSON *j, apr_pool_t *p);
 /** Parse len bytes (not NUL-terminated); NULL when not JSON. The tree belongs to p. */
 cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p);
 
+/** s as a JSON string, quotes included, escaped as cJSON prints it: for answers rendered
+ *  without building a tree. */
+const char *acmpca_json_quote(const char *s, apr_pool_t *p);
+
 /** Print unformatted into p (NULL on allocation failure). */
 const char *acmpca_json_print(const cJSON *j, apr_pool_t *p);
 

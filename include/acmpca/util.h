@@ -52,6 +52,10 @@ apr_status_t acmpca_random(unsigned char *buf, apr_size_t len);
 /** A random lowercase UUID v4. */
 const char *acmpca_uuid(apr_pool_t *p);
 
+/** A random UUID naming a request (x-amzn-RequestId): as acmpca_uuid, its bytes drawn
+ *  in batches. */
+const char *acmpca_request_id(apr_pool_t *p);
+
 /** True if s is a lowercase UUID as the service makes them. */
 int acmpca_is_uuid(const char *s);
 

@@ -4,6 +4,7 @@
  * auth.py SigV4Auth.canonical_request is the reference every client here follows). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <apr_strings.h>
 
@@ -230,12 +231,24 @@ static int header_collect(void *baton, const char *key, const char *value)
     return 1;
 }
 
+/* apr_pstrcatv only reads the parts. */
+static void push(apr_array_header_t *parts, const char *s, size_t n)
+{
+    struct iovec *v = apr_array_push(parts);
+
+    v->iov_base = (void *)s;
+    v->iov_len = n;
+}
+
 static const char *canonical_headers(const apr_table_t *headers, const char *signed_headers,
                                      apr_pool_t *p)
 {
     char *list = apr_pstrdup(p, signed_headers), *name, *last;
-    const char *out = "";
+    apr_array_header_t *parts = apr_array_make(p, 32, sizeof(struct iovec));
+    apr_size_t len;
 
+    /* Joined once at the end: concatenating line by line copied the text so far per
+     * header. */
     for (name = apr_strtok(list, ";", &last); name; name = apr_strtok(NULL, ";", &last)) {
         header_acc acc = {p, NULL};
         char *c;
@@ -248,9 +261,12 @@ static const char *canonical_headers(const apr_table_t *headers, const char *sig
         if (headers) {
             apr_table_do(header_collect, &acc, headers, name, NULL);
         }
-        out = apr_pstrcat(p, out, name, ":", acc.value ? acc.value : "", "\n", NULL);
+        push(parts, name, (size_t)(c - name));
+        push(parts, ":", 1);
+        push(parts, acc.value ? acc.value : "", acc.value ? strlen(acc.value) : 0);
+        push(parts, "\n", 1);
     }
-    return out;
+    return apr_pstrcatv(p, (const struct iovec *)parts->elts, (apr_size_t)parts->nelts, &len);
 }
 
 const char *acmpca_sigv4_canonical_request(const acmpca_sigv4_req_t *req,

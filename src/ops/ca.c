@@ -154,16 +154,28 @@ apr_status_t acmpca_op_create_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const
 apr_status_t acmpca_op_describe_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                    acmpca_err_t *err, apr_pool_t *p)
 {
+    const char *status, *text;
     acmpca_ca_t *ca;
+    cJSON *out;
     apr_status_t rv;
 
-    if ((rv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
+    if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
         != APR_SUCCESS) {
         return rv;
     }
-    *pout = acmpca_json_own(cJSON_CreateObject(), p);
-    /* The view is already a tree of its own, owned by p: referenced, not copied again. */
-    cJSON_AddItemReferenceToObject(*pout, ACMPCA_K_CA, acmpca_ca_describe(ca, ctx->now, p));
+    /* The answer depends on the document and the status it shows alone: rendered once
+     * per document text (doc_cache.c). */
+    status = acmpca_ca_status(ca, ctx->now);
+    if (!(text = acmpca_ca_doc_answer(ca->entry, ACMPCA_ANSWER_DESCRIBE, status))) {
+        out = acmpca_json_own(cJSON_CreateObject(), p);
+        /* The view is already a tree of its own, owned by p: referenced, not copied again. */
+        cJSON_AddItemReferenceToObject(out, ACMPCA_K_CA, acmpca_ca_describe(ca, ctx->now, p));
+        if (!(text = acmpca_json_print(out, p))) {
+            return acmpca_err_internal(err, APR_ENOMEM, "rendering the reply");
+        }
+        acmpca_ca_doc_answer_keep(ca->entry, ACMPCA_ANSWER_DESCRIBE, status, text);
+    }
+    *pout = acmpca_ops_rendered(text, p);
     return APR_SUCCESS;
 }
 
@@ -207,7 +219,7 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
             return acmpca_ops_store_error(err, rv, "listing certificate authorities");
         }
         for (i = 0; i < recs->nelts; i++) {
-            acmpca_ca_t ca = {APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *), NULL, {0}};
+            acmpca_ca_t ca = {APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *), NULL, {0}, NULL};
             after = ca.rec->seq;
             ca.doc = acmpca_json_parse(ca.rec->doc, strlen(ca.rec->doc), p);
             if (!ca.doc || !listable(&ca, ctx->now)) {

@@ -11,7 +11,7 @@
 static apr_status_t load_for(acmpca_ca_t **pca, const char *op, const acmpca_op_ctx_t *ctx,
                              const cJSON *in, acmpca_err_t *err, apr_pool_t *p)
 {
-    apr_status_t rv = acmpca_ca_load(pca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p);
+    apr_status_t rv = acmpca_ca_view(pca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p);
     return rv != APR_SUCCESS ? rv : acmpca_state_allow(op, *pca, ctx->now, err, p);
 }
 
@@ -32,20 +32,29 @@ apr_status_t acmpca_op_get_ca_csr(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
 apr_status_t acmpca_op_get_ca_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                    acmpca_err_t *err, apr_pool_t *p)
 {
-    const char *chain;
+    const char *chain, *text;
     acmpca_ca_t *ca;
+    cJSON *out;
     apr_status_t rv;
 
     if ((rv = load_for(&ca, "GetCertificateAuthorityCertificate", ctx, in, err, p))
         != APR_SUCCESS) {
         return rv;
     }
-    *pout = acmpca_json_own(cJSON_CreateObject(), p);
-    cJSON_AddStringToObject(*pout, ACMPCA_K_CERT, acmpca_json_str(ca->doc, ACMPCA_D_CERT));
-    /* A root has no chain: the member is absent, not empty (AWS). */
-    if ((chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN)) != NULL) {
-        cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN, chain);
+    /* The answer depends on the document alone: rendered once per text (doc_cache.c). */
+    if (!(text = acmpca_ca_doc_answer(ca->entry, ACMPCA_ANSWER_CA_CERT, ""))) {
+        out = acmpca_json_own(cJSON_CreateObject(), p);
+        cJSON_AddStringToObject(out, ACMPCA_K_CERT, acmpca_json_str(ca->doc, ACMPCA_D_CERT));
+        /* A root has no chain: the member is absent, not empty (AWS). */
+        if ((chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN)) != NULL) {
+            cJSON_AddStringToObject(out, ACMPCA_K_CERT_CHAIN, chain);
+        }
+        if (!(text = acmpca_json_print(out, p))) {
+            return acmpca_err_internal(err, APR_ENOMEM, "rendering the reply");
+        }
+        acmpca_ca_doc_answer_keep(ca->entry, ACMPCA_ANSWER_CA_CERT, "", text);
     }
+    *pout = acmpca_ops_rendered(text, p);
     return APR_SUCCESS;
 }
 

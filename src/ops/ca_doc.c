@@ -39,7 +39,7 @@ static apr_status_t not_found(acmpca_err_t *err, const char *arn, apr_pool_t *p)
 }
 
 static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
-                              acmpca_err_t *err, apr_pool_t *p)
+                              int view, acmpca_err_t *err, apr_pool_t *p)
 {
     acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
     apr_status_t rv;
@@ -62,7 +62,9 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     if (strcmp(ca->rec->account, ca->ref.account)) {
         return not_found(err, arn, p);
     }
-    ca->doc = acmpca_ca_doc_parse(ctx->store, ca->rec, p);
+    /* A view shares the cache's tree: nothing below, nor its callers, change it. */
+    ca->doc = view ? (cJSON *)acmpca_ca_doc_view(&ca->entry, ctx->store, ca->rec, p)
+                   : acmpca_ca_doc_parse(ctx->store, ca->rec, p);
     if (!ca->doc) {
         return acmpca_err_internal(err, APR_EGENERAL, "unreadable CA document");
     }
@@ -71,14 +73,14 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     return APR_SUCCESS;
 }
 
-apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
-                            acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                         int view, acmpca_err_t *err, apr_pool_t *p)
 {
     acmpca_ca_t *ca = NULL;
     apr_time_t until;
     apr_status_t rv;
 
-    if ((rv = load_once(&ca, ctx, arn, err, p)) != APR_SUCCESS) {
+    if ((rv = load_once(&ca, ctx, arn, view, err, p)) != APR_SUCCESS) {
         return rv;
     }
     /* Past its restoration period a deleted CA is gone for good. */
@@ -97,6 +99,18 @@ apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const
     }
     *pca = ca;
     return APR_SUCCESS;
+}
+
+apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                            acmpca_err_t *err, apr_pool_t *p)
+{
+    return load(pca, ctx, arn, 0, err, p);
+}
+
+apr_status_t acmpca_ca_view(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                            acmpca_err_t *err, apr_pool_t *p)
+{
+    return load(pca, ctx, arn, 1, err, p);
 }
 
 const char *acmpca_ca_status(const acmpca_ca_t *ca, apr_time_t now)

@@ -427,7 +427,7 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     if (acmpca_arn_parse_cert(&owner, &serial, cert_arn, p) != APR_SUCCESS) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_ARN, p, "Not a valid arn.");
     }
-    if ((rv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
+    if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
         != APR_SUCCESS) {
         return rv;
     }
@@ -455,13 +455,15 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "loading a certificate");
     }
-    /* Issued, expired or revoked alike [AWS]. */
-    *pout = acmpca_json_own(cJSON_CreateObject(), p);
-    cJSON_AddStringToObject(*pout, ACMPCA_K_CERT, rec->pem);
-    /* A root's own self-signed certificate has no chain (PCA-API.md §5.6); it is told by
-     * the certificate itself, so a renewed root certificate qualifies too. */
-    if (!acmpca_cert_pem_self_signed(rec->pem, p) && (chain = chain_of(ca, p))) {
-        cJSON_AddStringToObject(*pout, ACMPCA_K_CERT_CHAIN, chain);
-    }
+    /* Issued, expired or revoked alike [AWS]. A root's own self-signed certificate has
+     * no chain (PCA-API.md §5.6); it is told by the certificate itself, so a renewed root
+     * certificate qualifies too. Rendered directly: printing a tree of two PEM strings
+     * cost more than the rest of the operation. */
+    chain = acmpca_cert_pem_self_signed(rec->pem, p) ? NULL : chain_of(ca, p);
+    *pout = acmpca_ops_rendered(
+        apr_pstrcat(p, "{\"" ACMPCA_K_CERT "\":", acmpca_json_quote(rec->pem, p),
+                    chain ? ",\"" ACMPCA_K_CERT_CHAIN "\":" : "",
+                    chain ? acmpca_json_quote(chain, p) : "", "}", NULL),
+        p);
     return APR_SUCCESS;
 }

@@ -140,7 +140,7 @@ apr_status_t acmpca_crl_refresh_all(const acmpca_env_t *env, apr_time_t now, apr
         }
         for (i = 0; i < recs->nelts; i++) {
             acmpca_ca_rec_t *rec = APR_ARRAY_IDX(recs, i, acmpca_ca_rec_t *);
-            acmpca_ca_t ca = {rec, NULL, {0}};
+            acmpca_ca_t ca = {rec, NULL, {0}, NULL};
             acmpca_op_ctx_t ctx;
             const char *why = NULL;
 

@@ -128,6 +128,18 @@ static apr_status_t run(cJSON **pout, const acmpca_call_t *call, const char **po
     return op->fn(pout, &ctx, in, err, p);
 }
 
+cJSON *acmpca_ops_rendered(const char *text, apr_pool_t *p)
+{
+    /* A raw item referencing text: cJSON_Delete leaves the text alone. */
+    cJSON *j = acmpca_json_own(cJSON_CreateNull(), p);
+
+    if (j) {
+        j->type = cJSON_Raw | cJSON_IsReference;
+        j->valuestring = (char *)text;
+    }
+    return j;
+}
+
 void acmpca_ops_call(acmpca_reply_t *reply, const acmpca_call_t *call, apr_pool_t *p)
 {
     acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
@@ -138,7 +150,9 @@ void acmpca_ops_call(acmpca_reply_t *reply, const acmpca_call_t *call, apr_pool_
     rv = run(&out, call, &reply->operation, &err, p);
     if (rv == APR_SUCCESS) {
         reply->status = 200;
-        reply->body = out ? acmpca_json_print(out, p) : "{}";
+        reply->body = !out              ? "{}"
+                      : cJSON_IsRaw(out) ? out->valuestring
+                                         : acmpca_json_print(out, p);
         if (reply->body) {
             reply->body_len = strlen(reply->body);
             return;

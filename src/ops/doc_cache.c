@@ -3,12 +3,17 @@
  * document (a few KiB of JSON holding PEM texts) was the largest single cost of the
  * read operations after SigV4.
  *
- * An entry keeps the document's text and a parsed tree that nobody changes; a load whose
- * record carries the very same text gets a copy of the tree (cJSON_Duplicate, about half
- * the cost of a parse) that the caller owns and may change. The text itself is the key,
- * so whatever wrote the record (this process, another one, another host), a different
- * text is a miss and gets parsed. Bounded: DOC_SLOTS documents, least recently used
- * first. */
+ * An entry keeps the document's text and a parsed tree that nobody changes. A load that
+ * will change the document (acmpca_ca_load) gets a copy of the tree (cJSON_Duplicate,
+ * about half the cost of a parse); a read-only one (acmpca_ca_view) shares the tree,
+ * holding a reference on the entry until its pool goes. An entry also keeps the rendered
+ * answers of the reads that depend on nothing but the document (Describe,
+ * GetCertificateAuthorityCertificate), each with the tag it was rendered for.
+ *
+ * The text itself is the key, so whatever wrote the record (this process, another one,
+ * another host), a different text is a miss and gets parsed; answers go with their entry.
+ * Bounded: DOC_SLOTS documents, least recently used first, ACMPCA_ANSWERS answers each.
+ * Documents hold no secret in the clear (the CA key is wrapped). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +24,22 @@
 
 #define DOC_SLOTS 64
 #define ID_LEN    40
+#define TAG_LEN   24
 #define DOC_MAX   (64 * 1024) /* larger documents are parsed every time */
+
+struct acmpca_doc_entry_t {
+    int refs; /* the slot's and every view's */
+    char *text;
+    size_t len;
+    cJSON *tree;
+    char *answer[ACMPCA_ANSWERS];
+    char tag[ACMPCA_ANSWERS][TAG_LEN];
+};
 
 typedef struct slot_t {
     char id[ID_LEN]; /* "" when free */
     const void *store;
-    char *text;
-    size_t len;
-    cJSON *tree;
+    acmpca_doc_entry_t *e;
     apr_uint64_t used;
 } slot_t;
 
@@ -34,10 +47,33 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static slot_t slots[DOC_SLOTS];
 static apr_uint64_t clock_now;
 
+/* Called with the lock held. */
+static void entry_release(acmpca_doc_entry_t *e)
+{
+    int i;
+
+    if (--e->refs > 0) {
+        return;
+    }
+    for (i = 0; i < ACMPCA_ANSWERS; i++) {
+        free(e->answer[i]);
+    }
+    free(e->text);
+    cJSON_Delete(e->tree);
+    free(e);
+}
+
+static apr_status_t view_cleanup(void *data)
+{
+    pthread_mutex_lock(&lock);
+    entry_release(data);
+    pthread_mutex_unlock(&lock);
+    return APR_SUCCESS;
+}
+
 static void slot_free(slot_t *s)
 {
-    free(s->text);
-    cJSON_Delete(s->tree);
+    entry_release(s->e);
     memset(s, 0, sizeof(*s));
 }
 
@@ -51,6 +87,18 @@ static slot_t *find(const void *store, const char *id)
         }
     }
     return NULL;
+}
+
+/* The entry of rec's very text, marked used; NULL on a miss. Called with the lock held. */
+static acmpca_doc_entry_t *hit(const void *store, const acmpca_ca_rec_t *rec, size_t len)
+{
+    slot_t *s = find(store, rec->id);
+
+    if (!s || s->e->len != len || memcmp(s->e->text, rec->doc, len)) {
+        return NULL;
+    }
+    s->used = ++clock_now;
+    return s->e;
 }
 
 /* A free slot, or the least recently used one, emptied. */
@@ -71,30 +119,23 @@ static slot_t *victim(void)
     return s;
 }
 
-cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_pool_t *p)
+/* Keep a copy of parsed (rec's text) for the next loads. Unreadable documents are not
+ * kept, nor is anything when memory runs out. */
+static void keep(const void *store, const acmpca_ca_rec_t *rec, size_t len, const cJSON *parsed)
 {
-    size_t len = strlen(rec->doc);
-    cJSON *copy = NULL, *tree;
+    acmpca_doc_entry_t *e = calloc(1, sizeof(*e));
     slot_t *s;
 
-    if (strlen(rec->id) >= ID_LEN || len > DOC_MAX) {
-        return acmpca_json_parse(rec->doc, len, p);
+    if (!e || !(e->text = malloc(len + 1)) || !(e->tree = cJSON_Duplicate(parsed, 1))) {
+        if (e) {
+            free(e->text);
+            free(e);
+        }
+        return;
     }
-    pthread_mutex_lock(&lock);
-    s = find(store, rec->id);
-    if (s && s->len == len && !memcmp(s->text, rec->doc, len)) {
-        s->used = ++clock_now;
-        copy = cJSON_Duplicate(s->tree, 1);
-    }
-    pthread_mutex_unlock(&lock);
-    if (copy) {
-        return acmpca_json_own(copy, p);
-    }
-    /* A miss: parse for the caller, and once more for the cache (the caller may change
-     * its tree). Unreadable documents are not kept. */
-    if (!(copy = acmpca_json_parse(rec->doc, len, p)) || !(tree = cJSON_Duplicate(copy, 1))) {
-        return copy;
-    }
+    memcpy(e->text, rec->doc, len + 1);
+    e->len = len;
+    e->refs = 1;
     pthread_mutex_lock(&lock);
     if ((s = find(store, rec->id)) != NULL) {
         slot_free(s);
@@ -102,16 +143,92 @@ cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_po
     else {
         s = victim();
     }
-    if ((s->text = malloc(len + 1)) != NULL) {
-        memcpy(s->text, rec->doc, len + 1);
-        apr_cpystrn(s->id, rec->id, sizeof(s->id));
-        s->store = store;
-        s->len = len;
-        s->tree = tree;
-        s->used = ++clock_now;
-        tree = NULL;
+    apr_cpystrn(s->id, rec->id, sizeof(s->id));
+    s->store = store;
+    s->e = e;
+    s->used = ++clock_now;
+    pthread_mutex_unlock(&lock);
+}
+
+static cJSON *load(acmpca_doc_entry_t **pentry, const void *store, const acmpca_ca_rec_t *rec,
+                   apr_pool_t *p)
+{
+    size_t len = strlen(rec->doc);
+    acmpca_doc_entry_t *e;
+    cJSON *tree = NULL;
+
+    if (strlen(rec->id) >= ID_LEN || len > DOC_MAX) {
+        return acmpca_json_parse(rec->doc, len, p);
+    }
+    pthread_mutex_lock(&lock);
+    if ((e = hit(store, rec, len)) != NULL) {
+        if (pentry) {
+            e->refs++;
+            tree = e->tree;
+        }
+        else {
+            tree = cJSON_Duplicate(e->tree, 1);
+        }
     }
     pthread_mutex_unlock(&lock);
-    cJSON_Delete(tree);
-    return copy;
+    if (e && pentry) {
+        apr_pool_cleanup_register(p, e, view_cleanup, apr_pool_cleanup_null);
+        *pentry = e;
+        return tree;
+    }
+    if (tree) {
+        return acmpca_json_own(tree, p);
+    }
+    /* A miss: the caller gets a tree of its own either way. */
+    if ((tree = acmpca_json_parse(rec->doc, len, p)) != NULL) {
+        keep(store, rec, len, tree);
+    }
+    return tree;
+}
+
+cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_pool_t *p)
+{
+    return load(NULL, store, rec, p);
+}
+
+const cJSON *acmpca_ca_doc_view(acmpca_doc_entry_t **pentry, const void *store,
+                                const acmpca_ca_rec_t *rec, apr_pool_t *p)
+{
+    *pentry = NULL;
+    return load(pentry, store, rec, p);
+}
+
+const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *tag)
+{
+    const char *text = NULL;
+
+    if (!e) {
+        return NULL;
+    }
+    pthread_mutex_lock(&lock);
+    if (e->answer[which] && !strcmp(e->tag[which], tag)) {
+        text = e->answer[which]; /* lives as long as the entry, which the caller holds */
+    }
+    pthread_mutex_unlock(&lock);
+    return text;
+}
+
+void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag,
+                               const char *text)
+{
+    char *copy;
+
+    if (!e || strlen(tag) >= TAG_LEN || !(copy = strdup(text))) {
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    /* The first answer stays for the entry's life (a view may be sending it): one of
+     * another tag (the CA expired meanwhile) is rendered each time. */
+    if (!e->answer[which]) {
+        e->answer[which] = copy;
+        apr_cpystrn(e->tag[which], tag, TAG_LEN);
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+    free(copy);
 }

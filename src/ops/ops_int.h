@@ -67,16 +67,40 @@ acmpca_op_fn acmpca_op_tag_ca, acmpca_op_untag_ca, acmpca_op_list_tags;
 #define ACMPCA_ST_FAILED   "FAILED"
 #define ACMPCA_ST_DELETED  "DELETED"
 
+typedef struct acmpca_doc_entry_t acmpca_doc_entry_t;
+
 typedef struct acmpca_ca_t {
     acmpca_ca_rec_t *rec;
-    cJSON *doc; /* parsed rec->doc, owned by the pool */
+    cJSON *doc; /* parsed rec->doc: owned by the pool, or shared and never changed when
+                   entry is set (acmpca_ca_view) */
     acmpca_ca_ref_t ref;
+    acmpca_doc_entry_t *entry; /* the cache entry doc belongs to, held until the pool goes */
 } acmpca_ca_t;
 
 /** The parsed document of rec, a CA record of store: a tree of the caller's own, owned
  *  by p, NULL when the text is not JSON. Copied from this process's cache of parsed
  *  documents when it holds the same text (doc_cache.c), else parsed. */
 cJSON *acmpca_ca_doc_parse(const void *store, const acmpca_ca_rec_t *rec, apr_pool_t *p);
+
+/** The same, to read only: the cache's own tree when it holds the text (*pentry set and
+ *  held until p goes), else a tree of p (*pentry NULL). */
+const cJSON *acmpca_ca_doc_view(acmpca_doc_entry_t **pentry, const void *store,
+                                const acmpca_ca_rec_t *rec, apr_pool_t *p);
+
+/** Rendered answers kept with a cached document: they depend on its text and on the tag
+ *  (the status the client sees) alone. */
+enum { ACMPCA_ANSWER_DESCRIBE, ACMPCA_ANSWER_CA_CERT, ACMPCA_ANSWERS };
+
+/** The answer of kind which rendered for tag, NULL when there is none (or no entry);
+ *  valid while the entry is held. */
+const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *tag);
+
+/** Keep text as the answer of kind which for tag (the first one kept stays). */
+void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag,
+                               const char *text);
+
+/** A reply body rendered already: acmpca_ops_call sends its text as it is. */
+cJSON *acmpca_ops_rendered(const char *text, apr_pool_t *p);
 
 /** Turn a store failure into the error the client hears (503, cause logged). */
 apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const char *what);
@@ -86,6 +110,11 @@ apr_status_t acmpca_ops_store_error(acmpca_err_t *err, apr_status_t rv, const ch
  *  restoration period -> ResourceNotFoundException; then acmpca_ca_authorize decides
  *  for ctx->operation (another tenant's CA only when its policy shares it). */
 apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                            acmpca_err_t *err, apr_pool_t *p);
+
+/** acmpca_ca_load for operations that only read: ca->doc may be the document cache's
+ *  own tree, which nobody may change. */
+apr_status_t acmpca_ca_view(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                             acmpca_err_t *err, apr_pool_t *p);
 
 /** Status as clients see it: ACTIVE/DISABLED become EXPIRED once the CA certificate's

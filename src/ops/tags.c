@@ -154,7 +154,7 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
     apr_status_t rv;
     int i = 0;
 
-    if ((rv = acmpca_ca_load(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
+    if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
             != APR_SUCCESS
         || (rv = acmpca_state_allow("ListTags", ca, ctx->now, err, p)) != APR_SUCCESS) {
         return rv;

@@ -72,6 +72,70 @@ cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p)
     return acmpca_json_own(j, p);
 }
 
+/* The two-character escape of c, NULL when it has none. */
+static const char *short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    default:
+        return NULL;
+    }
+}
+
+#define NEEDS_ESCAPE(c) ((c) < 0x20 || (c) == '"' || (c) == '\\')
+
+const char *acmpca_json_quote(const char *s, apr_pool_t *p)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *c, *run;
+    const char *e;
+    apr_size_t n = 2;
+    char *out, *o;
+
+    for (c = (const unsigned char *)s; *c; c++) {
+        n += !NEEDS_ESCAPE(*c) ? 1 : short_escape(*c) ? 2 : 6;
+    }
+    o = out = apr_palloc(p, n + 1);
+    *o++ = '"';
+    for (c = run = (const unsigned char *)s;; c++) {
+        if (*c && !NEEDS_ESCAPE(*c)) {
+            continue;
+        }
+        memcpy(o, run, (size_t)(c - run)); /* PEM texts: a line at a time */
+        o += c - run;
+        run = c + 1;
+        if (!*c) {
+            break;
+        }
+        if ((e = short_escape(*c)) != NULL) {
+            memcpy(o, e, 2);
+            o += 2;
+        }
+        else { /* \u00XX, lower case as cJSON writes it */
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[*c >> 4];
+            o[5] = hex[*c & 0xf];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
 const char *acmpca_json_print(const cJSON *j, apr_pool_t *p)
 {
     char *s = cJSON_PrintUnformatted(j);

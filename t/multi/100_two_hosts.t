@@ -27,7 +27,7 @@ my $N = $ENV{ACMPCA_MULTI_N} // ($ENV{ACMPCA_SOAK} ? 5000 : 1000);
 my $CLIENTS = 8;
 
 plan skip_all => 'no private redis-server (make api-redis starts one)' unless $ENV{ACMPCA_TEST_REDIS};
-plan tests => 17, need_module('acmpca');
+plan tests => 18, need_module('acmpca');
 
 # db 3 of the private server: the suite's own vhosts use db 0 and 1.
 (my $store = $ENV{ACMPCA_TEST_REDIS}) =~ s{/\d+$}{/3};
@@ -56,6 +56,15 @@ ok($CA, 'an ACTIVE root CA with CRL and OCSP, made on host A') or BAIL_OUT('no C
 my($ca_id) = $CA->{arn} =~ m{/([0-9a-f-]{36})$};
 my($st, $j) = $B->api(DescribeCertificateAuthority => { CertificateAuthorityArn => $CA->{arn} });
 is($st == 200 && $j->{CertificateAuthority}{Status}, 'ACTIVE', '... and host B describes it ACTIVE');
+
+# Each host keeps Describe's rendered answer per CA document: a change on A shows on B.
+my @seen;
+for my $status (qw(DISABLED ACTIVE)) {
+    $A->api(UpdateCertificateAuthority => { CertificateAuthorityArn => $CA->{arn}, Status => $status });
+    ($st, $j) = $B->api(DescribeCertificateAuthority => { CertificateAuthorityArn => $CA->{arn} });
+    push @seen, $st == 200 ? $j->{CertificateAuthority}{Status} : "HTTP $st";
+}
+is("@seen", 'DISABLED ACTIVE', '... and describes each status host A sets, at once');
 
 my $k = openssl_key_csr(subj => '/CN=multi.example.com');
 my $csr = b64($k->{csr});

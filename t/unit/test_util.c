@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "acmpca/json.h"
 #include "acmpca/util.h"
 #include "unit.h"
 
@@ -497,6 +498,55 @@ static void test_is_uuid(void **state)
     assert_false(acmpca_is_uuid(NULL));
 }
 
+/* ******************************************************************************** */
+/* JSON strings rendered without cJSON, and request ids                             */
+/* ******************************************************************************** */
+
+static void assert_quoted_as_cjson(const char *s, apr_pool_t *p)
+{
+    cJSON *j = cJSON_CreateString(s);
+    char *want = cJSON_PrintUnformatted(j);
+
+    assert_string_equal(acmpca_json_quote(s, p), want);
+    cJSON_free(want);
+    cJSON_Delete(j);
+}
+
+static void test_json_quote(void **state)
+{
+    apr_pool_t *p = *state;
+    char every[256];
+    int i;
+
+    for (i = 1; i < 256; i++) { /* every byte but NUL, UTF-8 or not */
+        every[i - 1] = (char)i;
+    }
+    every[255] = '\0';
+    assert_quoted_as_cjson(every, p);
+    assert_quoted_as_cjson("", p);
+    assert_quoted_as_cjson("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", p);
+    assert_quoted_as_cjson("\"\\\"\u00e9\x01\x1f", p);
+    assert_string_equal(acmpca_json_quote("a\nb", p), "\"a\\nb\"");
+}
+
+static void test_request_id(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_hash_t *seen = apr_hash_make(p);
+    int i;
+
+    for (i = 0; i < 1000; i++) { /* past several batches */
+        const char *u = acmpca_request_id(p);
+
+        assert_non_null(u);
+        assert_true(acmpca_is_uuid(u));
+        assert_int_equal(u[14], '4');
+        assert_non_null(strchr("89ab", u[19]));
+        assert_null(apr_hash_get(seen, u, APR_HASH_KEY_STRING));
+        apr_hash_set(seen, u, APR_HASH_KEY_STRING, u);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +568,8 @@ int main(void)
         UNIT_TEST(test_random),
         UNIT_TEST(test_uuid),
         UNIT_TEST(test_is_uuid),
+        UNIT_TEST(test_json_quote),
+        UNIT_TEST(test_request_id),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
