@@ -90,7 +90,7 @@ api-redis: $(MODULE)
 	    'if [ -z "$${ACMPCA_TEST_REDIS:-}" ]; then echo "api-redis: skipped"; exit 0; fi; \
 	     ACMPCA_TEST_STORE=$$ACMPCA_TEST_REDIS sh t/run-api.sh'
 
-test: deps boundary
+test: deps boundary format-check
 	@$(MAKE) --no-print-directory all unit hardening-ci
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory api-redis

@@ -86,8 +86,7 @@ static const char *cmd_ACMPCAStore(cmd_parms *cmd, void *dc, const char *arg)
 
     /* sqlite paths are relative to ServerRoot, like every path httpd takes. */
     if (!strncmp(arg, "sqlite:", 7) && arg[7] && arg[7] != '/') {
-        spec = apr_pstrcat(cmd->pool, "sqlite:", ap_server_root_relative(cmd->pool, arg + 7),
-                           NULL);
+        spec = apr_pstrcat(cmd->pool, "sqlite:", ap_server_root_relative(cmd->pool, arg + 7), NULL);
     }
     if ((msg = acmpca_store_create(&conf->store, spec, cmd->pool)) != NULL) {
         return apr_psprintf(cmd->pool, "%s '%s': %s", cmd->cmd->name,
@@ -143,8 +142,8 @@ static const char *cmd_ACMPCAKeyFile(cmd_parms *cmd, void *dc, const char *arg)
     apr_pool_cleanup_register(cmd->pool, kek, kek_cleanup, apr_pool_cleanup_null);
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, cmd->temp_pool);
     if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s '%s': cannot open the key file (%pm)",
-                            cmd->cmd->name, path, &rv);
+        return apr_psprintf(cmd->pool, "%s '%s': cannot open the key file (%pm)", cmd->cmd->name,
+                            path, &rv);
     }
     rv = apr_file_read_full(f, kek, n, &n);
     apr_file_close(f);
@@ -213,8 +212,7 @@ static const char *cmd_ACMPCAPublicURL(cmd_parms *cmd, void *dc, const char *arg
     size_t n = strlen(url);
     (void)dc;
 
-    if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strchr(url, ' ')
-        || n <= 8) {
+    if ((strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strchr(url, ' ') || n <= 8) {
         return apr_psprintf(cmd->pool, "%s '%s': expected an http:// or https:// URL",
                             cmd->cmd->name, arg);
     }
@@ -253,8 +251,7 @@ static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t max,
     return NULL;
 }
 
-static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc,
-                                                       const char *arg)
+static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
     return parse_count(cmd, arg, 1000000, &acmpca_srv_conf(cmd->server)->max_cas);
@@ -294,9 +291,8 @@ static const command_rec acmpca_cmds[] = {
                   "Most certificates a CA may issue, revoked ones included (default 1000000)"),
     /* The repository, metrics and logging directives (mod_acmpca_pki.c, _status.c). */
     ACMPCA_VISIBLE_CMDS
-    /* CRL job and audit report directives (mod_acmpca_routes.c). */
-    ACMPCA_ROUTES_CMDS
-    {NULL}};
+        /* CRL job and audit report directives (mod_acmpca_routes.c). */
+        ACMPCA_ROUTES_CMDS{NULL}};
 
 /* ************************************************************************************
  * Hooks
@@ -426,8 +422,7 @@ static int send_error(request_rec *r, acmpca_errtype_t type, const char *message
 }
 
 /* Read the whole body, refusing more than max bytes. */
-static apr_status_t read_body(const char **pbody, apr_size_t *plen, request_rec *r,
-                              apr_off_t max)
+static apr_status_t read_body(const char **pbody, apr_size_t *plen, request_rec *r, apr_off_t max)
 {
     apr_size_t cap = 8192, len = 0;
     char *buf;
@@ -476,8 +471,8 @@ static int api_request(request_rec *r, acmpca_srv_conf_t *conf, const char *requ
     if (rv == APR_ENOSPC) {
         r->connection->keepalive = AP_CONN_CLOSE; /* the rest of the body is not read */
         return send_error(r, ACMPCA_ERR_REQUEST_TOO_LARGE,
-                          apr_psprintf(r->pool, "The request body is larger than %" APR_OFF_T_FMT
-                                                " bytes.",
+                          apr_psprintf(r->pool,
+                                       "The request body is larger than %" APR_OFF_T_FMT " bytes.",
                                        conf->max_body),
                           request_id);
     }
@@ -541,12 +536,11 @@ static void register_hooks(apr_pool_t *p)
     acmpca_routes_register_hooks(p); /* GET routes, OCSP, the CRL job (_routes.c) */
 }
 
-AP_DECLARE_MODULE(acmpca) = {
-    STANDARD20_MODULE_STUFF,
-    NULL,            /* per-directory config */
-    NULL,            /* merge per-directory */
-    create_srv_conf, /* per-server config */
-    merge_srv_conf,  /* merge per-server */
-    acmpca_cmds,     /* directives */
-    register_hooks,  /* hooks */
-    AP_MODULE_FLAG_NONE};
+AP_DECLARE_MODULE(acmpca) = {STANDARD20_MODULE_STUFF,
+                             NULL,            /* per-directory config */
+                             NULL,            /* merge per-directory */
+                             create_srv_conf, /* per-server config */
+                             merge_srv_conf,  /* merge per-server */
+                             acmpca_cmds,     /* directives */
+                             register_hooks,  /* hooks */
+                             AP_MODULE_FLAG_NONE};

@@ -56,7 +56,7 @@ typedef struct acmpca_srv_conf_t {
     const char *public_url;
     apr_off_t max_body;
     int max_cas;
-    int max_certs; /* per CA */
+    int max_certs;                         /* per CA */
     acmpca_env_t env;                      /* built in post_config */
     struct acmpca_visible_conf_t *visible; /* mod_acmpca_pki.c; NULL: all defaults */
 } acmpca_srv_conf_t;

@@ -509,7 +509,8 @@ static int ocsp_get(request_rec *r, const acmpca_srv_conf_t *conf, const char *e
 
     for (i = 0; encoded[i]; i++) {
         char c = encoded[i];
-        if (c == '%' && (hi = acmpca_hex_digit(encoded[i + 1])) >= 0 && (lo = acmpca_hex_digit(encoded[i + 2])) >= 0) {
+        if (c == '%' && (hi = acmpca_hex_digit(encoded[i + 1])) >= 0
+            && (lo = acmpca_hex_digit(encoded[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }

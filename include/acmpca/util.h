@@ -23,8 +23,7 @@ const char *acmpca_hex(const unsigned char *buf, apr_size_t len, int colons, apr
 int acmpca_hex_digit(char c);
 
 /** Decode an even-length hex string (either case) into p; APR_EINVAL otherwise. */
-apr_status_t acmpca_unhex(unsigned char **pout, apr_size_t *plen, const char *hex,
-                          apr_pool_t *p);
+apr_status_t acmpca_unhex(unsigned char **pout, apr_size_t *plen, const char *hex, apr_pool_t *p);
 
 /* ---- time --------------------------------------------------------------------------- */
 

@@ -8,11 +8,11 @@
 #include "acmpca/util.h"
 #include "ops_int.h"
 
-#define IDEMPOTENCY_WINDOW   apr_time_from_sec(5 * 60)
-#define LIST_PAGE_MAX        100 /* AWS returns at most 100 CAs a page */
+#define IDEMPOTENCY_WINDOW    apr_time_from_sec(5 * 60)
+#define LIST_PAGE_MAX         100 /* AWS returns at most 100 CAs a page */
 #define DEFAULT_DELETION_DAYS 30
-#define DEFAULT_STANDARD     "FIPS_140_2_LEVEL_3_OR_HIGHER"
-#define DEFAULT_USAGE_MODE   "GENERAL_PURPOSE"
+#define DEFAULT_STANDARD      "FIPS_140_2_LEVEL_3_OR_HIGHER"
+#define DEFAULT_USAGE_MODE    "GENERAL_PURPOSE"
 
 /* ************************************************************************************
  * CreateCertificateAuthority
@@ -53,8 +53,7 @@ static apr_status_t check_create(const acmpca_op_ctx_t *ctx, const cJSON *in, ac
     if ((rv = acmpca_sigalg_check(acmpca_json_str(config, ACMPCA_K_SIGNING_ALGORITHM),
                                   acmpca_json_str(config, ACMPCA_K_KEY_ALGORITHM), err, p))
             != APR_SUCCESS
-        || (rv = acmpca_revocation_check(acmpca_json_obj(in, ACMPCA_K_REVOCATION_CONFIG), err,
-                                         p))
+        || (rv = acmpca_revocation_check(acmpca_json_obj(in, ACMPCA_K_REVOCATION_CONFIG), err, p))
                != APR_SUCCESS
         || (rv = acmpca_tags_check(cJSON_GetObjectItemCaseSensitive(in, ACMPCA_K_TAGS), err, p))
                != APR_SUCCESS) {
@@ -74,8 +73,8 @@ static apr_status_t check_create(const acmpca_op_ctx_t *ctx, const cJSON *in, ac
     return APR_SUCCESS;
 }
 
-static cJSON *new_doc(const acmpca_op_ctx_t *ctx, const cJSON *in, const char *arn,
-                      const char *csr, apr_pool_t *p)
+static cJSON *new_doc(const acmpca_op_ctx_t *ctx, const cJSON *in, const char *arn, const char *csr,
+                      apr_pool_t *p)
 {
     cJSON *doc = acmpca_json_own(cJSON_CreateObject(), p);
     const char *standard = acmpca_json_str(in, ACMPCA_K_KEY_STORAGE_STANDARD);
@@ -107,8 +106,8 @@ apr_status_t acmpca_op_create_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const
                                  acmpca_err_t *err, apr_pool_t *p)
 {
     const char *token = acmpca_json_str(in, ACMPCA_K_IDEMPOTENCY_TOKEN);
-    acmpca_idem_t idem = {apr_pstrcat(p, "CreateCertificateAuthority:", ctx->account, NULL),
-                          token, ctx->now + IDEMPOTENCY_WINDOW, NULL};
+    acmpca_idem_t idem = {apr_pstrcat(p, "CreateCertificateAuthority:", ctx->account, NULL), token,
+                          ctx->now + IDEMPOTENCY_WINDOW, NULL};
     acmpca_ca_rec_t rec = {0};
     const char *arn = NULL, *csr;
     unsigned char *wrapped;
@@ -200,9 +199,10 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     apr_status_t rv;
     int i, more = 0, others;
 
-    if (token && acmpca_token_parse(&after, ctx->env->kek, ACMPCA_KEK_LEN,
-                                    "ListCertificateAuthorities", scope, token, p)
-                     != APR_SUCCESS) {
+    if (token
+        && acmpca_token_parse(&after, ctx->env->kek, ACMPCA_KEK_LEN, "ListCertificateAuthorities",
+                              scope, token, p)
+               != APR_SUCCESS) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_NEXT_TOKEN, p,
                               "The token passed is not valid.");
     }
@@ -292,8 +292,8 @@ apr_status_t acmpca_op_update_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const
 {
     const void *baton[2] = {ctx, in};
     (void)pout;
-    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), update,
-                            (void *)baton, err, p);
+    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), update, (void *)baton,
+                            err, p);
 }
 
 /* ************************************************************************************
@@ -327,8 +327,8 @@ static apr_status_t delete_ca(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, a
 apr_status_t acmpca_op_delete_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                  acmpca_err_t *err, apr_pool_t *p)
 {
-    delete_baton b = {ctx, (int)acmpca_json_num(in, ACMPCA_K_PERMANENT_DELETION,
-                                                DEFAULT_DELETION_DAYS), 0};
+    delete_baton b = {
+        ctx, (int)acmpca_json_num(in, ACMPCA_K_PERMANENT_DELETION, DEFAULT_DELETION_DAYS), 0};
     acmpca_ca_t *ca;
     apr_status_t rv;
 
@@ -367,6 +367,6 @@ apr_status_t acmpca_op_restore_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
                                   acmpca_err_t *err, apr_pool_t *p)
 {
     (void)pout;
-    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), restore,
-                            (void *)ctx, err, p);
+    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), restore, (void *)ctx,
+                            err, p);
 }

@@ -45,7 +45,7 @@ typedef struct entry_t {
     char id[ID_MAX];
     char *pem;           /* the certificate of the document it was made from (malloc), or NULL */
     apr_int64_t version; /* of the record it was made from */
-    const void *store;        /* acmpca_store_t * of the CA */
+    const void *store;   /* acmpca_store_t * of the CA */
     const unsigned char *kek; /* the KEK its key was unwrapped with */
     EVP_PKEY *key;            /* NULL: the slot is free */
     X509 *cert;               /* NULL when the document has no usable certificate */

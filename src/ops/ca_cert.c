@@ -77,8 +77,8 @@ static apr_status_t decode_blob(unsigned char **pbuf, apr_size_t *plen, const cJ
     return acmpca_b64_decode(pbuf, plen, b64, strlen(b64), p);
 }
 
-static apr_status_t parse_import(import_t *im, acmpca_ca_t *ca, const cJSON *in,
-                                 acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t parse_import(import_t *im, acmpca_ca_t *ca, const cJSON *in, acmpca_err_t *err,
+                                 apr_pool_t *p)
 {
     unsigned char *buf;
     apr_size_t len;
@@ -111,8 +111,8 @@ static apr_status_t parse_import(import_t *im, acmpca_ca_t *ca, const cJSON *in,
     acmpca_cert_info(&im->info, cert, p);
     im->cert_pem = acmpca_cert_pem(cert, p);
     for (i = 0; chain && i < chain->nelts; i++) {
-        chain_pem = apr_pstrcat(p, chain_pem, acmpca_cert_pem(APR_ARRAY_IDX(chain, i, X509 *), p),
-                                NULL);
+        chain_pem =
+            apr_pstrcat(p, chain_pem, acmpca_cert_pem(APR_ARRAY_IDX(chain, i, X509 *), p), NULL);
     }
     im->chain_pem = chain && chain->nelts ? chain_pem : NULL;
     return APR_SUCCESS;
@@ -124,8 +124,7 @@ static apr_status_t install(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr
     const char *status = acmpca_json_str(ca->doc, ACMPCA_K_STATUS);
     apr_status_t rv;
 
-    if ((rv = acmpca_state_allow("ImportCertificateAuthorityCertificate", ca, im->ctx->now, err,
-                                 p))
+    if ((rv = acmpca_state_allow("ImportCertificateAuthorityCertificate", ca, im->ctx->now, err, p))
         != APR_SUCCESS) {
         return rv;
     }
@@ -145,8 +144,8 @@ static apr_status_t install(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr
     return APR_SUCCESS;
 }
 
-apr_status_t acmpca_op_import_ca_cert(cJSON **pout, const acmpca_op_ctx_t *ctx,
-                                      const cJSON *in, acmpca_err_t *err, apr_pool_t *p)
+apr_status_t acmpca_op_import_ca_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
+                                      acmpca_err_t *err, apr_pool_t *p)
 {
     import_t im = {ctx, NULL, NULL, {0}};
     acmpca_ca_t *ca;

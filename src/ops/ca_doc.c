@@ -73,8 +73,8 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     return APR_SUCCESS;
 }
 
-static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
-                         int view, acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn, int view,
+                         acmpca_err_t *err, apr_pool_t *p)
 {
     acmpca_ca_t *ca = NULL;
     apr_time_t until;

@@ -192,8 +192,8 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 /* The last check of §5.5: the per-CA certificate quota (LimitExceededException). */
 static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
-    int max = ic->ctx->env->max_certs_per_ca > 0 ? ic->ctx->env->max_certs_per_ca
-                                                 : MAX_CERTS_PER_CA;
+    int max =
+        ic->ctx->env->max_certs_per_ca > 0 ? ic->ctx->env->max_certs_per_ca : MAX_CERTS_PER_CA;
     apr_int64_t n = 0;
     apr_status_t rv = ic->ctx->store->provider->cert_count(ic->ctx->store, ic->ca->ref.id,
                                                            ACMPCA_CERT_ITER_ALL, &n, p);

@@ -150,9 +150,7 @@ void acmpca_ops_call(acmpca_reply_t *reply, const acmpca_call_t *call, apr_pool_
     rv = run(&out, call, &reply->operation, &err, p);
     if (rv == APR_SUCCESS) {
         reply->status = 200;
-        reply->body = !out              ? "{}"
-                      : cJSON_IsRaw(out) ? out->valuestring
-                                         : acmpca_json_print(out, p);
+        reply->body = !out ? "{}" : cJSON_IsRaw(out) ? out->valuestring : acmpca_json_print(out, p);
         if (reply->body) {
             reply->body_len = strlen(reply->body);
             return;

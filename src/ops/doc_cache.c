@@ -213,8 +213,7 @@ const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *t
     return text;
 }
 
-void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag,
-                               const char *text)
+void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag, const char *text)
 {
     char *copy;
 

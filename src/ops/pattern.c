@@ -89,8 +89,8 @@ static int all_of(const char *s, const char *set, int allow_alnum, int allow_emp
 }
 
 /* [\w+=/,.@-]: \w is [A-Za-z0-9_] */
-#define ARN_CHARS      "_+=/,.@-"
-#define ARN_RES_CHARS  "_+=,.@-"
+#define ARN_CHARS     "_+=/,.@-"
+#define ARN_RES_CHARS "_+=,.@-"
 
 static int arn_segment(const char **ps, int allow_empty, const char *chars)
 {
@@ -104,8 +104,8 @@ static int arn_segment(const char **ps, int allow_empty, const char *chars)
     }
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        int ok = chars ? ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                          || (c >= '0' && c <= '9') || strchr(chars, c))
+        int ok = chars ? ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                          || strchr(chars, c))
                        : (c >= '0' && c <= '9');
         if (!ok) {
             return 0;

@@ -70,12 +70,14 @@ static apr_status_t check_crl(const cJSON *crl, acmpca_err_t *err, apr_pool_t *p
                               "The S3 bucket name %s is not valid.", bucket);
     }
     if (has_scheme(cname)) {
-        return bad(err, p, "The CRL custom CNAME must not include a protocol prefix such as "
-                           "http:// or https://.");
+        return bad(err, p,
+                   "The CRL custom CNAME must not include a protocol prefix such as "
+                   "http:// or https://.");
     }
     if (cname && cdp && acmpca_json_bool(cdp, "OmitExtension", 0)) {
-        return bad(err, p, "A CRL custom CNAME cannot be set when the CRL distribution point "
-                           "extension is omitted.");
+        return bad(err, p,
+                   "A CRL custom CNAME cannot be set when the CRL distribution point "
+                   "extension is omitted.");
     }
     return APR_SUCCESS;
 }
@@ -94,8 +96,9 @@ apr_status_t acmpca_revocation_check(const cJSON *conf, acmpca_err_t *err, apr_p
             return rv;
         }
         if (has_scheme(acmpca_json_str(ocsp, "OcspCustomCname"))) {
-            return bad(err, p, "The OCSP custom CNAME must not include a protocol prefix such "
-                               "as http:// or https://.");
+            return bad(err, p,
+                       "The OCSP custom CNAME must not include a protocol prefix such "
+                       "as http:// or https://.");
         }
     }
     return APR_SUCCESS;

@@ -10,8 +10,8 @@
 /* One letter per status, in the order of statuses[] below:
  * A allowed, I InvalidStateException, W RequestInProgressException (still creating),
  * F RequestFailedException (creation failed). */
-static const char *const statuses[] = {ACMPCA_ST_CREATING, ACMPCA_ST_PENDING,  ACMPCA_ST_ACTIVE,
-                                       ACMPCA_ST_DISABLED, ACMPCA_ST_EXPIRED,  ACMPCA_ST_FAILED,
+static const char *const statuses[] = {ACMPCA_ST_CREATING, ACMPCA_ST_PENDING, ACMPCA_ST_ACTIVE,
+                                       ACMPCA_ST_DISABLED, ACMPCA_ST_EXPIRED, ACMPCA_ST_FAILED,
                                        ACMPCA_ST_DELETED};
 
 static const struct {
@@ -40,8 +40,8 @@ static const struct {
     {"CreateCertificateAuthorityAuditReport", "IAAAAII"},
 };
 
-static apr_status_t invalid(const char *op, const char *status, const char *arn,
-                            acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t invalid(const char *op, const char *status, const char *arn, acmpca_err_t *err,
+                            apr_pool_t *p)
 {
     const char *msg;
 
@@ -62,8 +62,10 @@ static apr_status_t invalid(const char *op, const char *status, const char *arn,
                            arn);
     }
     else if (!strcmp(op, "RestoreCertificateAuthority")) {
-        msg = apr_psprintf(p, "The certificate authority %s is in the %s state and cannot be "
-                              "restored.", arn, status);
+        msg = apr_psprintf(p,
+                           "The certificate authority %s is in the %s state and cannot be "
+                           "restored.",
+                           arn, status);
     }
     else {
         msg = apr_psprintf(p,
@@ -98,8 +100,7 @@ apr_status_t acmpca_state_allow(const char *op, const acmpca_ca_t *ca, apr_time_
                                   ca->ref.arn);
         case 'F':
             return acmpca_err_set(err, ACMPCA_ERR_REQUEST_FAILED, p,
-                                  "The creation of certificate authority %s failed.",
-                                  ca->ref.arn);
+                                  "The creation of certificate authority %s failed.", ca->ref.arn);
         default:
             return invalid(op, status, ca->ref.arn, err, p);
         }

@@ -154,14 +154,14 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
     apr_status_t rv;
     int i = 0;
 
-    if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p))
-            != APR_SUCCESS
+    if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p)) != APR_SUCCESS
         || (rv = acmpca_state_allow("ListTags", ca, ctx->now, err, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (token && acmpca_token_parse(&start, ctx->env->kek, ACMPCA_KEK_LEN, "ListTags",
-                                    ca->ref.id, token, p)
-                     != APR_SUCCESS) {
+    if (token
+        && acmpca_token_parse(&start, ctx->env->kek, ACMPCA_KEK_LEN, "ListTags", ca->ref.id, token,
+                              p)
+               != APR_SUCCESS) {
         return acmpca_err_set(err, ACMPCA_ERR_INVALID_NEXT_TOKEN, p,
                               "The token passed is not valid.");
     }
@@ -171,9 +171,9 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
     cJSON_ArrayForEach(t, tags)
     {
         if (i >= start + page) {
-            cJSON_AddStringToObject(*pout, ACMPCA_K_NEXT_TOKEN,
-                                    acmpca_token_make(ctx->env->kek, ACMPCA_KEK_LEN, "ListTags",
-                                                      ca->ref.id, i, p));
+            cJSON_AddStringToObject(
+                *pout, ACMPCA_K_NEXT_TOKEN,
+                acmpca_token_make(ctx->env->kek, ACMPCA_KEK_LEN, "ListTags", ca->ref.id, i, p));
             break;
         }
         if (i++ >= start) {

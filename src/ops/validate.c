@@ -54,9 +54,8 @@ static const char *show(const cJSON *j, apr_pool_t *p)
 
 static void violate(vctx *v, const cJSON *j, const char *path, const char *constraint)
 {
-    APR_ARRAY_PUSH(v->violations, const char *) =
-        apr_psprintf(v->p, "Value %s at '%s' failed to satisfy constraint: %s",
-                     show(j, v->p), path, constraint);
+    APR_ARRAY_PUSH(v->violations, const char *) = apr_psprintf(
+        v->p, "Value %s at '%s' failed to satisfy constraint: %s", show(j, v->p), path, constraint);
 }
 
 static void serialization(vctx *v, const char *path, const char *expected)
@@ -72,12 +71,14 @@ static void check_length(vctx *v, const cJSON *j, const acmpca_shape_t *sh, cons
 {
     if (sh->has_min && len < sh->min) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have length greater than or equal to %" APR_INT64_T_FMT,
+                apr_psprintf(v->p,
+                             "Member must have length greater than or equal to %" APR_INT64_T_FMT,
                              (apr_int64_t)sh->min));
     }
     if (sh->has_max && len > sh->max) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have length less than or equal to %" APR_INT64_T_FMT,
+                apr_psprintf(v->p,
+                             "Member must have length less than or equal to %" APR_INT64_T_FMT,
                              (apr_int64_t)sh->max));
     }
 }
@@ -115,9 +116,9 @@ static void check_string(vctx *v, const cJSON *j, const acmpca_shape_t *sh, cons
         check_enum(v, j, sh, path);
     }
     if (sh->pattern && !acmpca_pattern_match(sh->pattern, j->valuestring, &known, v->p)) {
-        violate(v, j, path,
-                apr_psprintf(v->p, "Member must satisfy regular expression pattern: %s",
-                             sh->pattern));
+        violate(
+            v, j, path,
+            apr_psprintf(v->p, "Member must satisfy regular expression pattern: %s", sh->pattern));
     }
 }
 
@@ -137,7 +138,8 @@ static void check_number(vctx *v, const cJSON *j, const acmpca_shape_t *sh, cons
     }
     if (sh->has_min && d < (double)sh->min) {
         violate(v, j, path,
-                apr_psprintf(v->p, "Member must have value greater than or equal to %" APR_INT64_T_FMT,
+                apr_psprintf(v->p,
+                             "Member must have value greater than or equal to %" APR_INT64_T_FMT,
                              (apr_int64_t)sh->min));
     }
     if (sh->has_max && d > (double)sh->max) {
@@ -166,8 +168,7 @@ static void check_blob(vctx *v, const cJSON *j, const acmpca_shape_t *sh, const 
 
 static void check(vctx *v, const cJSON *j, int shape, const char *path);
 
-static void check_structure(vctx *v, const cJSON *j, const acmpca_shape_t *sh,
-                            const char *path)
+static void check_structure(vctx *v, const cJSON *j, const acmpca_shape_t *sh, const char *path)
 {
     int i;
 
@@ -264,8 +265,8 @@ apr_status_t acmpca_validate(const cJSON *in, int shape, acmpca_err_t *err, apr_
         return APR_SUCCESS;
     }
     for (i = 0; i < n; i++) { /* AWS separates the violations with "; " */
-        list = apr_pstrcat(p, list, i ? "; " : "", APR_ARRAY_IDX(v.violations, i, const char *),
-                           NULL);
+        list =
+            apr_pstrcat(p, list, i ? "; " : "", APR_ARRAY_IDX(v.violations, i, const char *), NULL);
     }
     return acmpca_err_set(err, ACMPCA_ERR_VALIDATION, p, "%d validation error%s detected: %s", n,
                           n == 1 ? "" : "s", list);

@@ -1675,9 +1675,8 @@ static apr_status_t blob_fill(sq_call_t *call, const unsigned char *data, apr_si
 static apr_status_t object_put_write(sq_call_t *call, void *baton)
 {
     const acmpca_object_t *obj = baton;
-    apr_status_t rv = exec(call, ST_OBJECT_PUT, "sssisi", obj->bucket, obj->key,
-                           obj->content_type, (apr_int64_t)obj->modified, obj->etag,
-                           (apr_int64_t)obj->len);
+    apr_status_t rv = exec(call, ST_OBJECT_PUT, "sssisi", obj->bucket, obj->key, obj->content_type,
+                           (apr_int64_t)obj->modified, obj->etag, (apr_int64_t)obj->len);
 
     return rv == APR_SUCCESS ? blob_fill(call, obj->data, obj->len) : rv;
 }

@@ -39,8 +39,7 @@ int acmpca_hex_digit(char c)
     return -1;
 }
 
-apr_status_t acmpca_unhex(unsigned char **pout, apr_size_t *plen, const char *hex,
-                          apr_pool_t *p)
+apr_status_t acmpca_unhex(unsigned char **pout, apr_size_t *plen, const char *hex, apr_pool_t *p)
 {
     apr_size_t n = strlen(hex), i;
     unsigned char *out;

@@ -61,8 +61,8 @@ cJSON *acmpca_json_parse(const char *buf, apr_size_t len, apr_pool_t *p)
         return NULL;
     }
     /* Trailing garbage after the value is not JSON either (whitespace aside). */
-    while (end && end < buf + len && (*end == ' ' || *end == '\t' || *end == '\r'
-                                      || *end == '\n' || *end == '\0')) {
+    while (end && end < buf + len
+           && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' || *end == '\0')) {
         end++;
     }
     if ((end && end < buf + len) || has_nul_or_control(buf, len)) {

@@ -36,8 +36,7 @@ static int token_mac(unsigned char *mac, const unsigned char *secret, apr_size_t
             memcpy(msg, kind, kl);
             memcpy(msg + kl, scope, sl);
             memcpy(msg + kl + sl, pos, pl);
-            ok = HMAC(EVP_sha256(), key, (int)key_len, msg, kl + sl + pl, full, &full_len)
-                 != NULL;
+            ok = HMAC(EVP_sha256(), key, (int)key_len, msg, kl + sl + pl, full, &full_len) != NULL;
             free(msg);
         }
     }
@@ -48,9 +47,8 @@ static int token_mac(unsigned char *mac, const unsigned char *secret, apr_size_t
     return ok;
 }
 
-const char *acmpca_token_make(const unsigned char *secret, apr_size_t secret_len,
-                              const char *kind, const char *scope, apr_int64_t pos,
-                              apr_pool_t *p)
+const char *acmpca_token_make(const unsigned char *secret, apr_size_t secret_len, const char *kind,
+                              const char *scope, apr_int64_t pos, apr_pool_t *p)
 {
     unsigned char mac[MAC_LEN];
     const char *spos = apr_psprintf(p, "%" APR_INT64_T_FMT, pos);

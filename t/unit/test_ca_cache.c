@@ -279,7 +279,7 @@ static void test_eviction(void **state)
 typedef struct smoke_t {
     world_t *w;
     acmpca_ca_t *cas[SMOKE_CAS];
-    cJSON *imported[SMOKE_CAS]; /* the same CA's document once it has another certificate */
+    cJSON *imported[SMOKE_CAS];      /* the same CA's document once it has another certificate */
     apr_int64_t versions[SMOKE_CAS]; /* a version each may ask for: rec copies per thread */
     int failures;
 } smoke_t;

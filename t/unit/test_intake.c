@@ -817,10 +817,14 @@ static void test_lean_same_certificate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_framing),       UNIT_TEST(test_signature_and_key),
-        UNIT_TEST(test_bad_signature), UNIT_TEST(test_extensions),
-        UNIT_TEST(test_subject_text),  UNIT_TEST(test_hostile_csr),
-        UNIT_TEST(test_hostile_api),   UNIT_TEST(test_san_criticality),
+        UNIT_TEST(test_framing),
+        UNIT_TEST(test_signature_and_key),
+        UNIT_TEST(test_bad_signature),
+        UNIT_TEST(test_extensions),
+        UNIT_TEST(test_subject_text),
+        UNIT_TEST(test_hostile_csr),
+        UNIT_TEST(test_hostile_api),
+        UNIT_TEST(test_san_criticality),
         UNIT_TEST(test_lean_same_certificate),
     };
 

@@ -1232,9 +1232,9 @@ static void test_concurrent_cert_writes(void **state)
                 assert_string_equal(w[i].existing[j], apr_psprintf(fx->p, "thread-%d", winner));
             }
         }
-        assert_int_equal(fx->api->cert_get(fx->s, "ca-w", apr_psprintf(fx->p, "ff%02x", j), &got,
-                                           fx->p),
-                         APR_SUCCESS);
+        assert_int_equal(
+            fx->api->cert_get(fx->s, "ca-w", apr_psprintf(fx->p, "ff%02x", j), &got, fx->p),
+            APR_SUCCESS);
         assert_int_not_equal(got->revoked_at, 0);
     }
     /* Every thread's own certificates, the shared ones once each; counts kept right. */

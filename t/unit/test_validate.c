@@ -88,8 +88,10 @@ static void test_patterns(void **state)
 {
     static const pattern_case cases[] = {
         /* Arn: the model's regex; CA and certificate ARNs of the user guide */
-        {"Arn", "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
-                "12345678-1234-1234-1234-123456789012", 1},
+        {"Arn",
+         "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+         "12345678-1234-1234-1234-123456789012",
+         1},
         {"Arn", "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/1/certificate/e8", 1},
         {"Arn", "arn:aws:acm-pca:::template/EndEntityCertificate/V1", 1},
         {"Arn", "arn:aws:acm-pca:us-east-1:12345678901a:certificate-authority/x", 0},
@@ -111,8 +113,8 @@ static void test_patterns(void **state)
         {"CustomObjectIdentifier", "2.40", 0},
         {"CustomObjectIdentifier", "3.1", 0},
         {"CustomObjectIdentifier", "1.2.", 0},
-        {"IdempotencyToken", "token-\xc3\xa9", 1},  /* U+00E9 is in \u0020-\u00FF */
-        {"IdempotencyToken", "\xe2\x82\xac", 0},    /* U+20AC is not */
+        {"IdempotencyToken", "token-\xc3\xa9", 1}, /* U+00E9 is in \u0020-\u00FF */
+        {"IdempotencyToken", "\xe2\x82\xac", 0},   /* U+20AC is not */
         {"Principal", "acm.amazonaws.com", 1},
         {"Principal", "*", 0},
         {"Base64String1To4096", "AAEC", 1},
@@ -135,8 +137,8 @@ static void test_patterns(void **state)
 typedef struct validate_case {
     const char *op;
     const char *body;
-    acmpca_errtype_t type;   /* ACMPCA_ERR_NONE: valid */
-    const char *message;     /* exact message, or NULL */
+    acmpca_errtype_t type; /* ACMPCA_ERR_NONE: valid */
+    const char *message;   /* exact message, or NULL */
 } validate_case;
 
 static void test_validate(void **state)
@@ -209,8 +211,7 @@ static void test_validate(void **state)
         rv = acmpca_validate(in, op_input(cases[i].op), &err, *state);
         if (cases[i].type == ACMPCA_ERR_NONE) {
             if (rv != APR_SUCCESS) {
-                fail_msg("case %zu: unexpected %s: %s", i, acmpca_err_name(err.type),
-                         err.message);
+                fail_msg("case %zu: unexpected %s: %s", i, acmpca_err_name(err.type), err.message);
             }
             continue;
         }
@@ -219,8 +220,7 @@ static void test_validate(void **state)
                      rv == APR_SUCCESS ? "success" : acmpca_err_name(err.type));
         }
         if (cases[i].message && strcmp(cases[i].message, err.message)) {
-            fail_msg("case %zu: message\n  %s\nexpected\n  %s", i, err.message,
-                     cases[i].message);
+            fail_msg("case %zu: message\n  %s\nexpected\n  %s", i, err.message, cases[i].message);
         }
     }
 }
@@ -228,8 +228,10 @@ static void test_validate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_model_operations),  UNIT_TEST(test_every_pattern_known),
-        UNIT_TEST(test_error_table_matches_model), UNIT_TEST(test_patterns),
+        UNIT_TEST(test_model_operations),
+        UNIT_TEST(test_every_pattern_known),
+        UNIT_TEST(test_error_table_matches_model),
+        UNIT_TEST(test_patterns),
         UNIT_TEST(test_validate),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
