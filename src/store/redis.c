@@ -1113,34 +1113,6 @@ static apr_status_t call_durable(rd_call_t *call)
  * Reading replies
  */
 
-/* Element i of an array reply as a string in p, NULL when nil or missing. */
-static const char *elem_str(const redisReply *r, size_t i, apr_pool_t *p)
-{
-    const redisReply *e;
-
-    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
-        return NULL;
-    }
-    e = r->element[i];
-    if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS) {
-        return NULL;
-    }
-    return p ? apr_pstrmemdup(p, e->str, e->len) : e->str;
-}
-
-/* Element i as a number (an integer reply, or the decimal string we stored); 0 if nil. */
-static apr_int64_t elem_i64(const redisReply *r, size_t i)
-{
-    const char *s;
-
-    if (r && r->type == REDIS_REPLY_ARRAY && i < r->elements
-        && r->element[i]->type == REDIS_REPLY_INTEGER) {
-        return r->element[i]->integer;
-    }
-    s = elem_str(r, i, NULL);
-    return s ? apr_atoi64(s) : 0;
-}
-
 /* Binary bytes in p; an empty value is an empty buffer, never NULL. */
 static const unsigned char *bytes_dup(const char *data, apr_size_t len, apr_pool_t *p)
 {

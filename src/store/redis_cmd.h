@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Inside the redis provider: a command built argument by argument for
- * redisCommandArgv / redisAppendCommandArgv, binary-safe (redis.c, redis_dump.c). */
+ * redisCommandArgv / redisAppendCommandArgv, binary-safe, and the elements of an array
+ * reply read back (redis.c, redis_dump.c). */
 #ifndef ACMPCA_REDIS_CMD_H
 #define ACMPCA_REDIS_CMD_H
 
@@ -8,6 +9,8 @@
 
 #include <apr_pools.h>
 #include <apr_strings.h>
+
+#include <hiredis/hiredis.h>
 
 #define RD_MAX_ARGS 48
 
@@ -62,6 +65,35 @@ static inline void cmd_field(rd_cmd_t *cmd, const char *name, const char *value)
         cmd_str(cmd, name);
         cmd_str(cmd, value);
     }
+}
+
+/* Element i of an array reply as a string in p (with p NULL, a pointer into the reply),
+ * NULL when nil or missing. */
+static inline const char *elem_str(const redisReply *r, size_t i, apr_pool_t *p)
+{
+    const redisReply *e;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+        return NULL;
+    }
+    e = r->element[i];
+    if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS) {
+        return NULL;
+    }
+    return p ? apr_pstrmemdup(p, e->str, e->len) : e->str;
+}
+
+/* Element i as a number (an integer reply, or the decimal string we stored); 0 if nil. */
+static inline apr_int64_t elem_i64(const redisReply *r, size_t i)
+{
+    const char *s;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && i < r->elements
+        && r->element[i]->type == REDIS_REPLY_INTEGER) {
+        return r->element[i]->integer;
+    }
+    s = elem_str(r, i, NULL);
+    return s ? apr_atoi64(s) : 0;
 }
 
 #endif

@@ -104,29 +104,6 @@ static void rx_close(rx_t *x, apr_status_t rv)
     }
 }
 
-/* Element i of an array reply as a string in p (NULL when nil or missing); with p NULL,
- * a pointer into the reply. */
-static const char *elem_str(const redisReply *r, size_t i, apr_pool_t *p)
-{
-    const redisReply *e;
-
-    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
-        return NULL;
-    }
-    e = r->element[i];
-    if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS) {
-        return NULL;
-    }
-    return p ? apr_pstrmemdup(p, e->str, e->len) : e->str;
-}
-
-static apr_int64_t elem_i64(const redisReply *r, size_t i)
-{
-    const char *s = elem_str(r, i, NULL);
-
-    return s ? apr_atoi64(s) : 0;
-}
-
 static const unsigned char *str_bytes(const redisReply *r, apr_size_t *plen, apr_pool_t *p)
 {
     *plen = r->len;
