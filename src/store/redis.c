@@ -310,13 +310,7 @@ static const char *const script_src[RS_COUNT] = {
     /* Upsert keeping the first insertion's ord, as sqlite keeps the rowid.
      * KEYS: report, reports, reportseq, ca. ARGV: id, created, field/value... */
     [RS_REPORT_PUT] =
-        "if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "
-        "local ord = redis.call('HGET', KEYS[1], 'ord') "
-        "if not ord then ord = redis.call('INCR', KEYS[3]) end "
-        "redis.call('DEL', KEYS[1]) "
-        "redis.call('HSET', KEYS[1], 'ord', ord, 'created', ARGV[2], unpack(ARGV, 3)) "
-        "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) "
-        "return {0}",
+        ACMPCA_REDIS_LUA_REPORT_PUT,
 
     /* Read: the newest report, the latest inserted among equal created_at, as
      * [id, status, bucket, key, format, created]. KEYS: reports. ARGV: report key prefix */

@@ -614,13 +614,7 @@ static const char *const load_src[LX_COUNT] = {
      * next, so reports loaded in dump order keep their order.
      * KEYS: report, reports, reportseq, ca. ARGV: id, created, field/value... */
     [LX_REPORT] =
-        "if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "
-        "local ord = redis.call('HGET', KEYS[1], 'ord') "
-        "if not ord then ord = redis.call('INCR', KEYS[3]) end "
-        "redis.call('DEL', KEYS[1]) "
-        "redis.call('HSET', KEYS[1], 'ord', ord, 'created', ARGV[2], unpack(ARGV, 3)) "
-        "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) "
-        "return {0}",
+        ACMPCA_REDIS_LUA_REPORT_PUT,
 
     /* KEYS: idem. ARGV: result, expires, pexpireat (a minute after it lapses, as served) */
     [LX_IDEM] =

@@ -32,4 +32,16 @@ const char *acmpca_redis_key_all(void); /* every CA id scored by seq */
 const char *const *acmpca_redis_cert_fields(void);
 #define ACMPCA_REDIS_CERT_NFIELDS 9
 
+/* Upsert a report keeping the first insertion's ord, as sqlite keeps the rowid: served
+ * puts and loads alike. KEYS: report, reports, reportseq, ca. ARGV: id, created,
+ * field/value... Returns {0}, or {2} when the CA is not there. */
+#define ACMPCA_REDIS_LUA_REPORT_PUT                                                                \
+    "if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "                                   \
+    "local ord = redis.call('HGET', KEYS[1], 'ord') "                                              \
+    "if not ord then ord = redis.call('INCR', KEYS[3]) end "                                       \
+    "redis.call('DEL', KEYS[1]) "                                                                  \
+    "redis.call('HSET', KEYS[1], 'ord', ord, 'created', ARGV[2], unpack(ARGV, 3)) "                \
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) "                                               \
+    "return {0}"
+
 #endif
