@@ -524,12 +524,50 @@ static int acmpca_handler(request_rec *r)
     return HTTP_METHOD_NOT_ALLOWED;
 }
 
+/* ************************************************************************************
+ * Requests that are not files
+ *
+ * The API, the CRLs and OCSP live under a <Location> with SetHandler acmpca: no file
+ * stands behind them. Like mod_proxy, skip core's map_to_storage for such requests, so
+ * that no directory walk stats the document root and looks for .htaccess files (four
+ * failed opens per request on a default config). The <Location> sections still apply:
+ * httpd walks them again after map_to_storage. <Directory> and <Files> do not.
+ */
+
+/* translate_name, before any other: the location walk just made tells whether the
+ * handler will be ours. Remember the URI it was decided for. */
+static int note_handler_location(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *handler, *err = NULL;
+
+    if (!d->expr_handler || r->main || !acmpca_srv_conf(r->server)->store) {
+        return DECLINED;
+    }
+    handler = ap_expr_str_exec(r, d->expr_handler, &err);
+    if (!err && handler && !strcmp(handler, HANDLER_NAME)) {
+        ap_set_module_config(r->request_config, &acmpca_module, r->uri);
+    }
+    return DECLINED;
+}
+
+/* map_to_storage: done, unless a translate_name hook (mod_alias, mod_rewrite) moved
+ * the request elsewhere, which then gets the ordinary walk. */
+static int skip_storage(request_rec *r)
+{
+    const char *uri = ap_get_module_config(r->request_config, &acmpca_module);
+
+    return uri && !strcmp(uri, r->uri) ? OK : DECLINED;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_pre_config(acmpca_auth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(note_handler_location, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(skip_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acmpca_handler, NULL, NULL, APR_HOOK_MIDDLE);
     acmpca_pki_register_hooks(p);    /* the repository at /pki/ (mod_acmpca_pki.c) */
     acmpca_status_register_hooks(p); /* counters, status, metrics, log lines (_status.c) */

@@ -7,7 +7,7 @@ use lib "$FindBin::Bin/../lib";
 use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 
-plan tests => 12, need_module('acmpca');
+plan tests => 15, need_module('acmpca');
 
 my($st, $j, $res) = api(ListCertificateAuthorities => {});
 is($st, 200, 'ListCertificateAuthorities answers 200');
@@ -40,3 +40,14 @@ ok(!(json_decode($d->content) // {})->{CertificateAuthorities}, '... and no Cert
 # The KEK the server was given is 32 bytes, mode 0600.
 my $kek = Apache::Test::vars('acmpca_kek');
 ok(-s $kek == 32 && ((stat $kek)[2] & 07777) == 0600, 'the test KEK is 32 bytes, mode 0600');
+
+# No file stands behind the API: httpd skips the directory walk for the handler's
+# requests. acmpca_quota's DocumentRoot holds a broken .htaccess (AllowOverride All):
+# the API and the CRL route never read it, a request for a file there does.
+my($qst) = api(ListCertificateAuthorities => {}, -module => 'acmpca_quota');
+is($qst, 200, 'the API answers under a DocumentRoot whose .htaccess is broken');
+my $crl = raw_request(GET => '/crl/00000000-0000-0000-0000-000000000000.crl', undef,
+                      -module => 'acmpca_quota', -unsigned => 1);
+is($crl->code, 404, '... and so does a CRL route (404: no such CRL)');
+my $file = raw_request(GET => '/files/', undef, -module => 'acmpca_quota', -unsigned => 1);
+is($file->code, 500, 'a request for a file there reads the .htaccess and fails (500)');
