@@ -30,7 +30,7 @@ STORE_TOOL := $(BUILD)/acmpca-store
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 
-.PHONY: all deps run test unit api api-redis bench install boundary format format-check clean
+.PHONY: all deps run test unit api api-redis bench profile install boundary format format-check clean
 .DELETE_ON_ERROR:
 
 all: $(MODULE) $(STORE_TOOL)
@@ -111,6 +111,14 @@ $(CRLBENCH): scripts/bench/crlbench.c $(LIB)
 bench: deps all $(CRLBENCH)
 	@QUICK="$(QUICK)" HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
 	    CRLBENCH="$(CURDIR)/$(CRLBENCH)" sh scripts/bench/bench.sh
+
+# Where the CPU goes for one operation under load: perf samples of the httpd children.
+# make profile OP=IssueCertificate-P256 [SECS=10]. See scripts/bench/profile.sh.
+OP ?= IssueCertificate-P256
+SECS ?= 10
+profile: deps all
+	@HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
+	    sh scripts/bench/profile.sh $(OP) $(SECS)
 
 # The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and
 # the store migration (acmpca-store-migrate runs acmpca-store from PATH).

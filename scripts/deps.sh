@@ -7,7 +7,7 @@ libcmocka-dev libapache2-mod-perl2 libwww-perl libaws-signature4-perl libjson-pe
 redis-server redis-sentinel awscli python3-boto3 openssl curl make gcc pkg-config
 wrk golang-cfssl time chromium chromium-driver
 sqlite3
-clang clang-format libclang-rt-14-dev valgrind faketime"
+clang clang-format libclang-rt-14-dev valgrind faketime linux-perf"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
