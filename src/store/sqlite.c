@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -818,6 +819,9 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     if (args[0] != '/' || args[len - 1] == '/') {
         return apr_psprintf(p, "'%s' is not the absolute path of a file", args);
     }
+    /* SQLite's memory statistics take one global mutex on every allocation, which all
+     * threads contend for; nothing reads them. Only possible before SQLite starts. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     st = apr_pcalloc(p, sizeof(*st));
     st->path = apr_pstrdup(p, args);
     st->pool = p;
@@ -1037,8 +1041,8 @@ struct sq_job_t {
     const char *op;  /* the provider function, for the log */
     apr_pool_t *p;   /* the caller's pool: the caller sleeps while the leader uses it */
     apr_status_t rv; /* the write's own result, then the commit's when that failed */
-    int done;
-    pthread_cond_t wake; /* its caller sleeps on it: done, or lead the next group */
+    int lead;        /* set by the leader handing over: the caller leads the next group */
+    sem_t posted;    /* posted once: the write is done, or the caller leads */
     sq_job_t *next;
 };
 
@@ -1114,45 +1118,66 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     call_end(&call, rv);
 }
 
-/* Queue a write and return once it is committed (or has failed). */
+/* The leader, done with group: hand the lead to the first write queued meanwhile, then
+ * wake the callers of group. Each caller is posted exactly once, after the group mutex
+ * is released (a caller woken under it would only sleep again on the mutex): once
+ * posted, a caller returns and its job, on its stack, is gone, so next is read first.
+ * The new leader's job stays valid: leading stays set, so no one else can run it. */
+static void group_hand_over(sq_store_t *st, sq_job_t *group, sq_job_t *self)
+{
+    sq_job_t *lead, *next;
+
+    pthread_mutex_lock(&st->group_mutex);
+    if ((lead = st->queue) != NULL) {
+        lead->lead = 1;
+    }
+    else {
+        st->leading = 0;
+    }
+    pthread_mutex_unlock(&st->group_mutex);
+    for (; group; group = next) {
+        next = group->next;
+        if (group != self) {
+            sem_post(&group->posted);
+        }
+    }
+    if (lead) {
+        sem_post(&lead->posted);
+    }
+}
+
+/* Queue a write and return once it is committed (or has failed). A caller sleeps on a
+ * semaphore of its own (on its stack) until the leader posts it: two futex calls per
+ * waiting writer, and no thundering herd on the group mutex. */
 static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *fn, void *baton,
                                 apr_pool_t *p)
 {
     sq_store_t *st = s->impl;
-    /* A condition of its own per caller (on its stack): the leader wakes exactly the
-     * callers it is done with, and the one that leads next, not every thread. */
-    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, PTHREAD_COND_INITIALIZER, NULL};
-    sq_job_t *group, *j;
+    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, {{0}}, NULL};
+    sq_job_t *group;
 
+    sem_init(&job.posted, 0, 0);
     pthread_mutex_lock(&st->group_mutex);
     *st->queue_tail = &job;
     st->queue_tail = &job.next;
-    while (!job.done) {
-        if (st->leading) {
-            pthread_cond_wait(&job.wake, &st->group_mutex);
-            continue;
+    if (!st->leading) {
+        st->leading = job.lead = 1;
+    }
+    pthread_mutex_unlock(&st->group_mutex);
+    if (!job.lead) {
+        while (sem_wait(&job.posted) != 0 && errno == EINTR) {
         }
-        /* Lead the group queued so far, ours included. */
-        st->leading = 1;
+    }
+    if (job.lead) { /* lead the group queued so far, ours included */
+        pthread_mutex_lock(&st->group_mutex);
         group = st->queue;
         st->queue = NULL;
         st->queue_tail = &st->queue;
         pthread_mutex_unlock(&st->group_mutex);
         group_commit(s, group);
-        pthread_mutex_lock(&st->group_mutex);
-        /* A waiter returns as soon as it sees done: read next before setting it. */
-        for (j = group; j; j = group) {
-            group = j->next;
-            j->done = 1;
-            pthread_cond_signal(&j->wake);
-        }
-        st->leading = 0;
-        if (st->queue) {
-            pthread_cond_signal(&st->queue->wake);
-        }
+        group_hand_over(st, group, &job);
     }
-    pthread_mutex_unlock(&st->group_mutex);
-    pthread_cond_destroy(&job.wake);
+    sem_destroy(&job.posted);
     return job.rv;
 }
 
