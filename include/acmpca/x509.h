@@ -151,8 +151,16 @@ apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_er
 apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                     apr_pool_t *p);
 
+/** acmpca_cert_issue_lean, and the certificate's PEM text made from the encoding it was
+ *  signed with (not encoded again). */
+apr_status_t acmpca_cert_issue_pem(X509 **pcert, const char **ppem, const acmpca_issue_t *in,
+                                   acmpca_err_t *err, apr_pool_t *p);
+
 /** PEM text of a certificate, in p. */
 const char *acmpca_cert_pem(X509 *cert, apr_pool_t *p);
+
+/** PEM text of a DER certificate, as PEM_write_bio_X509 writes it, in p. */
+const char *acmpca_pem_cert_der(const unsigned char *der, apr_size_t len, apr_pool_t *p);
 
 /** Parse one PEM certificate (DER tolerated); MalformedCertificateException otherwise. */
 apr_status_t acmpca_cert_parse(X509 **pcert, const unsigned char *buf, apr_size_t len,

@@ -16,6 +16,7 @@
 #include "acmpca/json.h"
 #include "acmpca/util.h"
 #include "acmpca/x509.h"
+#include "sign_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -874,10 +875,13 @@ static apr_status_t issue_check(builder_t *b)
     return APR_SUCCESS;
 }
 
-static apr_status_t cert_issue(X509 **pcert, const acmpca_issue_t *in, int raw_spki,
-                               acmpca_err_t *err, apr_pool_t *p)
+static apr_status_t cert_issue(X509 **pcert, const unsigned char **pder, apr_size_t *pder_len,
+                               const acmpca_issue_t *in, int raw_spki, acmpca_err_t *err,
+                               apr_pool_t *p)
 {
     builder_t b = {0};
+    const unsigned char *der;
+    apr_size_t der_len;
     apr_status_t rv;
 
     *pcert = NULL;
@@ -900,40 +904,83 @@ static apr_status_t cert_issue(X509 **pcert, const acmpca_issue_t *in, int raw_s
         || (rv = add_csr_exts(&b)) != APR_SUCCESS || (rv = profile_check(&b)) != APR_SUCCESS) {
         return rv;
     }
-    if (X509_sign(b.x, in->issuer_key, acmpca_sigalg_md(in->signing_algorithm)) <= 0) {
-        return internal(&b, "X509_sign");
+    if (!acmpca_x509_sign_der(b.x, in->issuer_key, acmpca_sigalg_md(in->signing_algorithm), &der,
+                              &der_len, p)) {
+        return internal(&b, "signing the certificate");
     }
     *pcert = b.x;
+    if (pder) {
+        *pder = der;
+        *pder_len = der_len;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                apr_pool_t *p)
 {
-    return cert_issue(pcert, in, 0, err, p);
+    return cert_issue(pcert, NULL, NULL, in, 0, err, p);
 }
 
 apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                     apr_pool_t *p)
 {
-    return cert_issue(pcert, in, 1, err, p);
+    return cert_issue(pcert, NULL, NULL, in, 1, err, p);
+}
+
+apr_status_t acmpca_cert_issue_pem(X509 **pcert, const char **ppem, const acmpca_issue_t *in,
+                                   acmpca_err_t *err, apr_pool_t *p)
+{
+    const unsigned char *der;
+    apr_size_t len;
+    apr_status_t rv = cert_issue(pcert, &der, &len, in, 1, err, p);
+
+    if (rv == APR_SUCCESS) {
+        *ppem = acmpca_pem_cert_der(der, len, p);
+    }
+    return rv;
 }
 
 /* ******************************************************************************** */
 /* PEM in and out                                                                    */
 /* ******************************************************************************** */
 
+#define PEM_CERT_BEGIN "-----BEGIN CERTIFICATE-----\n"
+#define PEM_CERT_END   "-----END CERTIFICATE-----\n"
+#define PEM_LINE       64
+
+/* What PEM_write_bio_X509 writes, byte for byte (lines of 64 characters): the BIO and
+ * its base64 filter cost more than the encoding. */
+const char *acmpca_pem_cert_der(const unsigned char *der, apr_size_t len, apr_pool_t *p)
+{
+    const char *b64 = acmpca_b64_encode(der, len, p);
+    apr_size_t n = strlen(b64), i, line;
+    char *pem, *o;
+
+    o = pem = apr_palloc(p, sizeof(PEM_CERT_BEGIN) + n + n / PEM_LINE + 1 + sizeof(PEM_CERT_END));
+    memcpy(o, PEM_CERT_BEGIN, sizeof(PEM_CERT_BEGIN) - 1);
+    o += sizeof(PEM_CERT_BEGIN) - 1;
+    for (i = 0; i < n; i += line) {
+        line = n - i < PEM_LINE ? n - i : PEM_LINE;
+        memcpy(o, b64 + i, line);
+        o += line;
+        *o++ = '\n';
+    }
+    memcpy(o, PEM_CERT_END, sizeof(PEM_CERT_END));
+    return pem;
+}
+
 const char *acmpca_cert_pem(X509 *cert, apr_pool_t *p)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    const char *pem = NULL;
-    char *data;
-    long n;
+    unsigned char *der = NULL;
+    const char *pem;
+    int len = i2d_X509(cert, &der);
 
-    if (bio && PEM_write_bio_X509(bio, cert) == 1 && (n = BIO_get_mem_data(bio, &data)) > 0) {
-        pem = apr_pstrmemdup(p, data, (apr_size_t)n);
+    if (len <= 0) {
+        return NULL;
     }
-    BIO_free(bio);
+    pem = acmpca_pem_cert_der(der, (apr_size_t)len, p);
+    OPENSSL_free(der);
     return pem;
 }
 

@@ -10,8 +10,11 @@
  * decides alike), the verification key is built from the point with EVP_PKEY_fromdata,
  * and the point is checked on its curve (for P-256, P-384 and P-521, whose cofactor is
  * 1, every point on the curve but infinity has the group order: the multiplication
- * proves nothing more). The signature is checked over the CertificationRequestInfo
- * bytes as they came, which is what X509_REQ_verify hashes too.
+ * proves nothing more). EC_POINT_oct2point, which builds the key, already refuses
+ * coordinates out of range and points off the curve; the one-byte encoding of infinity
+ * is left to the strict intake, so EVP_PKEY_public_check_quick (a context of its own,
+ * about 48k instructions) would only repeat it. The signature is checked over the
+ * CertificationRequestInfo bytes as they came, which is what X509_REQ_verify hashes too.
  *
  * The lean path never refuses: whenever one of its checks fails, or the request is not
  * one it handles (an RSA key, explicit curve parameters), the strict intake decides and
@@ -207,13 +210,13 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
 {
     const ASN1_OBJECT *alg = NULL;
     const void *pval = NULL;
-    EVP_PKEY_CTX *ctx;
     EVP_PKEY *key;
-    int ptype = V_ASN1_UNDEF, curve, ok, fresh = 0;
+    int ptype = V_ASN1_UNDEF, curve;
 
+    /* Every encoding of a finite point is longer than one byte. */
     X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
     if (OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT
-        || !acmpca_intake_named_curve(curve = OBJ_obj2nid(pval)) || spki->key->length <= 0
+        || !acmpca_intake_named_curve(curve = OBJ_obj2nid(pval)) || spki->key->length <= 1
         || (spki->key->flags & 0x07)) {
         return NULL;
     }
@@ -221,16 +224,10 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
         if (!(key = key_from_data(curve, spki->key))) {
             return NULL;
         }
-        fresh = 1;
-    }
-    apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-    ok = ctx && EVP_PKEY_public_check_quick(ctx) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    if (ok && fresh) {
         proto_keep(curve, key);
     }
-    return ok ? key : NULL;
+    apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
+    return key;
 }
 
 /* What X509_REQ_verify checks for an EC key: no unused bits in the signature, then

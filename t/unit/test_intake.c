@@ -328,6 +328,38 @@ static void test_signature_and_key(void **state)
     spec_refused(p, &s, "Ed25519", "cannot certify");
 }
 
+/* The lean intake builds the key with EC_POINT_oct2point alone (no separate key check):
+ * a compressed point is accepted as the strict intake accepts it, a point off the curve
+ * refused as it refuses it (parse() compares the two verdicts word for word). */
+static void test_ec_points(void **state)
+{
+    static const unsigned char spki_bits[] = {0x03, 0x42, 0x00, 0x04}; /* P-256, uncompressed */
+    apr_pool_t *p = *state;
+    csr_spec_t s = {0};
+    unsigned char *der, *at = NULL;
+    acmpca_err_t err;
+    X509_REQ *req;
+    int len, i;
+
+    s.cn = "points";
+    s.key = gen(p, "EC_prime256v1");
+    assert_int_equal(EVP_PKEY_set_utf8_string_param(
+                         s.key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+                     1);
+    spec_ok(p, &s, "P-256, compressed point");
+
+    s.key = gen(p, "EC_prime256v1");
+    der = csr_der(p, &s, &len);
+    for (i = 0; !at && i + (int)sizeof(spki_bits) + 64 <= len; i++) {
+        if (!memcmp(der + i, spki_bits, sizeof(spki_bits))) {
+            at = der + i + sizeof(spki_bits);
+        }
+    }
+    assert_non_null(at);
+    at[63] ^= 0x01; /* the last byte of y: off the curve */
+    assert_int_not_equal(parse(&req, der, (apr_size_t)len, &err, p), APR_SUCCESS);
+}
+
 static void test_bad_signature(void **state)
 {
     apr_pool_t *p = *state;
@@ -805,6 +837,21 @@ static void test_lean_same_certificate(void **state)
             OPENSSL_free(tbs1);
             OPENSSL_free(tbs2);
             assert_int_equal(X509_verify(quick, f.ikey), 1);
+            /* IssueCertificate's own call: the PEM made from the encoding it signed is
+             * the certificate it hands back, encoded afresh, and that verifies. */
+            {
+                const char *pem = NULL;
+                X509 *issued = NULL, *back = NULL;
+                acmpca_err_t e3 = {0};
+
+                in.csr = lean;
+                assert_int_equal(acmpca_cert_issue_pem(&issued, &pem, &in, &e3, p), APR_SUCCESS);
+                assert_string_equal(pem, acmpca_cert_pem(issued, p));
+                assert_int_equal(
+                    acmpca_cert_parse(&back, (const unsigned char *)pem, strlen(pem), &e3, p),
+                    APR_SUCCESS);
+                assert_int_equal(X509_verify(back, f.ikey), 1);
+            }
             compared++;
         }
     }
@@ -817,15 +864,11 @@ static void test_lean_same_certificate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_framing),
-        UNIT_TEST(test_signature_and_key),
-        UNIT_TEST(test_bad_signature),
-        UNIT_TEST(test_extensions),
-        UNIT_TEST(test_subject_text),
-        UNIT_TEST(test_hostile_csr),
-        UNIT_TEST(test_hostile_api),
-        UNIT_TEST(test_san_criticality),
-        UNIT_TEST(test_lean_same_certificate),
+        UNIT_TEST(test_framing),         UNIT_TEST(test_signature_and_key),
+        UNIT_TEST(test_ec_points),       UNIT_TEST(test_bad_signature),
+        UNIT_TEST(test_extensions),      UNIT_TEST(test_subject_text),
+        UNIT_TEST(test_hostile_csr),     UNIT_TEST(test_hostile_api),
+        UNIT_TEST(test_san_criticality), UNIT_TEST(test_lean_same_certificate),
     };
 
     return cmocka_run_group_tests_name("intake", tests, unit_group_setup, unit_group_teardown);

@@ -1353,6 +1353,31 @@ static void test_cert_parse(void **state)
     }
 }
 
+/* acmpca_cert_pem writes what PEM_write_bio_X509 writes, for certificates of 48
+ * consecutive sizes: every way the last line of base64 can end. */
+static void test_cert_pem(void **state)
+{
+    apr_pool_t *p = *state;
+    EVP_PKEY *key = gen(p, "EC_prime256v1");
+    char cn[64];
+    int i;
+
+    for (i = 1; i <= 48; i++) {
+        X509 *x;
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data;
+        long n;
+
+        memset(cn, 'c', (size_t)i);
+        cn[i] = '\0';
+        x = make_root(p, key, cn);
+        assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+        n = BIO_get_mem_data(bio, &data);
+        assert_string_equal(acmpca_cert_pem(x, p), apr_pstrmemdup(p, data, (apr_size_t)n));
+        BIO_free(bio);
+    }
+}
+
 static void test_chain_parse(void **state)
 {
     apr_pool_t *p = *state;
@@ -1598,7 +1623,7 @@ int main(void)
         UNIT_TEST(test_passthrough_ignored), UNIT_TEST(test_passthrough_csr),
         UNIT_TEST(test_passthrough_errors),  UNIT_TEST(test_cert_parse),
         UNIT_TEST(test_chain_parse),         UNIT_TEST(test_cert_info_serial),
-        UNIT_TEST(test_import_check),
+        UNIT_TEST(test_import_check),        UNIT_TEST(test_cert_pem),
     };
 
     return cmocka_run_group_tests_name("x509", tests, unit_group_setup, unit_group_teardown);
