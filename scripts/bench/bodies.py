@@ -35,13 +35,29 @@ def _revoke(pool):
     return out
 
 
+# IssueCertificate-<key>: the setup state's CA of that key, the signing algorithm and the
+# key as setup.py names a certificate's. The EC CAs sign with the hash of their curve's
+# size, the RSA CAs with SHA-256.
+ISSUE = {"IssueCertificate-P256": ("ca_p256", "SHA256WITHECDSA", "P-256"),
+         "IssueCertificate-P384": ("ca_p384", "SHA384WITHECDSA", "P-384"),
+         "IssueCertificate-P521": ("ca_p521", "SHA512WITHECDSA", "P-521"),
+         "IssueCertificate-RSA2048": ("ca_rsa", "SHA256WITHRSA", "RSA-2048"),
+         "IssueCertificate-RSA4096": ("ca_rsa4096", "SHA256WITHRSA", "RSA-4096")}
+
+
+def missing(op, state):
+    """Why the setup has no CA for OP (the endpoint refused that key type), or None."""
+    if op in ISSUE and not state.get(ISSUE[op][0]):
+        return state.get("ca_na", {}).get(ISSUE[op][0], "no such CA in the setup")
+    return None
+
+
 def bodies(op, state, extra):
     """(API target, [bodies]) of a benchmark operation name."""
     ca = state["ca_p256"]
-    if op == "IssueCertificate-P256":
-        return "IssueCertificate", _issue(ca, "SHA256WITHECDSA", extra)
-    if op == "IssueCertificate-RSA2048":
-        return "IssueCertificate", _issue(state["ca_rsa"], "SHA256WITHRSA", extra)
+    if op in ISSUE:
+        key, alg, _ = ISSUE[op]
+        return "IssueCertificate", _issue(state[key], alg, extra)
     if op == "GetCertificate":
         return op, [{"CertificateAuthorityArn": ca, "CertificateArn": c} for c in state["certs"]]
     if op in ("DescribeCertificateAuthority", "GetCertificateAuthorityCertificate", "ListTags"):

@@ -3,7 +3,10 @@
 # One benchmark measurement: probe once, then RUNS wrk runs (a fresh batch of signed
 # requests right before each), the median of each figure appended to the results file
 # as one JSON line. A probe answered UnknownOperationException (or an --na-status) is
-# recorded as n/a; any other error is recorded and, with --fatal, exits 1.
+# recorded as n/a, and so is an issuance from a CA the setup could not create; any other
+# error (or that missing CA) is recorded and, with --fatal, exits 1. An issuance's record
+# names the key of the CA's certificate (ca_key): an emulator may ignore KeyAlgorithm
+# (moto makes every CA RSA-2048). With --fatal a CA of another key is an error.
 #
 #   measure.py RESULTS SERVER OP URL [options]
 #     --sign OP STATE EXTRA N   requests signed by sign.py (EXTRA: CSR dir, pool or -)
@@ -14,6 +17,7 @@
 #     --static DOCROOT PORT     then measure httpd serving a static file of the same size
 #     --na-status 404,...       probe answers that mean "not there yet" (n/a)
 #     --want-type TYPE          the Content-Type a successful answer must have
+#     --want-key                an issuance from a CA of another key than the op's is n/a
 import argparse
 import json
 import os
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import bodies  # noqa: E402
 import rawreq  # noqa: E402
 import sign    # noqa: E402
 
@@ -115,6 +120,7 @@ def main():
     ap.add_argument("--static", nargs=2)
     ap.add_argument("--na-status", default="")
     ap.add_argument("--want-type")
+    ap.add_argument("--want-key", action="store_true")
     ap.add_argument("--fatal", action="store_true")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
     ap.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 2)))
@@ -147,6 +153,18 @@ def main():
             with open(os.path.join(tmp, f"pool.{i}"), "w") as f:
                 f.write("\n".join(arns[i::a.runs]) + "\n")
     na_status = {int(s) for s in a.na_status.split(",") if s}
+    extra = {}
+    if a.sign and a.sign[0] in bodies.ISSUE:
+        with open(a.sign[1]) as f:
+            state = json.load(f)
+        name, _, want = bodies.ISSUE[a.sign[0]]
+        extra["ca_key"] = state.get("ca_keys", {}).get(name)
+        why = bodies.missing(a.sign[0], state)
+        if not why and extra["ca_key"] != want and (a.fatal or a.want_key):
+            why = f"CA key {extra['ca_key']}, not {want}"
+        if why:
+            emit(a, {"error": why} if a.fatal else {"na": why})
+            return 1 if a.fatal else 0
     try:
         status, etype, body, ctype = probe(a.url, records(make_batch("p", True))[0])
         if etype == "UnknownOperationException" or status in na_status:
@@ -157,7 +175,7 @@ def main():
         if a.want_type and (ctype or "").split(";")[0].strip() != a.want_type:
             raise RuntimeError(f"probe: Content-Type {ctype}, not {a.want_type}")
         runs = run_all(a, make_batch, a.url, mode, a.collect)
-        rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs)
+        rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs, **extra)
         # The static file has the probe's size: say so when the answers grew meanwhile
         # (a CRL rebuilt during the run), as wrk saw them, headers included.
         seen = statistics.median(r["bytes"] / max(1, r["requests"]) for r in runs)

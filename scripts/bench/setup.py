@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 # Licensed under the Apache License, Version 2.0.
 # Prepare a PCA endpoint (the module or moto) for the benchmark, through boto3:
-# an active P-256 root CA and an active RSA-2048 root CA (CRL and OCSP enabled), tags,
-# a few end-entity certificates, a few of them revoked (when RevokeCertificate exists) so
-# that the CRL is small but not empty. Writes OUT/state.json (the ARNs and the CRL and
-# OCSP URLs of the certificates) and OUT/cert.pem, OUT/ca.pem (for an OCSP request).
+# an active root CA (CRL and OCSP enabled, tags) of each key type measured: P-256 and
+# RSA-2048 (required), P-384, P-521 and RSA-4096 (an endpoint that refuses one is told in
+# the state's "ca_na", its issuance then n/a); a few end-entity certificates of the P-256
+# CA, a few of them revoked (when RevokeCertificate exists) so that the CRL is small but
+# not empty. Writes OUT/state.json (the ARNs, the key each CA's certificate really has,
+# the CRL and OCSP URLs of the certificates) and OUT/cert.pem, OUT/ca.pem (for an OCSP
+# request).
 # With "scale" (the module only): a third P-256 CA with two certificates, whose store rows
 # scale.sh multiplies into a 1,000,000-entry CRL (state: ca_scale, scale_certs, scale_crl_url).
 # usage: setup.py ENDPOINT CSR_DIR OUT [scale]   (credentials: AWS_ACCESS_KEY_ID/SECRET)
 import glob
 import json
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +27,10 @@ N_CERTS = 20
 N_REVOKED = 5
 TAGS = [{"Key": "team", "Value": "platform"}, {"Key": "env", "Value": "bench"},
         {"Key": "cost-center", "Value": "4711"}]
+# (state key, KeyAlgorithm, SigningAlgorithm, name): the CAs an endpoint may refuse.
+OPTIONAL_CAS = [("ca_p384", "EC_secp384r1", "SHA384WITHECDSA", "P-384"),
+                ("ca_p521", "EC_secp521r1", "SHA512WITHECDSA", "P-521"),
+                ("ca_rsa4096", "RSA_4096", "SHA256WITHRSA", "RSA-4096")]
 REVOCATION = {"CrlConfiguration": {"Enabled": True, "ExpirationInDays": 7,
                                    "S3BucketName": "bench-crl"},
               "OcspConfiguration": {"Enabled": True}}
@@ -60,6 +68,20 @@ def make_root(pca, key_alg, sig_alg, name):
     return ca
 
 
+def key_of(pem):
+    """The key of a certificate as the report names it (P-384, RSA-4096), or "?". An
+    emulator may accept any KeyAlgorithm and make every CA key alike (moto: RSA-2048)."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem.encode(),
+                         capture_output=True, check=False).stdout.decode()
+    curve = re.search(r"NIST CURVE: (P-\d+)", out)
+    bits = re.search(r"Public-Key: \((\d+) bit\)", out)
+    if curve:
+        return curve.group(1)
+    if "rsaEncryption" in out and bits:
+        return "RSA-" + bits.group(1)
+    return "?"
+
+
 def urls(pem):
     """The CRL distribution point and OCSP URLs written into a certificate, if any."""
     out = subprocess.run(["openssl", "x509", "-noout", "-ext",
@@ -92,6 +114,16 @@ def main():
     pca = client(endpoint)
     ca_p256 = make_root(pca, "EC_prime256v1", "SHA256WITHECDSA", "Bench P-256 Root")
     ca_rsa = make_root(pca, "RSA_2048", "SHA256WITHRSA", "Bench RSA-2048 Root")
+    cas = {"ca_p256": ca_p256, "ca_rsa": ca_rsa}
+    ca_na = {}
+    for key, key_alg, sig_alg, name in OPTIONAL_CAS:
+        try:
+            cas[key] = make_root(pca, key_alg, sig_alg, f"Bench {name} Root")
+        except ClientError as e:
+            cas[key] = None
+            ca_na[key] = f"no {name} CA: {e.response['Error']['Code']}"
+    ca_keys = {k: key_of(pca.get_certificate_authority_certificate(
+        CertificateAuthorityArn=ca)["Certificate"]) for k, ca in cas.items() if ca}
     certs = []
     for path in sorted(glob.glob(f"{csr_dir}/*.pem"))[:N_CERTS]:
         with open(path, "rb") as f:
@@ -118,7 +150,7 @@ def main():
             if e.response["Error"]["Code"] != "UnknownOperationException":
                 raise
             break
-    state = {"endpoint": endpoint, "ca_p256": ca_p256, "ca_rsa": ca_rsa,
+    state = {"endpoint": endpoint, **cas, "ca_keys": ca_keys, "ca_na": ca_na,
              "certs": certs[:-N_REVOKED] if revoked else certs, "revoked": revoked,
              "crl_url": crl, "ocsp_url": ocsp}
     if len(sys.argv) > 4 and sys.argv[4] == "scale":
