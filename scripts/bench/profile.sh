@@ -17,6 +17,12 @@ SECS=${2:-10}
 PORT=${BENCH_PORT:-18580}
 export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}" PYTHON="$PY" PYTHONDONTWRITEBYTECODE=1
 command -v perf >/dev/null || { echo "profile: perf is missing (make deps)" >&2; exit 2; }
+for p in $PORT $((PORT + 1)); do
+    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then
+        echo "profile: port $p is in use (BENCH_PORT=... to move)" >&2
+        exit 2
+    fi
+done
 
 W=$(mktemp -d /tmp/acmpca-profile.XXXXXX)
 chmod 0755 "$W"
