@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -40,6 +42,8 @@
 /* Expired idempotency rows removed per claim: keeps the table near its live size without
  * a sweeper and without making any one write slow. */
 #define SQ_IDEM_REAP 8
+/* Next to the database, as SQLite's -wal and -shm: the commit leaders' lock file. */
+#define SQ_WRITER_SUFFIX "-writer"
 
 /**************************************************************************************
  * Schema
@@ -338,6 +342,10 @@ typedef struct sq_store_t {
     pthread_mutex_t group_mutex;
     sq_job_t *queue, **queue_tail;
     int leading;
+    /* The processes' leaders take turns through a lock on the -writer file, opened by
+     * each process for itself (writer_pid): -1 until then, or when it cannot be. */
+    int writer_fd;
+    pid_t writer_pid;
 } sq_store_t;
 
 typedef struct sq_conn_t {
@@ -831,6 +839,7 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     }
     apr_pool_cleanup_register(p, &st->group_mutex, group_mutex_destroy, apr_pool_cleanup_null);
     st->queue_tail = &st->queue;
+    st->writer_fd = -1;
     s = apr_pcalloc(p, sizeof(*s));
     s->provider = &acmpca_store_sqlite;
     s->args = st->path;
@@ -965,6 +974,24 @@ static apr_status_t chown_to(const char *path, long uid, long gid, apr_pool_t *p
     return APR_SUCCESS;
 }
 
+/* The file whose lock the processes' commit leaders take turns on (see "Group commit"),
+ * made here, as root, for the worker user. It holds nothing. */
+static apr_status_t writer_file_make(const char *db_path, long uid, long gid, apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, db_path, SQ_WRITER_SUFFIX, NULL);
+    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644); /* flock needs no write */
+
+    if (fd < 0) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p, "ACMPCA0309: sqlite cannot create %s",
+                   path);
+        return rv;
+    }
+    close(fd);
+    return (uid >= 0 || gid >= 0) ? chown_to(path, uid, gid, p) : APR_SUCCESS;
+}
+
 /* post_config, as root. The workers must be able to write the file and to create the
  * -wal and -shm files next to it, hence the directory is theirs too. */
 static apr_status_t sq_open(acmpca_store_t *s, long owner_uid, long owner_gid, apr_pool_t *p)
@@ -990,6 +1017,7 @@ static apr_status_t sq_open(acmpca_store_t *s, long owner_uid, long owner_gid, a
         SQ_OK(chown_to(apr_pstrcat(p, st->path, "-wal", NULL), owner_uid, owner_gid, p));
         SQ_OK(chown_to(apr_pstrcat(p, st->path, "-shm", NULL), owner_uid, owner_gid, p));
     }
+    SQ_OK(writer_file_make(st->path, owner_uid, owner_gid, p));
 leave:
     return rv;
 }
@@ -1028,8 +1056,10 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
  * - The leader leads one group, then hands over: the next group is led by one of the
  *   threads still waiting, so no caller waits for more than two commits of others.
  * - Processes (prefork's children, or several children of event) each have their own
- *   leader; the leaders take turns on SQLite's write lock (busy_wait), and the writes
- *   that arrive while another process commits make the next group larger.
+ *   leader; the leaders take turns through a lock on the -writer file next to the
+ *   database (writer_turn), which wakes the next one as soon as a commit is done, where
+ *   SQLite's write lock can only be polled (busy_wait, still there for other writers).
+ *   The writes that arrive while another process commits make the next group larger.
  */
 
 /** A write run by the leader on its connection: statements only, no BEGIN/COMMIT. */
@@ -1091,12 +1121,39 @@ static apr_status_t group_run_alone(sq_call_t *call, sq_job_t *job)
     return job->rv;
 }
 
+/* This process's turn at writing: blocks on the -writer file's lock while another
+ * process's leader commits, and wakes when it lets go. SQLite's own lock, which a busy
+ * handler can only poll, then is free. Returns the descriptor to unlock, or -1 when the
+ * file cannot be had (a store opened without sq_open): SQLite's lock alone serialises. */
+static int writer_turn(sq_store_t *st)
+{
+    pid_t pid = getpid();
+
+    if (st->writer_pid != pid) { /* only the leader gets here: no race within a process */
+        const char *path = apr_pstrcat(st->pool, st->path, SQ_WRITER_SUFFIX, NULL);
+
+        st->writer_fd = open(path, O_RDONLY | O_CLOEXEC);
+        st->writer_pid = pid;
+    }
+    if (st->writer_fd < 0) {
+        return -1;
+    }
+    while (flock(st->writer_fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return st->writer_fd;
+}
+
 /* The leader's work: one transaction for every write of jobs. */
 static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
 {
+    sq_store_t *st = s->impl;
     sq_call_t call;
     sq_job_t *job;
     apr_status_t rv;
+    int turn = writer_turn(st);
 
     if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS) {
         rv = group_exec(&call, ST_BEGIN);
@@ -1116,6 +1173,9 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
         }
     }
     call_end(&call, rv);
+    if (turn >= 0) {
+        flock(turn, LOCK_UN);
+    }
 }
 
 /* The leader, done with group: hand the lead to the first write queued meanwhile, then
