@@ -13,7 +13,10 @@
 #include "ops_int.h"
 
 #define DEFAULT_CRL_DAYS 7
-#define PUBLISH_ROUNDS   4 /* rebuilds after losing a race to a newer CRL */
+/* A CRL of this many entries takes about 50 ms to rebuild here: above it a revocation
+ * leaves the rebuild to the CRL job (acmpca_crl_deferred). */
+#define DEFAULT_SYNC_ENTRIES 100000
+#define PUBLISH_ROUNDS       4 /* rebuilds after losing a race to a newer CRL */
 /* A local status: a CRL with a higher number was recorded while ours was built. */
 #define CRL_SUPERSEDED (APR_OS_START_USERERR + 401)
 
@@ -61,6 +64,20 @@ int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucke
         *pdays = DEFAULT_CRL_DAYS;
     }
     return 1;
+}
+
+/* AWS publishes a revocation in the next CRL, within about 30 minutes [AWS: Planning
+ * a CRL]. We rebuild at once while that is cheap; a CRL of a million entries costs half
+ * a second, which every revocation would pay, so above the limit the CRL job rebuilds it
+ * at its next run, one build for all the revocations since (OCSP answers "revoked" at
+ * once either way: it reads the certificate's status from the store). The size is the
+ * last CRL's, recorded in the CA document when it was published. */
+int acmpca_crl_deferred(const acmpca_env_t *env, const acmpca_ca_t *ca)
+{
+    apr_int64_t limit = env->crl_sync_entries ? env->crl_sync_entries : DEFAULT_SYNC_ENTRIES;
+    double last = acmpca_json_num(acmpca_json_obj(ca->doc, ACMPCA_D_CRL), "Revoked", -1);
+
+    return limit >= 0 && last > (double)limit;
 }
 
 /* ************************************************************************************
