@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The sqlite store provider: one database file in WAL mode, one connection per thread. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1642,24 +1643,17 @@ static const char *const crl_reasons[] = {
 
 static void put_be64(unsigned char *out, apr_int64_t v)
 {
-    apr_uint64_t u = (apr_uint64_t)v;
-    int i;
+    apr_uint64_t u = htobe64((apr_uint64_t)v);
 
-    for (i = 7; i >= 0; i--) {
-        out[i] = (unsigned char)(u & 0xff);
-        u >>= 8;
-    }
+    memcpy(out, &u, 8);
 }
 
 static apr_int64_t get_be64(const unsigned char *in)
 {
-    apr_uint64_t u = 0;
-    int i;
+    apr_uint64_t u;
 
-    for (i = 0; i < 8; i++) {
-        u = u << 8 | in[i];
-    }
-    return (apr_int64_t)u;
+    memcpy(&u, in, 8);
+    return (apr_int64_t)be64toh(u);
 }
 
 /* The entry into out (ENTRY_MAX bytes): its length, 0 when the serial cannot be one.
