@@ -980,6 +980,51 @@ static apr_status_t db_wal(sqlite3 *db, const char *path, apr_pool_t *p)
 }
 
 /* Create the file if needed, switch it to WAL and bring its schema up to date. */
+/* An object put that died between its file and its commit (a crash, a kill) leaves a
+ * file no row names, or a .tmp one. A put takes seconds: what is older than
+ * SWEEP_AGE_S and unnamed goes. */
+#define SWEEP_AGE_S 3600
+
+static void objects_sweep(sqlite3 *db, const char *path, apr_pool_t *p)
+{
+    const char *dir = ACMPCA_SQLITE_OBJECTS_DIR(path, p), *file;
+    sqlite3_stmt *stmt = NULL;
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_time_t before = apr_time_now() - apr_time_from_sec(SWEEP_AGE_S);
+    size_t len;
+    int named;
+
+    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
+        return; /* no object file yet */
+    }
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM objects WHERE file = ?1", -1, &stmt, NULL)
+        != SQLITE_OK) {
+        apr_dir_close(d);
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME, d) == APR_SUCCESS) {
+        len = strlen(fi.name);
+        if (fi.filetype != APR_REG || fi.mtime >= before || len < 4
+            || (strcmp(fi.name + len - 4, ".obj")
+                && (len < 8 || strcmp(fi.name + len - 8, ".obj.tmp")))) {
+            continue;
+        }
+        sqlite3_bind_text(stmt, 1, fi.name, -1, SQLITE_TRANSIENT);
+        named = sqlite3_step(stmt) == SQLITE_ROW;
+        sqlite3_reset(stmt);
+        if (!named) {
+            file = apr_pstrcat(p, dir, "/", fi.name, NULL);
+            if (unlink(file) == 0) {
+                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
+                           "ACMPCA0314: sqlite removed %s, an object file no record names", file);
+            }
+        }
+    }
+    sqlite3_finalize(stmt);
+    apr_dir_close(d);
+}
+
 static apr_status_t db_prepare(const char *path, apr_pool_t *p)
 {
     sqlite3 *db = NULL;
@@ -999,6 +1044,9 @@ static apr_status_t db_prepare(const char *path, apr_pool_t *p)
     rv = db_wal(db, path, p);
     while (rv == APR_SUCCESS && !done) {
         rv = migrate_step(db, path, &done, p);
+    }
+    if (rv == APR_SUCCESS) {
+        objects_sweep(db, path, p);
     }
     sqlite3_close(db);
     return rv;

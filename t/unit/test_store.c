@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -995,6 +996,36 @@ static void test_objects(void **state)
             }
             apr_dir_close(d);
             assert_int_equal(files, 1);
+
+            /* Files of puts that died before their commit: the old ones go when the
+             * store is opened, a recent one (a put under way) and the object's stay. */
+            {
+                const char *stale[] = {"dead.obj", "dead.obj.tmp"};
+                struct timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+                size_t k;
+                FILE *f;
+
+                for (k = 0; k < 2; k++) {
+                    const char *path = apr_pstrcat(fx->p, dir, "/", stale[k], NULL);
+                    assert_non_null(f = fopen(path, "w"));
+                    fclose(f);
+                    assert_int_equal(utimes(path, old), 0);
+                }
+                assert_non_null(f = fopen(apr_pstrcat(fx->p, dir, "/young.obj", NULL), "w"));
+                fclose(f);
+                assert_int_equal(fx->api->open(fx->s, -1, -1, fx->p), APR_SUCCESS);
+                files = 0;
+                assert_int_equal(apr_dir_open(&d, dir, fx->p), APR_SUCCESS);
+                while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                    files += fi.filetype == APR_REG;
+                    assert_true(strncmp(fi.name, "dead", 4));
+                }
+                apr_dir_close(d);
+                assert_int_equal(files, 2);
+                assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p),
+                                 APR_SUCCESS);
+                assert_int_equal(got->len, n);
+            }
         }
     }
 
