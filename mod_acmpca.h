@@ -153,12 +153,17 @@ void acmpca_glue_log(const char *file, int line, int level, apr_status_t rv, apr
  * the periodic CRL job (mod_watchdog singleton) and the directives below. */
 
 const char *acmpca_cmd_crl_refresh_interval(cmd_parms *cmd, void *dc, const char *arg);
+const char *acmpca_cmd_crl_sync_entries(cmd_parms *cmd, void *dc, const char *arg);
 const char *acmpca_cmd_audit_report_interval(cmd_parms *cmd, void *dc, const char *arg);
 
 #define ACMPCA_ROUTES_CMDS                                                                         \
     AP_INIT_TAKE1("ACMPCACrlRefreshInterval", acmpca_cmd_crl_refresh_interval, NULL, RSRC_CONF,    \
                   "Seconds between two runs of the job that rebuilds CRLs before their "           \
                   "nextUpdate (server-wide, default 60)"),                                         \
+        AP_INIT_TAKE1("ACMPCACrlSyncEntries", acmpca_cmd_crl_sync_entries, NULL, RSRC_CONF,        \
+                      "Largest CRL (revoked certificates) a revocation rebuilds before it "        \
+                      "answers; bigger ones are left to the CRL job (server-wide, default "        \
+                      "100000, or unlimited)"),                                                    \
         AP_INIT_TAKE1("ACMPCAAuditReportInterval", acmpca_cmd_audit_report_interval, NULL,         \
                       RSRC_CONF,                                                                   \
                       "Seconds before a CA may have another audit report (default 1800, "          \

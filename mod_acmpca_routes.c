@@ -49,7 +49,8 @@ APLOG_USE_MODULE(acmpca);
  */
 
 static apr_interval_time_t crl_interval = apr_time_from_sec(DEFAULT_CRL_INTERVAL);
-static apr_hash_t *audit_gaps; /* server_rec * -> apr_interval_time_t *, in pconf */
+static apr_int64_t crl_sync_entries; /* 0: the core's default */
+static apr_hash_t *audit_gaps;       /* server_rec * -> apr_interval_time_t *, in pconf */
 
 const char *acmpca_cmd_crl_refresh_interval(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -66,6 +67,32 @@ const char *acmpca_cmd_crl_refresh_interval(cmd_parms *cmd, void *dc, const char
                             arg);
     }
     crl_interval = apr_time_from_sec(v);
+    return NULL;
+}
+
+/* How big a CRL a revocation still rebuilds before it answers; a bigger one is left
+ * to the CRL job (src/ops/crl.c acmpca_crl_deferred). */
+const char *acmpca_cmd_crl_sync_entries(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dc;
+
+    if (msg) {
+        return msg;
+    }
+    if (!strcasecmp(arg, "unlimited")) {
+        crl_sync_entries = -1;
+        return NULL;
+    }
+    if (*end || end == arg || v < 1 || v > 100000000) {
+        return apr_psprintf(cmd->pool,
+                            "%s '%s': expected a number of entries from 1 to 100000000, or "
+                            "unlimited",
+                            cmd->cmd->name, arg);
+    }
+    crl_sync_entries = v;
     return NULL;
 }
 
@@ -97,6 +124,7 @@ static int routes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     (void)ptemp;
     /* A restart reads the configuration afresh: forget the last one's settings. */
     crl_interval = apr_time_from_sec(DEFAULT_CRL_INTERVAL);
+    crl_sync_entries = 0;
     audit_gaps = NULL;
     return OK;
 }
@@ -733,6 +761,7 @@ static int routes_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     for (s = base; s; s = s->next) {
         acmpca_srv_conf_t *conf = acmpca_srv_conf(s);
         conf->env.audit_report_interval = audit_gap_of(s, base);
+        conf->env.crl_sync_entries = crl_sync_entries;
         stores += conf->store != NULL;
     }
     /* The first pass of a start only checks the configuration. */

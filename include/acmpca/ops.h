@@ -23,6 +23,10 @@ typedef struct acmpca_env_t {
     /* One audit report per CA per this interval (PCA-API.md §11.11): 0 means the AWS
      * default of 30 minutes, a negative value no limit (ACMPCAAuditReportInterval). */
     apr_interval_time_t audit_report_interval;
+    /* A revocation rebuilds its CA's CRL before it answers while the last CRL covered at
+     * most this many revoked certificates; above, the CRL job republishes it
+     * (ACMPCACrlSyncEntries): 0 means the default, 100,000; a negative value no limit. */
+    apr_int64_t crl_sync_entries;
 } acmpca_env_t;
 
 /** Who is calling (from SigV4 or httpd's authentication). */

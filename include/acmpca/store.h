@@ -61,6 +61,10 @@ typedef struct acmpca_object_t {
     apr_size_t len;
     apr_time_t modified;
     const char *etag; /* quoted, set by the store on put */
+    /* On put, optional: bytes that differ whenever data does (a CRL's signature), hashed
+     * for the ETag instead of data: a 49 MB CRL was hashed a second time for its ETag. */
+    const unsigned char *etag_basis;
+    apr_size_t etag_basis_len;
 } acmpca_object_t;
 
 /** An audit report request (CreateCertificateAuthorityAuditReport). */
@@ -164,6 +168,11 @@ typedef struct acmpca_store_provider_t {
     /** Stream the CA's certificates in serial order without holding them all. */
     apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which, acmpca_cert_cb *cb,
                               void *baton, apr_pool_t *p);
+    /** Optional: bring the provider's table of the CA's CRL entries up to date with its
+     *  revoked certificates when revocations reached the store some other way than
+     *  cert_revoke (a load, an older schema); a no-op when it is. What
+     *  cert_iter(ACMPCA_CERT_ITER_CRL) reads in bulk; without it, it reads slower. */
+    apr_status_t (*crl_index)(acmpca_store_t *s, const char *ca_id, apr_pool_t *p);
 
     /** Claim (scope, token) -> result on its own, before the work it stands for:
      *  APR_SUCCESS, or APR_EEXIST with idem->existing when already claimed, unexpired. */

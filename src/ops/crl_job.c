@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * The periodic CRL job (PCA-API.md §7.4): every CA with CRLs enabled gets a fresh CRL
- * well before its nextUpdate, a first one without waiting for a request, and a repair
- * when its CRL lacks revocations. The glue runs it once per host (mod_watchdog). */
+ * well before its nextUpdate, a first one without waiting for a request, a repair when
+ * its CRL lacks revocations, and the rebuild of a big CRL that revocations left to it
+ * (crl.c acmpca_crl_deferred). The glue runs it once per host (mod_watchdog). */
 #include <pthread.h>
 #include <string.h>
 
@@ -108,6 +109,10 @@ static int needs_refresh(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, cons
     else if (revoked == (apr_int64_t)acmpca_json_num(last, "Revoked", -1)) {
         lag_clear(ca->ref.id);
         return 0;
+    }
+    else if (acmpca_crl_deferred(ctx->env, ca)) {
+        /* No request builds it (revoke.c): this run coalesces every revocation since. */
+        *pwhy = "deferred revocations";
     }
     else if (lagging(ca->ref.id, acmpca_json_num(last, "Number", 0), ctx->now)) {
         *pwhy = "revocations not on the CRL";

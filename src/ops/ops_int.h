@@ -229,6 +229,11 @@ void acmpca_ops_system_ctx(acmpca_op_ctx_t *ctx, const acmpca_env_t *env, const 
 int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucket,
                       const char **pkey, int *pdays, apr_pool_t *p);
 
+/** 1 when a revocation leaves ca's CRL to the CRL job (crl_job.c) instead of rebuilding
+ *  it before it answers: its last CRL covered more revoked certificates than
+ *  env->crl_sync_entries allows, so a rebuild would cost the request seconds. */
+int acmpca_crl_deferred(const acmpca_env_t *env, const acmpca_ca_t *ca);
+
 /* The reason a revocation passes to acmpca_crl_publish: a build that finds another host
  * building asks it to build once more, since that build may have missed this entry. */
 #define ACMPCA_CRL_WHY_REVOCATION "revocation"

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * RevokeCertificate (PCA-API.md §5.9): the revocation is recorded, then the CA's CRL is
- * rebuilt at once rather than some 30 minutes later as on AWS (§11.20). */
+ * rebuilt at once rather than some 30 minutes later as on AWS (§11.20), unless it is big:
+ * then the CRL job republishes it at its next run (crl.c acmpca_crl_deferred). */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -166,7 +167,14 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
                "ACMPCA0710: CA %s: certificate %s revoked (%s)", ca->ref.id, serial, reason);
     /* The revocation stands whatever happens to the CRL: a failed build is logged and
      * the periodic job sees the CRL lacks it. The CRL is the owner's business, also when
-     * another account (by resource policy) revoked. */
+     * another account (by resource policy) revoked. A big CRL is the job's to rebuild
+     * (acmpca_crl_deferred): the job sees the revoked count exceed the CRL's. */
+    if (acmpca_crl_deferred(ctx->env, ca)) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
+                   "ACMPCA0711: CA %s: the CRL job republishes its CRL with this revocation",
+                   ca->ref.id);
+        return APR_SUCCESS;
+    }
     acmpca_ops_system_ctx(&sys, ctx->env, ca->rec->account, ctx->now);
     acmpca_crl_publish(&sys, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, p);
     return APR_SUCCESS;

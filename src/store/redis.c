@@ -2351,7 +2351,9 @@ static apr_status_t rd_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_p
     if (!obj->data && obj->len) {
         return APR_EINVAL;
     }
-    if ((etag = etag_of(obj->data, obj->len, p)) == NULL) {
+    etag = obj->etag_basis ? etag_of(obj->etag_basis, obj->etag_basis_len, p)
+                           : etag_of(obj->data, obj->len, p);
+    if (etag == NULL) {
         return APR_EGENERAL;
     }
     obj->etag = etag;

@@ -19,9 +19,13 @@
 #define SD_MIN_SCHEMA      3
 #define SD_BUSY_TIMEOUT_MS 5000
 
+/* From this version on a large object's bytes are a file named by objects.file. */
+#define SD_FILE_SCHEMA 6
+
 typedef struct sd_db_t {
     sqlite3 *db;
     const char *path;
+    int version; /* the schema's */
     apr_pool_t *p;
 } sd_db_t;
 
@@ -95,6 +99,7 @@ static apr_status_t sd_open(sd_db_t *d, acmpca_store_t *s, apr_pool_t *p)
         sd_close(d);
         return APR_EGENERAL;
     }
+    d->version = version;
     return APR_SUCCESS;
 }
 
@@ -202,29 +207,35 @@ static const struct {
     acmpca_dump_type_t type;
     const char *sql;
     void (*read)(acmpca_dump_rec_t *rec, sqlite3_stmt *stmt, apr_pool_t *p);
+    int from, before; /* the schema versions it is for, when not all */
 } dumps[] = {
-    {ACMPCA_DUMP_CA_SEQ, "SELECT seq FROM sqlite_sequence WHERE name = 'cas' AND seq > 0",
-     read_seq},
+    {ACMPCA_DUMP_CA_SEQ, "SELECT seq FROM sqlite_sequence WHERE name = 'cas' AND seq > 0", read_seq,
+     0, 0},
     {ACMPCA_DUMP_CA,
      "SELECT c.id, c.account, c.seq, c.version, c.doc, k.wrapped FROM cas c"
      " LEFT JOIN ca_keys k ON k.ca_id = c.id ORDER BY c.seq",
-     read_ca},
+     read_ca, 0, 0},
     {ACMPCA_DUMP_CERT,
      "SELECT ca_id, serial, pem, subject, template_arn, not_before, not_after, issued_at,"
      " revoked_at, revocation_reason, requested_by FROM certs ORDER BY ca_id, serial",
-     read_cert},
+     read_cert, 0, 0},
     {ACMPCA_DUMP_REPORT,
      "SELECT ca_id, id, status, bucket, key, format, created_at FROM reports"
      " ORDER BY ca_id, rowid",
-     read_report},
+     read_report, 0, 0},
     {ACMPCA_DUMP_IDEM,
      "SELECT scope, token, result, expires FROM idempotency WHERE expires > ?1"
      " ORDER BY scope, token",
-     read_idem},
+     read_idem, 0, 0},
     {ACMPCA_DUMP_OBJECT,
      "SELECT bucket, key, content_type, data, modified, etag FROM objects ORDER BY bucket, key",
-     read_object},
-    {ACMPCA_DUMP_COUNTER, "SELECT name, value FROM counters ORDER BY name", read_counter},
+     read_object, 0, SD_FILE_SCHEMA},
+    /* A file's bytes are read in by dump_query. */
+    {ACMPCA_DUMP_OBJECT,
+     "SELECT bucket, key, content_type, data, modified, etag, file FROM objects"
+     " ORDER BY bucket, key",
+     read_object, SD_FILE_SCHEMA, 0},
+    {ACMPCA_DUMP_COUNTER, "SELECT name, value FROM counters ORDER BY name", read_counter, 0, 0},
 };
 
 /* Rows one at a time into a record in ptemp, cleared per row: a million certificates
@@ -237,6 +248,10 @@ static apr_status_t dump_query(sd_db_t *d, size_t q, acmpca_dump_cb *cb, void *b
     apr_status_t rv = APR_SUCCESS;
     int rc, stop = 0;
 
+    if ((dumps[q].from && d->version < dumps[q].from)
+        || (dumps[q].before && d->version >= dumps[q].before)) {
+        return APR_SUCCESS; /* another query is this schema's */
+    }
     rc = sqlite3_prepare_v2(d->db, dumps[q].sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK && sqlite3_bind_parameter_count(stmt) == 1) {
         rc = sqlite3_bind_int64(stmt, 1, (sqlite3_int64)apr_time_now());
@@ -251,6 +266,24 @@ static apr_status_t dump_query(sd_db_t *d, size_t q, acmpca_dump_cb *cb, void *b
         memset(&rec, 0, sizeof(rec));
         rec.type = dumps[q].type;
         dumps[q].read(&rec, stmt, ptemp);
+        if (rec.type == ACMPCA_DUMP_OBJECT && sqlite3_column_count(stmt) > 6
+            && sqlite3_column_type(stmt, 6) != SQLITE_NULL) {
+            unsigned char *data;
+            const char *file = (const char *)sqlite3_column_text(stmt, 6);
+
+            rv = acmpca_sqlite_object_file_read(
+                &data, &rec.object.len,
+                apr_pstrcat(ptemp, ACMPCA_SQLITE_OBJECTS_DIR(d->path, ptemp), "/", file, NULL),
+                ptemp);
+            if (rv != APR_SUCCESS) {
+                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, d->p,
+                           "ACMPCA0333: sqlite cannot read the object file %s of %s", file,
+                           d->path);
+                stop = (int)rv;
+                continue;
+            }
+            rec.object.data = data;
+        }
         stop = cb(baton, &rec);
     }
     if (stop) {

@@ -17,17 +17,18 @@ use constant N => 100_000;
 # about 4.5 MB; 100,000 X509_REVOKED objects alone would be well over 30 MB.
 use constant MAX_GROWTH_KB => 24 * 1024;
 
-plan tests => 9, need_module('acmpca');
+plan tests => 13, need_module('acmpca');
 use_vhost();
 
 SKIP: {
     my $tool = store_db() ? '/usr/bin/sqlite3' : '/usr/bin/redis-cli';
-    skip "$tool is not installed (scripts/deps.sh)", 9 unless -x $tool;
+    skip "$tool is not installed (scripts/deps.sh)", 13 unless -x $tool;
 
     my $R = crl_root(cn => uniq('Large CRL Root'));
     my $L = issue_leaf($R);
+    my $L2 = issue_leaf($R);
     my $n0 = crl_number(crl_der_from_url(cdp_url($L->{cert}))) // 0;
-    ok($R && $L && $n0, 'a root with a CRL and a leaf');
+    ok($R && $L && $L2 && $n0, 'a root with a CRL and two leaves');
     my $seed = seed_revoked($R->{id}, N);
     ok($seed->{rc} == 0, 'seeded ' . N . ' revoked certificates') or diag $seed->{err};
 
@@ -65,4 +66,20 @@ SKIP: {
     # Under make test-asan, ASan's quarantine and redzones make any RSS bound meaningless.
     ok($growth < MAX_GROWTH_KB || $ENV{ACMPCA_TEST_ASAN},
        "the workers' peak memory grew by at most " . MAX_GROWTH_KB / 1024 . ' MB');
+
+    # The CRL now covers more than ACMPCACrlSyncEntries (100,000 by default): the next
+    # revocation answers without rebuilding it, OCSP says "revoked" at once, and the CRL
+    # job (every 3 s here) republishes the CRL with it.
+    my $n1 = crl_number($der) // 0;
+    ok(revoke($R->{arn}, $L2->{serial}, 'SUPERSEDED'), 'a revocation on the big CRL answers');
+    my $o = ocsp_query(issuer => $R->{cert}, cert => $L2->{cert}, url => ocsp_url($L2->{cert}));
+    is($o->{status}, 'revoked', 'OCSP answers "revoked" at once');
+    ok(error_log_lines(qr/ACMPCA0711: CA \Q$R->{id}\E: the CRL job republishes/),
+       'the revocation left the CRL to the job');
+    my $der2;
+    ok(wait_for(sub {
+        $der2 = crl_der_from_url(cdp_url($L->{cert}));
+        $der2 && (crl_number($der2) // 0) > $n1
+            && (crl_entries(crl_text($der2))->{ $L2->{serial} } // {})->{reason};
+    }, 60), 'the job republished the CRL with it') or diag 'CRL number ' . (crl_number($der2 // '') // '?');
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -786,6 +787,131 @@ static void test_cert_iter(void **state)
  * Objects, reports, counters
  */
 
+/* The CRL walk of many revocations, in whatever order they came, against the full rows
+ * of ITER_REVOKED: the same entries, fields and order (the sqlite provider reads its
+ * chunked CRL entry table, which revocations split as it grows). A revoked certificate
+ * that came in some other way (a load: cert_put with revoked_at) is there too, before
+ * and after crl_index. */
+typedef struct crl_row_t {
+    apr_pool_t *p;
+    apr_array_header_t *rows; /* "serial revoked_at not_after reason" */
+} crl_row_t;
+
+static int crl_rows(void *baton, const acmpca_cert_rec_t *rec)
+{
+    crl_row_t *c = baton;
+
+    APR_ARRAY_PUSH(c->rows, const char *) = apr_psprintf(
+        c->p, "%s %" APR_TIME_T_FMT " %" APR_TIME_T_FMT " %s", rec->serial, rec->revoked_at,
+        rec->not_after, rec->revocation_reason ? rec->revocation_reason : "-");
+    return 0;
+}
+
+static void assert_crl_walk(fx_t *fx, const char *ca_id, int want)
+{
+    crl_row_t ref = {fx->p, apr_array_make(fx->p, 64, sizeof(const char *))};
+    crl_row_t got = {fx->p, apr_array_make(fx->p, 64, sizeof(const char *))};
+    int i;
+
+    assert_int_equal(
+        fx->api->cert_iter(fx->s, ca_id, ACMPCA_CERT_ITER_REVOKED, crl_rows, &ref, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(fx->api->cert_iter(fx->s, ca_id, ACMPCA_CERT_ITER_CRL, crl_rows, &got, fx->p),
+                     APR_SUCCESS);
+    assert_int_equal(ref.rows->nelts, want);
+    assert_int_equal(got.rows->nelts, want);
+    for (i = 0; i < want; i++) {
+        assert_string_equal(APR_ARRAY_IDX(got.rows, i, const char *),
+                            APR_ARRAY_IDX(ref.rows, i, const char *));
+    }
+}
+
+static void test_crl_entries_bulk(void **state)
+{
+    static const char *const reasons[] = {"KEY_COMPROMISE", "SUPERSEDED", "UNSPECIFIED",
+                                          "A_A_COMPROMISE", NULL};
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    const char **serials;
+    int i, n = 600, revoked = 0;
+
+    ca_make(fx, &ca, "ca-bulk", "111111111111");
+    serials = apr_pcalloc(fx->p, (size_t)(n + 1) * sizeof(*serials));
+    for (i = 0; i < n; i++) {
+        acmpca_cert_rec_t rec;
+
+        /* Mostly 16 octets like the module's, some short ones among them. */
+        serials[i] = i % 50 == 7 ? apr_psprintf(fx->p, "%02x", (unsigned)(i % 256))
+                                 : apr_psprintf(fx->p, "%02x%030x", 0x40 | (unsigned)(i % 64),
+                                                (unsigned)(i * 7919u % 100003u));
+        rec = cert_rec("ca-bulk", serials[i]);
+        rec.not_after += apr_time_from_sec(i);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, fx->p), APR_SUCCESS);
+    }
+    /* Revoked in an order unrelated to the serials'. */
+    for (i = 0; i < n; i++) {
+        int k = (i * 389) % n;
+
+        if (k % 3 == 1) {
+            continue;
+        }
+        assert_int_equal(fx->api->cert_revoke(fx->s, "ca-bulk", serials[k],
+                                              apr_time_from_sec(1700000000 + k), reasons[k % 5],
+                                              fx->p),
+                         APR_SUCCESS);
+        revoked++;
+    }
+    assert_crl_walk(fx, "ca-bulk", revoked);
+    if (!strcmp(fx->be->name, "sqlite")) { /* ... from chunks, several of them */
+        sqlite3 *db;
+        sqlite3_stmt *st;
+
+        assert_int_equal(sqlite3_open(apr_pstrcat(fx->p, fx->tmpdir, "/data/acmpca.db", NULL), &db),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT count(*), sum(n), (SELECT crl_entries FROM"
+                                            " cert_counts WHERE ca_id = 'ca-bulk') FROM crl_chunks"
+                                            " WHERE ca_id = 'ca-bulk'",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_true(sqlite3_column_int(st, 0) > 3);
+        assert_int_equal(sqlite3_column_int(st, 1), revoked);
+        assert_int_equal(sqlite3_column_int(st, 2), revoked);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+
+    /* One revoked certificate loaded as it is. */
+    {
+        acmpca_cert_rec_t rec = cert_rec("ca-bulk", "7fffffffffffffffffffffffffffffff");
+
+        rec.revoked_at = apr_time_from_sec(1750000000);
+        rec.revocation_reason = "CESSATION_OF_OPERATION";
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, fx->p), APR_SUCCESS);
+    }
+    assert_crl_walk(fx, "ca-bulk", revoked + 1);
+    if (fx->api->crl_index) {
+        assert_int_equal(fx->api->crl_index(fx->s, "ca-bulk", fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->crl_index(fx->s, "ca-bulk", fx->p), APR_SUCCESS);
+    }
+    assert_crl_walk(fx, "ca-bulk", revoked + 1);
+    assert_int_equal(
+        fx->api->cert_revoke(fx->s, "ca-bulk", serials[1], apr_time_from_sec(1), NULL, fx->p),
+        APR_SUCCESS);
+    assert_crl_walk(fx, "ca-bulk", revoked + 2);
+    /* The callback's non-zero value stops the walk and comes back as is. */
+    {
+        collect_t c = {fx->p, apr_array_make(fx->p, 8, sizeof(const char *)), 3};
+
+        assert_int_equal(
+            fx->api->cert_iter(fx->s, "ca-bulk", ACMPCA_CERT_ITER_CRL, collect, &c, fx->p), 42);
+        assert_int_equal(c.serials->nelts, 3);
+    }
+    /* A CA without revocations walks nothing. */
+    assert_crl_walk(fx, "no-such-ca", 0);
+}
+
 static void test_objects(void **state)
 {
     static const unsigned char crl1[] = {0x30, 0x82, 0x00, 0x01, 0xff};
@@ -850,6 +976,80 @@ static void test_objects(void **state)
         assert_int_equal(got->len, n);
         assert_memory_equal(got->data, big, n);
         assert_string_equal(got->etag, obj.etag);
+
+        /* sqlite keeps it in a file beside the database; a replacement leaves one file,
+         * the new one. */
+        big[0] ^= 0xff;
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p), APR_SUCCESS);
+        assert_int_equal(got->len, n);
+        assert_memory_equal(got->data, big, n);
+        if (!strcmp(fx->be->name, "sqlite")) {
+            const char *dir = apr_pstrcat(fx->p, fx->tmpdir, "/data/acmpca.db-objects", NULL);
+            apr_dir_t *d;
+            apr_finfo_t fi;
+            int files = 0;
+
+            assert_int_equal(apr_dir_open(&d, dir, fx->p), APR_SUCCESS);
+            while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                files += fi.filetype == APR_REG;
+            }
+            apr_dir_close(d);
+            assert_int_equal(files, 1);
+
+            /* Files of puts that died before their commit: the old ones go when the
+             * store is opened, a recent one (a put under way) and the object's stay. */
+            {
+                const char *stale[] = {"dead.obj", "dead.obj.tmp"};
+                struct timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+                size_t k;
+                FILE *f;
+
+                for (k = 0; k < 2; k++) {
+                    const char *path = apr_pstrcat(fx->p, dir, "/", stale[k], NULL);
+                    assert_non_null(f = fopen(path, "w"));
+                    fclose(f);
+                    assert_int_equal(utimes(path, old), 0);
+                }
+                assert_non_null(f = fopen(apr_pstrcat(fx->p, dir, "/young.obj", NULL), "w"));
+                fclose(f);
+                assert_int_equal(fx->api->open(fx->s, -1, -1, fx->p), APR_SUCCESS);
+                files = 0;
+                assert_int_equal(apr_dir_open(&d, dir, fx->p), APR_SUCCESS);
+                while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                    files += fi.filetype == APR_REG;
+                    assert_true(strncmp(fi.name, "dead", 4));
+                }
+                apr_dir_close(d);
+                assert_int_equal(files, 2);
+                assert_int_equal(fx->api->object_get(fx->s, obj.bucket, obj.key, &got, fx->p),
+                                 APR_SUCCESS);
+                assert_int_equal(got->len, n);
+            }
+        }
+    }
+
+    /* An ETag basis (a CRL's signature) is hashed instead of the bytes. */
+    {
+        static const unsigned char basis[] = {0x03, 0x02, 0x00, 0x2a};
+        const char *etag_b;
+
+        obj.key = "basis";
+        obj.data = basis;
+        obj.len = sizeof(basis);
+        obj.etag_basis = NULL;
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        etag_b = obj.etag;
+        obj.data = crl1;
+        obj.len = sizeof(crl1);
+        obj.etag_basis = basis;
+        obj.etag_basis_len = sizeof(basis);
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        assert_string_equal(obj.etag, etag_b);
+        assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "basis", &got, fx->p), APR_SUCCESS);
+        assert_memory_equal(got->data, crl1, sizeof(crl1));
+        assert_string_equal(got->etag, etag_b);
+        obj.etag_basis = NULL;
     }
 
     assert_int_equal(fx->api->object_get(fx->s, obj.bucket, "missing", &got, fx->p), APR_NOTFOUND);
@@ -2113,6 +2313,7 @@ int main(void)
             STORE_TEST(test_cert_put_duplicate, be),
             STORE_TEST(test_cert_get_revoke, be),
             STORE_TEST(test_cert_iter, be),
+            STORE_TEST(test_crl_entries_bulk, be),
             STORE_TEST(test_objects, be),
             STORE_TEST(test_reports, be),
             STORE_TEST(test_counters, be),
