@@ -93,6 +93,7 @@ enum {
     ACMPCA_ANSWER_DESCRIBE,
     ACMPCA_ANSWER_CA_CERT,
     ACMPCA_ANSWER_CHAIN, /* GetCertificate's CertificateChain, a quoted JSON string */
+    ACMPCA_ANSWER_LIST_TAGS, /* ListTags, all tags on one page */
     ACMPCA_ANSWERS
 };
 
