@@ -11,9 +11,9 @@
  * read (store, CA id, serial) -> PEM from the store, that is the answer for as long as
  * the CA record exists, whatever another process or host writes. The CA's creation
  * sequence joins the key too: it costs nothing and tells apart a CA record made anew
- * under an id seen before (only a store loaded from another's dump could). Entries are filled only
- * after a successful store read: a serial the store does not know is never cached, and asks the
- * store every time.
+ * under an id seen before (only a store loaded from another's dump could). Entries are
+ * filled only after a successful store read: a serial the store does not know is never
+ * cached, and asks the store every time.
  *
  * The chain depends on the CA document and is kept with it (doc_cache.c). Bounded:
  * SLOTS entries, direct-mapped by a hash of the key (a collision replaces), each behind
