@@ -406,7 +406,16 @@ static int send_reply(request_rec *r, const acmpca_reply_t *reply, const char *r
     }
     ap_set_content_length(r, (apr_off_t)reply->body_len);
     if (!r->header_only) {
-        ap_rwrite(reply->body, (int)reply->body_len, r);
+        /* The body and EOS in one brigade: ap_rwrite would add the OLD_WRITE filter and
+         * copy the body into its buffer first. Transient: the body may be a cached
+         * answer that lives only as long as this request holds it, and the core output
+         * filter copies what it has to keep past the request. */
+        apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+
+        APR_BRIGADE_INSERT_TAIL(
+            bb, apr_bucket_transient_create(reply->body, reply->body_len, bb->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+        return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
     }
     return OK;
 }

@@ -24,10 +24,18 @@
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *sha256_md;
+static pthread_key_t ctx_key;
+static int ctx_key_ok;
+
+static void free_ctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 static void fetch_sha256(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    ctx_key_ok = pthread_key_create(&ctx_key, free_ctx) == 0;
 }
 
 static const EVP_MD *sha256(void)
@@ -36,11 +44,36 @@ static const EVP_MD *sha256(void)
     return sha256_md ? sha256_md : EVP_sha256();
 }
 
+/* A digest context per thread, made once and reset by each EVP_DigestInit_ex2: a fresh
+ * EVP_MD_CTX per digest (allocations, the provider's context, init and teardown) cost
+ * about as much as hashing a request's few blocks. Freed when the thread exits. Callers
+ * here finish with it before they hash anything else. NULL when none can be made. */
+static EVP_MD_CTX *thread_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    sha256();
+    if (!ctx_key_ok) {
+        return NULL;
+    }
+    if (!(ctx = pthread_getspecific(ctx_key)) && (ctx = EVP_MD_CTX_new()) != NULL
+        && pthread_setspecific(ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
 int acmpca_sha256(unsigned char out[32], const void *data, apr_size_t len)
 {
+    EVP_MD_CTX *ctx = thread_ctx();
     unsigned int n = 0;
 
-    return EVP_Digest(data, len, out, &n, sha256(), NULL) && n == 32;
+    if (!ctx) {
+        return EVP_Digest(data, len, out, &n, sha256(), NULL) && n == 32;
+    }
+    return EVP_DigestInit_ex2(ctx, sha256(), NULL) && EVP_DigestUpdate(ctx, data, len)
+           && EVP_DigestFinal_ex(ctx, out, &n) && n == 32;
 }
 
 const char *acmpca_sha256_hex(const void *data, apr_size_t len, apr_pool_t *p)
@@ -55,17 +88,20 @@ int acmpca_hmac_sha256(unsigned char out[32], const void *key, apr_size_t key_le
                        apr_size_t msg_len)
 {
     unsigned char k[BLOCK] = {0}, pad[BLOCK], inner[32];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx, *own = NULL;
     unsigned int n = 0;
-    int i, ok;
+    int i, ok = 1;
 
-    ok = ctx != NULL;
-    if (ok && key_len > BLOCK) {
-        ok = acmpca_sha256(k, key, key_len);
+    if (key_len > BLOCK) {
+        ok = acmpca_sha256(k, key, key_len); /* before ctx is in use */
     }
-    else if (ok) {
+    else {
         memcpy(k, key, key_len);
     }
+    if (!(ctx = thread_ctx())) {
+        ctx = own = EVP_MD_CTX_new();
+    }
+    ok = ok && ctx != NULL;
     for (i = 0; i < BLOCK; i++) {
         pad[i] = k[i] ^ 0x36;
     }
@@ -77,7 +113,12 @@ int acmpca_hmac_sha256(unsigned char out[32], const void *key, apr_size_t key_le
     ok = ok && EVP_DigestInit_ex2(ctx, sha256(), NULL) && EVP_DigestUpdate(ctx, pad, BLOCK)
          && EVP_DigestUpdate(ctx, inner, sizeof(inner)) && EVP_DigestFinal_ex(ctx, out, &n)
          && n == 32;
-    EVP_MD_CTX_free(ctx);
+    if (own) {
+        EVP_MD_CTX_free(own); /* cleanses */
+    }
+    else if (ctx) {
+        EVP_DigestInit_ex2(ctx, sha256(), NULL); /* the state held the (derived key's) MAC */
+    }
     OPENSSL_cleanse(k, sizeof(k));
     OPENSSL_cleanse(pad, sizeof(pad));
     OPENSSL_cleanse(inner, sizeof(inner));
@@ -123,13 +164,19 @@ int acmpca_sigv4_signing_key(unsigned char out[32], const char *secret, const ch
                              const char *region, const char *service)
 {
     char scope[SCOPE_MAX];
-    size_t slen = strlen(secret);
-    int i, n;
+    size_t slen = strlen(secret), dlen = strlen(date), rlen = strlen(region);
+    size_t vlen = strlen(service);
+    int i, n = (int)(dlen + rlen + vlen + 2);
 
-    n = snprintf(scope, sizeof(scope), "%s/%s/%s", date, region, service);
-    if (n < 0 || n >= (int)sizeof(scope) || slen >= SECRET_MAX) {
+    if (dlen + rlen + vlen + 2 >= sizeof(scope) || slen >= SECRET_MAX) {
         return derive(out, secret, date, region, service); /* too long to keep */
     }
+    /* "<date>/<region>/<service>", without snprintf's format parsing on every request */
+    memcpy(scope, date, dlen);
+    scope[dlen] = '/';
+    memcpy(scope + dlen + 1, region, rlen);
+    scope[dlen + 1 + rlen] = '/';
+    memcpy(scope + dlen + rlen + 2, service, vlen + 1);
     pthread_mutex_lock(&slots_lock);
     for (i = 0; i < KEY_SLOTS; i++) {
         if (!strcmp(slots[i].scope, scope) && strlen(slots[i].secret) == slen

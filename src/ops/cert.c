@@ -396,32 +396,75 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
  */
 
 /* Chain = the issuing CA's certificate, then the chain it was imported with (issuer
- * first, up to and including the root). */
+ * first, up to and including the root), as a quoted JSON string; NULL when the CA has
+ * no certificate. It depends on the CA document alone, so it is rendered once per
+ * document text and kept with the cached document (doc_cache.c). */
 static const char *chain_of(const acmpca_ca_t *ca, apr_pool_t *p)
 {
-    const char *ca_pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
-    const char *chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN);
+    const char *ca_pem, *chain, *quoted;
     apr_size_t n;
 
+    if ((quoted = acmpca_ca_doc_answer(ca->entry, ACMPCA_ANSWER_CHAIN, "")) != NULL) {
+        return quoted;
+    }
+    ca_pem = acmpca_json_str(ca->doc, ACMPCA_D_CERT);
+    chain = acmpca_json_str(ca->doc, ACMPCA_D_CHAIN);
     if (!ca_pem) {
         return NULL;
     }
-    if (!chain || !*chain) {
-        return ca_pem;
+    if (chain && *chain) {
+        n = strlen(ca_pem);
+        ca_pem = apr_pstrcat(p, ca_pem, (n && ca_pem[n - 1] == '\n') ? "" : "\n", chain, NULL);
     }
-    n = strlen(ca_pem);
-    return apr_pstrcat(p, ca_pem, (n && ca_pem[n - 1] == '\n') ? "" : "\n", chain, NULL);
+    quoted = acmpca_json_quote(ca_pem, p);
+    acmpca_ca_doc_answer_keep(ca->entry, ACMPCA_ANSWER_CHAIN, "", quoted);
+    return quoted;
 }
+
+/* The certificate as a quoted JSON string and whether it is self-signed: from this
+ * process's cache (cert_cache.c), else from the store, then kept. */
+static apr_status_t cert_of(const char **pquoted, apr_size_t *plen, int *pself_signed,
+                            const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, const char *serial,
+                            const char *cert_arn, acmpca_err_t *err, apr_pool_t *p)
+{
+    acmpca_cert_rec_t *rec;
+    apr_status_t rv;
+
+    if (acmpca_cert_cache_get(pquoted, plen, pself_signed, ctx->store, ca->rec, serial, p)
+        == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    rv = ctx->store->provider->cert_get(ctx->store, ca->ref.id, serial, &rec, p);
+    if (rv == APR_NOTFOUND) {
+        return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p, "Could not find certificate %s.",
+                              cert_arn);
+    }
+    if (rv != APR_SUCCESS) {
+        return acmpca_ops_store_error(err, rv, "loading a certificate");
+    }
+    /* A root's own self-signed certificate has no chain (PCA-API.md §5.6); it is told by
+     * the certificate itself, so a renewed root certificate qualifies too. */
+    *pself_signed = acmpca_cert_pem_self_signed(rec->pem, p);
+    *pquoted = acmpca_json_quote(rec->pem, p);
+    *plen = strlen(*pquoted);
+    acmpca_cert_cache_put(ctx->store, ca->rec, serial, *pquoted, *pself_signed);
+    return APR_SUCCESS;
+}
+
+#define CERT_OPEN  "{\"" ACMPCA_K_CERT "\":"
+#define CHAIN_OPEN ",\"" ACMPCA_K_CERT_CHAIN "\":"
 
 apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                 acmpca_err_t *err, apr_pool_t *p)
 {
     const char *cert_arn = acmpca_json_str(in, ACMPCA_K_CERT_ARN);
-    const char *chain, *serial;
+    const char *chain = NULL, *serial, *quoted;
+    apr_size_t qlen, clen = 0;
     acmpca_ca_ref_t owner;
-    acmpca_cert_rec_t *rec;
     acmpca_ca_t *ca;
     apr_status_t rv;
+    int self_signed;
+    char *body, *o;
 
     /* ARN semantics come before the lookup (PCA-API.md §1.5): a certificate ARN that is
      * not one (the two ARNs swapped, a CA or an ACM ARN) is refused first [FIELD]. */
@@ -448,23 +491,28 @@ apr_status_t acmpca_op_get_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
     if ((rv = acmpca_state_allow("GetCertificate", ca, ctx->now, err, p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = ctx->store->provider->cert_get(ctx->store, ca->ref.id, serial, &rec, p);
-    if (rv == APR_NOTFOUND) {
-        return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p, "Could not find certificate %s.",
-                              cert_arn);
+    /* Issued, expired or revoked alike [AWS]. */
+    if ((rv = cert_of(&quoted, &qlen, &self_signed, ctx, ca, serial, cert_arn, err, p))
+        != APR_SUCCESS) {
+        return rv;
     }
-    if (rv != APR_SUCCESS) {
-        return acmpca_ops_store_error(err, rv, "loading a certificate");
+    if (!self_signed && (chain = chain_of(ca, p)) != NULL) {
+        clen = strlen(chain);
     }
-    /* Issued, expired or revoked alike [AWS]. A root's own self-signed certificate has
-     * no chain (PCA-API.md §5.6); it is told by the certificate itself, so a renewed root
-     * certificate qualifies too. Rendered directly: printing a tree of two PEM strings
-     * cost more than the rest of the operation. */
-    chain = acmpca_cert_pem_self_signed(rec->pem, p) ? NULL : chain_of(ca, p);
-    *pout = acmpca_ops_rendered(
-        apr_pstrcat(p, "{\"" ACMPCA_K_CERT "\":", acmpca_json_quote(rec->pem, p),
-                    chain ? ",\"" ACMPCA_K_CERT_CHAIN "\":" : "",
-                    chain ? acmpca_json_quote(chain, p) : "", "}", NULL),
-        p);
+    /* Rendered directly: printing a tree of two PEM strings cost more than the rest of
+     * the operation. */
+    o = body = apr_palloc(p, sizeof(CERT_OPEN) + qlen + sizeof(CHAIN_OPEN) + clen + 2);
+    memcpy(o, CERT_OPEN, sizeof(CERT_OPEN) - 1);
+    o += sizeof(CERT_OPEN) - 1;
+    memcpy(o, quoted, qlen);
+    o += qlen;
+    if (chain) {
+        memcpy(o, CHAIN_OPEN, sizeof(CHAIN_OPEN) - 1);
+        o += sizeof(CHAIN_OPEN) - 1;
+        memcpy(o, chain, clen);
+        o += clen;
+    }
+    memcpy(o, "}", 2);
+    *pout = acmpca_ops_rendered(body, p);
     return APR_SUCCESS;
 }

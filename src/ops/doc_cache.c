@@ -8,7 +8,8 @@
  * about half the cost of a parse); a read-only one (acmpca_ca_view) shares the tree,
  * holding a reference on the entry until its pool goes. An entry also keeps the rendered
  * answers of the reads that depend on nothing but the document (Describe,
- * GetCertificateAuthorityCertificate), each with the tag it was rendered for.
+ * GetCertificateAuthorityCertificate, GetCertificate's CertificateChain, ListTags), each
+ * with the tag it was rendered for.
  *
  * The text itself is the key, so whatever wrote the record (this process, another one,
  * another host), a different text is a miss and gets parsed; answers go with their entry.

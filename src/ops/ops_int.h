@@ -89,7 +89,13 @@ const cJSON *acmpca_ca_doc_view(acmpca_doc_entry_t **pentry, const void *store,
 
 /** Rendered answers kept with a cached document: they depend on its text and on the tag
  *  (the status the client sees) alone. */
-enum { ACMPCA_ANSWER_DESCRIBE, ACMPCA_ANSWER_CA_CERT, ACMPCA_ANSWERS };
+enum {
+    ACMPCA_ANSWER_DESCRIBE,
+    ACMPCA_ANSWER_CA_CERT,
+    ACMPCA_ANSWER_CHAIN, /* GetCertificate's CertificateChain, a quoted JSON string */
+    ACMPCA_ANSWER_LIST_TAGS, /* ListTags, all tags on one page */
+    ACMPCA_ANSWERS
+};
 
 /** The answer of kind which rendered for tag, NULL when there is none (or no entry);
  *  valid while the entry is held. */
@@ -98,6 +104,20 @@ const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *t
 /** Keep text as the answer of kind which for tag (the first one kept stays). */
 void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag,
                                const char *text);
+
+/** GetCertificate's certificate of (store, CA, serial) as a quoted JSON string, copied
+ *  into p, and whether it is self-signed; APR_NOTFOUND unless this process read that
+ *  row from the store before (cert_cache.c: certificate rows never change). */
+apr_status_t acmpca_cert_cache_get(const char **pquoted, apr_size_t *plen, int *pself_signed,
+                                   const void *store, const acmpca_ca_rec_t *ca, const char *serial,
+                                   apr_pool_t *p);
+
+/** Keep what acmpca_cert_cache_get answers, right after reading the row from the store. */
+void acmpca_cert_cache_put(const void *store, const acmpca_ca_rec_t *ca, const char *serial,
+                           const char *quoted, int self_signed);
+
+/** Empty the cache (tests). */
+void acmpca_cert_cache_clear(void);
 
 /** A reply body rendered already: acmpca_ops_call sends its text as it is. */
 cJSON *acmpca_ops_rendered(const char *text, apr_pool_t *p);

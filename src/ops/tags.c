@@ -149,10 +149,11 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
     int page = (int)acmpca_json_num(in, ACMPCA_K_MAX_RESULTS, 1000);
     apr_int64_t start = 0;
     const cJSON *tags, *t;
+    const char *text;
     cJSON *list;
     acmpca_ca_t *ca;
     apr_status_t rv;
-    int i = 0;
+    int i = 0, whole;
 
     if ((rv = acmpca_ca_view(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), err, p)) != APR_SUCCESS
         || (rv = acmpca_state_allow("ListTags", ca, ctx->now, err, p)) != APR_SUCCESS) {
@@ -166,6 +167,13 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
                               "The token passed is not valid.");
     }
     tags = cJSON_GetObjectItemCaseSensitive(ca->doc, ACMPCA_D_TAGS);
+    /* The usual request, all tags on one page, depends on the document alone: rendered
+     * once per document text (doc_cache.c). */
+    whole = !token && cJSON_GetArraySize(tags) <= page;
+    if (whole && (text = acmpca_ca_doc_answer(ca->entry, ACMPCA_ANSWER_LIST_TAGS, "")) != NULL) {
+        *pout = acmpca_ops_rendered(text, p);
+        return APR_SUCCESS;
+    }
     *pout = acmpca_json_own(cJSON_CreateObject(), p);
     list = cJSON_AddArrayToObject(*pout, ACMPCA_K_TAGS);
     cJSON_ArrayForEach(t, tags)
@@ -179,6 +187,10 @@ apr_status_t acmpca_op_list_tags(cJSON **pout, const acmpca_op_ctx_t *ctx, const
         if (i++ >= start) {
             cJSON_AddItemToArray(list, cJSON_Duplicate(t, 1));
         }
+    }
+    if (whole && (text = acmpca_json_print(*pout, p)) != NULL) {
+        acmpca_ca_doc_answer_keep(ca->entry, ACMPCA_ANSWER_LIST_TAGS, "", text);
+        *pout = acmpca_ops_rendered(text, p);
     }
     return APR_SUCCESS;
 }

@@ -9,7 +9,7 @@ use lib "$FindBin::Bin/../lib";
 use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 
-plan tests => 27, need_module('acmpca');
+plan tests => 28, need_module('acmpca');
 
 sub tag   { my($arn, @t) = @_; my(undef, undef, $res) = api(TagCertificateAuthority => { CertificateAuthorityArn => $arn // '', Tags => \@t }); $res }
 sub untag { my($arn, @t) = @_; my(undef, undef, $res) = api(UntagCertificateAuthority => { CertificateAuthorityArn => $arn // '', Tags => \@t }); $res }
@@ -66,6 +66,13 @@ is(untag($ca, { Key => 'env', Value => 'staging' }, { Key => 'owner' }, { Key =>
     'untag by key and value, by key alone, and an absent key');
 $t = tags($ca) || {};
 ok(!exists $t->{env} && !exists $t->{owner} && keys(%$t) == 48, '... removes exactly the two tags');
+
+# Each child keeps ListTags' answer per CA document (issue 7): a change is in the very
+# next answers, in whichever child they land.
+my @seen = map { scalar keys %{ tags($ca) || {} } } 1 .. 8;
+tag($ca, { Key => 'late', Value => 'arrival' });
+push @seen, map { my $x = tags($ca) || {}; ($x->{late} // '') eq 'arrival' ? scalar keys %$x : -1 } 1 .. 8;
+is("@seen", join(' ', (48) x 8, (49) x 8), 'ListTags, eight times before a new tag and eight times after: each answer current');
 
 # States: PENDING_CERTIFICATE is fine (above); DELETED is not.
 api(DeleteCertificateAuthority => { CertificateAuthorityArn => $ca // '', PermanentDeletionTimeInDays => 7 });

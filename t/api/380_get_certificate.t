@@ -13,7 +13,7 @@ use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 use ACMPCA::Issue;
 
-plan tests => 35, need_module('acmpca');
+plan tests => 38, need_module('acmpca');
 
 my $R  = make_root_active(key => 'RSA_2048', cn => uniq('Chain Root'));
 my $S1 = make_sub_active($R, key => 'EC_secp384r1', pathlen => 1, cn => uniq('Chain Sub1'),
@@ -146,6 +146,22 @@ my $eg = $el ? get_cert($E->{arn}, $el->{arn}) : undef;
 ok($eg && $eg->{Certificate} eq $el->{cert}, 'GetCertificate on an EXPIRED CA answers');
 (undef, undef, $res) = $E ? issue($E->{arn}, $csr) : ();
 is_aws_error($res, 400, 'InvalidStateException', undef, 'IssueCertificate on an EXPIRED CA -> InvalidStateException');
+
+# ---- exact though kept per process (issue 7: each child keeps a certificate's quoted
+# PEM per serial and the chain per CA document): after a re-import the very next answers
+# carry the CA's new certificate, in whichever child they land
+sub same_pem { my($x, $y) = map { ($_ // '') =~ s/\s+//gr } @_; length $x && $x eq $y }
+my @warm = ($R && $leaf{root}) ? map({ get_cert($R->{arn}, $leaf{root}{arn}) } 1 .. 12) : ();
+ok(@warm == 12 && !grep({ !$_ || !same_pem($_->{CertificateChain}, $R->{cert}) } @warm),
+   'a leaf of the root, fetched twelve times: its chain is the root certificate each time');
+my($ist) = $renew ? api(ImportCertificateAuthorityCertificate => { CertificateAuthorityArn => $R->{arn},
+                                                                   Certificate => b64($renew->{cert}) }) : (0);
+is($ist, 200, 'the ACTIVE root re-imports its renewed certificate');
+my @after = $ist == 200 ? map({ get_cert($R->{arn}, $leaf{root}{arn}) } 1 .. 12) : ();
+ok(@after == 12 && !same_pem($renew->{cert}, $R->{cert})
+   && !grep({ !$_ || !same_pem($_->{CertificateChain}, $renew->{cert})
+              || $_->{Certificate} ne $leaf{root}{cert} } @after),
+   '... and the next twelve answers carry the renewed certificate as the chain, the leaf unchanged');
 
 # ---- the lint, with each certificate's issuer from its chain
 my $l = lint_batch(\@lint);

@@ -17,7 +17,7 @@ use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 use ACMPCA::Revoke qw(revocation_config http_get cdp_url ocsp_url crl_text crl_number crl_entries
                       ocsp_query wait_for);
-use ACMPCA::Issue qw(serial_of);
+use ACMPCA::Issue qw(serial_of issue_get);
 use ACMPCA::Private;
 use File::Spec::Functions qw(catfile);
 use POSIX ();
@@ -27,7 +27,7 @@ my $N = $ENV{ACMPCA_MULTI_N} // ($ENV{ACMPCA_SOAK} ? 5000 : 1000);
 my $CLIENTS = 8;
 
 plan skip_all => 'no private redis-server (make api-redis starts one)' unless $ENV{ACMPCA_TEST_REDIS};
-plan tests => 18, need_module('acmpca');
+plan tests => 19, need_module('acmpca');
 
 # db 3 of the private server: the suite's own vhosts use db 0 and 1.
 (my $store = $ENV{ACMPCA_TEST_REDIS}) =~ s{/\d+$}{/3};
@@ -65,6 +65,28 @@ for my $status (qw(DISABLED ACTIVE)) {
     push @seen, $st == 200 ? $j->{CertificateAuthority}{Status} : "HTTP $st";
 }
 is("@seen", 'DISABLED ACTIVE', '... and describes each status host A sets, at once');
+
+# ... and GetCertificate's (the certificate per serial, the chain per CA document): a
+# renewed CA certificate imported on A is the chain B answers with at once.
+sub same_pem { my($x, $y) = map { ($_ // '') =~ s/\s+//gr } @_; length $x && $x eq $y }
+my $ck = openssl_key_csr(subj => '/CN=chain.multi.example.com');
+my $cl = $A->with(sub { issue_get($CA->{arn}, $ck->{csr}, signing => $CA->{signing}) });
+my $renewed = $A->with(sub { issue_get($CA->{arn}, $CA->{csr}, template => 'RootCACertificate/V1',
+                                       signing => $CA->{signing}, validity => { Type => 'YEARS', Value => 5 }) });
+my @chains;
+for my $round (0, 1) {
+    if ($round) {
+        $A->with(sub { import_ca_cert($CA->{arn}, $renewed->{cert}) }) or last;
+    }
+    for (1 .. 8) {    # over B's children and threads
+        my($s, $g) = $cl ? $B->api(GetCertificate => { CertificateAuthorityArn => $CA->{arn},
+                                                        CertificateArn => $cl->{arn} }) : (0);
+        push @chains, $s == 200 && same_pem($g->{CertificateChain}, $round ? $renewed->{cert} : $CA->{cert})
+                      && $g->{Certificate} eq $cl->{cert} ? 'ok' : "round $round: HTTP $s";
+    }
+}
+is_deeply(\@chains, [('ok') x 16],
+          '... and GetCertificate on B carries the chain of the CA certificate A imported last, at once');
 
 my $k = openssl_key_csr(subj => '/CN=multi.example.com');
 my $csr = b64($k->{csr});

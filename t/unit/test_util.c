@@ -4,7 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -547,6 +549,35 @@ static void test_request_id(void **state)
     }
 }
 
+/* A child forked while its parent's thread holds a part-used batch of random bytes must
+ * not hand out the ids the parent hands out next (the fork handler in src/util/ids.c). */
+static void test_request_id_fork(void **state)
+{
+    apr_pool_t *p = *state;
+    char child[37] = {0};
+    int fds[2], i, status;
+    pid_t pid;
+
+    assert_non_null(acmpca_request_id(p)); /* the batch is filled, one id used */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *u = acmpca_request_id(p);
+        ssize_t n = u ? write(fds[1], u, 36) : -1;
+        _exit(n == 36 ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], child, 36), 36);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(acmpca_is_uuid(child));
+    for (i = 0; i < 300; i++) { /* the rest of the parent's batch, into the next one */
+        assert_string_not_equal(acmpca_request_id(p), child);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +601,7 @@ int main(void)
         UNIT_TEST(test_is_uuid),
         UNIT_TEST(test_json_quote),
         UNIT_TEST(test_request_id),
+        UNIT_TEST(test_request_id_fork),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
