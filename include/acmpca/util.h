@@ -3,6 +3,8 @@
 #ifndef ACMPCA_UTIL_H
 #define ACMPCA_UTIL_H
 
+#include <sys/types.h>
+
 #include <apr_pools.h>
 #include <apr_time.h>
 
@@ -54,6 +56,9 @@ const char *acmpca_uuid(apr_pool_t *p);
 /** A random UUID naming a request (x-amzn-RequestId): as acmpca_uuid, its bytes drawn
  *  in batches. */
 const char *acmpca_request_id(apr_pool_t *p);
+
+/** getpid(), kept up to date across fork() without a system call per call. */
+pid_t acmpca_pid(void);
 
 /** True if s is a lowercase UUID as the service makes them. */
 int acmpca_is_uuid(const char *s);

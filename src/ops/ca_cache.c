@@ -86,7 +86,7 @@ static cache_t *cache_get(void)
 {
     cache_t *c;
     apr_pool_t *pool;
-    pid_t pid = getpid();
+    pid_t pid = acmpca_pid();
     int i;
 
     pthread_mutex_lock(&cache_init_lock);
@@ -309,7 +309,7 @@ void acmpca_ca_cache_destroy(void)
     c = cache;
     cache = NULL;
     pthread_mutex_unlock(&cache_init_lock);
-    if (c && c->pid == getpid()) {
+    if (c && c->pid == acmpca_pid()) {
         for (i = 0; i < ACMPCA_CA_CACHE_MAX; i++) {
             entry_clear(&c->slots[i]);
         }

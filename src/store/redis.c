@@ -649,7 +649,7 @@ static apr_status_t conns_make(rd_store_t *st, apr_pool_t *pool)
     }
     /* A thread beyond RD_MAX_CONNS waits for a connection, but not for ever. */
     apr_reslist_timeout_set(st->conns, apr_time_from_msec(st->timeout_ms));
-    st->conns_pid = getpid();
+    __atomic_store_n(&st->conns_pid, acmpca_pid(), __ATOMIC_RELEASE); /* conns_get's fast path */
     owner = apr_palloc(pool, sizeof(*owner));
     owner->st = st;
     owner->conns = st->conns;
@@ -661,10 +661,16 @@ static apr_status_t conns_make(rd_store_t *st, apr_pool_t *pool)
  * (unit tests, a call in post_config). */
 static apr_status_t conns_get(rd_store_t *st, apr_reslist_t **pconns)
 {
+    pid_t pid = acmpca_pid();
     apr_status_t rv = APR_SUCCESS;
 
+    /* Made once per process: every later call takes no lock (conns_pid is set last). */
+    if (__atomic_load_n(&st->conns_pid, __ATOMIC_ACQUIRE) == pid
+        && (*pconns = __atomic_load_n(&st->conns, __ATOMIC_ACQUIRE)) != NULL) {
+        return APR_SUCCESS;
+    }
     apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != getpid()) {
+    if (st->conns == NULL || st->conns_pid != pid) {
         rv = conns_make(st, st->pool);
     }
     *pconns = st->conns;
@@ -1620,7 +1626,7 @@ static apr_status_t rd_attach(acmpca_store_t *s, apr_pool_t *pchild)
     apr_status_t rv = APR_SUCCESS;
 
     apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != getpid()) {
+    if (st->conns == NULL || st->conns_pid != acmpca_pid()) {
         rv = conns_make(st, pchild);
     }
     apr_thread_mutex_unlock(st->mutex);

@@ -644,7 +644,7 @@ static apr_status_t conns_make(sq_store_t *st, apr_pool_t *pool)
                    "ACMPCA0302: sqlite cannot create the connection list for %s", st->path);
         return rv;
     }
-    st->conns_pid = getpid();
+    __atomic_store_n(&st->conns_pid, acmpca_pid(), __ATOMIC_RELEASE); /* conns_get's fast path */
     owner = apr_palloc(pool, sizeof(*owner));
     owner->st = st;
     owner->conns = st->conns;
@@ -656,10 +656,16 @@ static apr_status_t conns_make(sq_store_t *st, apr_pool_t *pool)
  * (unit tests, a call in post_config). */
 static apr_status_t conns_get(sq_store_t *st, apr_reslist_t **pconns)
 {
+    pid_t pid = acmpca_pid();
     apr_status_t rv = APR_SUCCESS;
 
+    /* Made once per process: every later call takes no lock (conns_pid is set last). */
+    if (__atomic_load_n(&st->conns_pid, __ATOMIC_ACQUIRE) == pid
+        && (*pconns = __atomic_load_n(&st->conns, __ATOMIC_ACQUIRE)) != NULL) {
+        return APR_SUCCESS;
+    }
     apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != getpid()) {
+    if (st->conns == NULL || st->conns_pid != pid) {
         rv = conns_make(st, st->pool);
     }
     *pconns = st->conns;
@@ -1172,7 +1178,7 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
     apr_status_t rv = APR_SUCCESS;
 
     apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != getpid()) {
+    if (st->conns == NULL || st->conns_pid != acmpca_pid()) {
         rv = conns_make(st, pchild);
     }
     apr_thread_mutex_unlock(st->mutex);
@@ -1270,7 +1276,7 @@ static apr_status_t group_run_alone(sq_call_t *call, sq_job_t *job)
  * file cannot be had (a store opened without sq_open): SQLite's lock alone serialises. */
 static int writer_turn(sq_store_t *st)
 {
-    pid_t pid = getpid();
+    pid_t pid = acmpca_pid();
 
     if (st->writer_pid != pid) { /* only the leader gets here: no race within a process */
         const char *path = apr_pstrcat(st->pool, st->path, SQ_WRITER_SUFFIX, NULL);
