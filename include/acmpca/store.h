@@ -137,6 +137,12 @@ typedef struct acmpca_store_provider_t {
                               acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p);
     apr_status_t (*ca_get)(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
                            apr_pool_t *p);
+    /** The version the CA's record has in the store now, as ca_get would read it
+     *  (APR_NOTFOUND when there is no such CA), without reading the document: the
+     *  freshness check of what a process keeps derived from a CA (CRLs, OCSP answers).
+     *  Read from the store itself at every call, so exact across processes and hosts. */
+    apr_status_t (*ca_version)(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                               apr_pool_t *p);
     /** Write rec->doc if the stored version is still rec->version; bumps rec->version. */
     apr_status_t (*ca_update)(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p);
     /** Remove a CA and all its records for good (after its restoration period). */

@@ -1819,6 +1819,33 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The version alone: a few bytes back instead of the whole document. "id" is asked
+ * too, as ca_read wants it: a hash without it is no CA. */
+static apr_status_t rd_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                                  apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t cmd;
+    redisReply *r;
+    apr_status_t rv;
+
+    *pversion = 0;
+    RD_OK(call_begin(&call, s, "ca_version", p));
+    cmd_init(&cmd, "HMGET", call.ptemp);
+    cmd_str(&cmd, key_ca(id, "ca", call.ptemp));
+    cmd_str(&cmd, "id");
+    cmd_str(&cmd, "version");
+    RD_OK(call_cmd(&call, &cmd, 1, &r));
+    if (!elem_str(r, 0, NULL) || !elem_str(r, 1, NULL)) {
+        rv = APR_NOTFOUND;
+    }
+    else {
+        *pversion = elem_i64(r, 1);
+    }
+leave:
+    return call_end(&call, rv);
+}
+
 static apr_status_t rd_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
 {
     rd_call_t call;
@@ -2682,14 +2709,15 @@ const char *const *acmpca_redis_cert_fields(void)
     {                                                                                              \
         .name = pname, .flags = ACMPCA_STORE_F_MULTIHOST, .create = pcreate, .open = rd_open,      \
         .attach = rd_attach, .ca_create = rd_ca_create, .ca_get = rd_ca_get,                       \
-        .ca_update = rd_ca_update, .ca_purge = rd_ca_purge, .ca_list = rd_ca_list,                 \
-        .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get, .cert_put = rd_cert_put,             \
-        .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke, .cert_count = rd_cert_count,       \
-        .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim, .idem_get = rd_idem_get,           \
-        .object_put = rd_object_put, .object_get = rd_object_get, .report_put = rd_report_put,     \
-        .report_get = rd_report_get, .report_latest = rd_report_latest,                            \
-        .counter_next = rd_counter_next, .lock_acquire = rd_lock_acquire,                          \
-        .lock_release = rd_lock_release, .dump = acmpca_redis_dump, .load = acmpca_redis_load,     \
+        .ca_version = rd_ca_version, .ca_update = rd_ca_update, .ca_purge = rd_ca_purge,           \
+        .ca_list = rd_ca_list, .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get,               \
+        .cert_put = rd_cert_put, .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke,           \
+        .cert_count = rd_cert_count, .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim,       \
+        .idem_get = rd_idem_get, .object_put = rd_object_put, .object_get = rd_object_get,         \
+        .report_put = rd_report_put, .report_get = rd_report_get,                                  \
+        .report_latest = rd_report_latest, .counter_next = rd_counter_next,                        \
+        .lock_acquire = rd_lock_acquire, .lock_release = rd_lock_release,                          \
+        .dump = acmpca_redis_dump, .load = acmpca_redis_load,                                      \
     }
 
 const acmpca_store_provider_t acmpca_store_redis = RD_PROVIDER("redis", rd_create);

@@ -227,6 +227,7 @@ typedef enum {
     ST_LOCK_ACQUIRE,
     ST_LOCK_WANT,
     ST_LOCK_RELEASE,
+    ST_CA_VERSION,
     ST_COUNT
 } stmt_id;
 
@@ -318,6 +319,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOCK_WANT] = "UPDATE locks SET wanted = 1 WHERE ca_id = ?1 AND name = ?2",
     [ST_LOCK_RELEASE] = "DELETE FROM locks WHERE ca_id = ?1 AND name = ?2 AND owner = ?3"
                         " RETURNING wanted",
+    [ST_CA_VERSION] = "SELECT version FROM cas WHERE id = ?1",
 };
 
 /**************************************************************************************
@@ -1304,6 +1306,28 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The version alone: no copy of the document, which is most of what ca_get reads. */
+static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                                  apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *pversion = 0;
+    SQ_OK(call_begin(&call, s, "ca_version", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_CA_VERSION, "s", id));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pversion = sqlite3_column_int64(stmt, 0);
+leave:
+    return call_end(&call, rv);
+}
+
 /* After an update changed no row: a lost race, or a CA that is gone? */
 static apr_status_t ca_missing_or_conflict(sq_call_t *call, const char *id)
 {
@@ -1932,6 +1956,7 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .attach = sq_attach,
     .ca_create = sq_ca_create,
     .ca_get = sq_ca_get,
+    .ca_version = sq_ca_version,
     .ca_update = sq_ca_update,
     .ca_purge = sq_ca_purge,
     .ca_list = sq_ca_list,
