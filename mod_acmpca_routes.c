@@ -623,7 +623,7 @@ static int ocsp_post_handler(request_rec *r)
         || !(conf = acmpca_srv_conf(r->server))->store || !is_ocsp_post(r, conf)) {
         return DECLINED;
     }
-    request_id = acmpca_uuid(r->pool);
+    request_id = acmpca_request_id(r->pool);
     apr_table_setn(r->subprocess_env, "ACMPCA_REQUEST_ID", request_id);
     return ocsp_post(r, conf, request_id);
 }
