@@ -161,14 +161,15 @@ static apr_status_t serve_ca_crl(acmpca_served_t *out, acmpca_op_ctx_t *ctx, acm
 }
 
 /* The CRL of the CA id, from this process's memory while the CA's record keeps the
- * version it was cached at (crl_cache.c): one store read of that version alone. */
+ * version it was cached at (crl_cache.c): one store read of that version alone. The
+ * names need no check of their own: a hit is a byte-for-byte match of the bucket and key
+ * of an object read through get(), which checked them. */
 static int cached_crl(acmpca_served_t *out, const acmpca_env_t *env, const char *id,
                       const char *bucket, const char *key, apr_pool_t *p)
 {
     apr_int64_t version;
 
-    return id && (!bucket || acmpca_object_name_ok(bucket, key))
-           && env->store->provider->ca_version(env->store, id, &version, p) == APR_SUCCESS
+    return id && env->store->provider->ca_version(env->store, id, &version, p) == APR_SUCCESS
            && acmpca_crl_cache_get(out, env, id, version, bucket, key, p);
 }
 
