@@ -167,6 +167,14 @@ typedef struct acmpca_store_provider_t {
                                 apr_time_t revoked_at, const char *reason, apr_pool_t *p);
     apr_status_t (*cert_count)(acmpca_store_t *s, const char *ca_id, int which, apr_int64_t *pcount,
                                apr_pool_t *p);
+    /** A certificate's revocation state and the version of its CA's record, read together
+     *  (one sqlite transaction, one redis round trip), from the store at every call: what
+     *  an OCSP answer kept in memory must still match. APR_NOTFOUND when there is no such
+     *  CA; else *pfound says whether the certificate exists, *prevoked_at (0: not revoked)
+     *  and *preason (NULL unless revoked) its state. */
+    apr_status_t (*cert_status)(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                apr_int64_t *pca_version, int *pfound, apr_time_t *prevoked_at,
+                                const char **preason, apr_pool_t *p);
     /** Stream the CA's certificates in serial order without holding them all. */
     apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which, acmpca_cert_cb *cb,
                               void *baton, apr_pool_t *p);

@@ -199,22 +199,34 @@ static apr_status_t status_of(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
 
 /* The response this process signed for the same request bytes, when the CA's record
  * still has the version and the certificate the status it was signed with, both read
- * from the store now: a revocation or any change of the CA, made by any process or host,
- * is answered at once. Neither the request is parsed nor the CA loaded: the bytes name
- * the same CertID, and a CA record of the same version the same CA and certificate
- * (time alone only turns an ACTIVE or DISABLED CA EXPIRED, all three answered). */
+ * from the store now (cert_status: one read of the two): a revocation or any change of
+ * the CA, made by any process or host, is answered at once. Neither the request is
+ * parsed nor the CA loaded: the bytes name the same CertID, and a CA record of the same
+ * version the same CA and certificate (time alone only turns an ACTIVE or DISABLED CA
+ * EXPIRED, all three answered). */
 static int reuse(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env, const unsigned char *der,
                  apr_size_t len, apr_time_t now, apr_pool_t *p)
 {
     acmpca_ocsp_cache_key_t k;
-    acmpca_ocsp_status_t st;
+    acmpca_ocsp_status_t st = {0};
     apr_int64_t version;
+    apr_time_t revoked_at;
+    const char *reason;
+    int found;
 
-    return acmpca_ocsp_cache_peek(&k, reply, env->store, der, len, now, p)
-           && env->store->provider->ca_version(env->store, k.ca_id, &version, p) == APR_SUCCESS
-           && version == k.ca_version && cert_status(&st, env, k.ca_id, k.serial, p) == APR_SUCCESS
-           && st.status == k.st.status && st.revoked_at == k.st.revoked_at
-           && st.reason == k.st.reason;
+    if (!acmpca_ocsp_cache_peek(&k, reply, env->store, der, len, now, p)
+        || env->store->provider->cert_status(env->store, k.ca_id, k.serial, &version, &found,
+                                             &revoked_at, &reason, p)
+               != APR_SUCCESS
+        || version != k.ca_version) {
+        return 0;
+    }
+    st.status = !found ? ACMPCA_OCSP_UNKNOWN : revoked_at ? ACMPCA_OCSP_REVOKED : ACMPCA_OCSP_GOOD;
+    if (st.status == ACMPCA_OCSP_REVOKED) {
+        st.revoked_at = revoked_at;
+        st.reason = acmpca_revocation_reason_code(reason);
+    }
+    return st.status == k.st.status && st.revoked_at == k.st.revoked_at && st.reason == k.st.reason;
 }
 
 static void error_reply(acmpca_ocsp_reply_t *reply, int status, apr_pool_t *p)

@@ -2208,6 +2208,51 @@ leave:
     return call_end(&call, rv);
 }
 
+/* Two reads in one round trip (a pipeline, not a transaction: each sees every write
+ * that completed before it). "id" and "pem" tell that the CA and the certificate exist. */
+static apr_status_t rd_cert_status(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                   apr_int64_t *pca_version, int *pfound, apr_time_t *prevoked_at,
+                                   const char **preason, apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t ca, cert;
+    rd_cmd_t *cmds[2] = {&ca, &cert};
+    redisReply *r[2] = {NULL, NULL};
+    apr_status_t rv;
+
+    *pca_version = 0;
+    *pfound = 0;
+    *prevoked_at = 0;
+    *preason = NULL;
+    RD_OK(call_begin(&call, s, "cert_status", p));
+    cmd_init(&ca, "HMGET", call.ptemp);
+    cmd_str(&ca, key_ca(ca_id, "ca", call.ptemp));
+    cmd_str(&ca, "id");
+    cmd_str(&ca, "version");
+    cmd_init(&cert, "HMGET", call.ptemp);
+    cmd_str(&cert, key_cert(ca_id, serial, call.ptemp));
+    cmd_str(&cert, "pem");
+    cmd_str(&cert, "ra");
+    cmd_str(&cert, "rr");
+    RD_OK(call_cmds(&call, cmds, 2, r));
+    if (reply_error_text(r[0]) || reply_error_text(r[1])) {
+        rv = call_error_reply(&call, reply_error_text(r[0]) ? r[0] : r[1]);
+        goto leave;
+    }
+    if (!elem_str(r[0], 0, NULL) || !elem_str(r[0], 1, NULL)) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pca_version = elem_i64(r[0], 1);
+    if (elem_str(r[1], 0, NULL)) {
+        *pfound = 1;
+        *prevoked_at = elem_i64(r[1], 1);
+        *preason = *prevoked_at ? elem_str(r[1], 2, p) : NULL;
+    }
+leave:
+    return call_end(&call, rv);
+}
+
 static apr_status_t rd_cert_revoke(acmpca_store_t *s, const char *ca_id, const char *serial,
                                    apr_time_t revoked_at, const char *reason, apr_pool_t *p)
 {
@@ -2712,9 +2757,9 @@ const char *const *acmpca_redis_cert_fields(void)
         .ca_version = rd_ca_version, .ca_update = rd_ca_update, .ca_purge = rd_ca_purge,           \
         .ca_list = rd_ca_list, .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get,               \
         .cert_put = rd_cert_put, .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke,           \
-        .cert_count = rd_cert_count, .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim,       \
-        .idem_get = rd_idem_get, .object_put = rd_object_put, .object_get = rd_object_get,         \
-        .report_put = rd_report_put, .report_get = rd_report_get,                                  \
+        .cert_count = rd_cert_count, .cert_status = rd_cert_status, .cert_iter = rd_cert_iter,     \
+        .idem_claim = rd_idem_claim, .idem_get = rd_idem_get, .object_put = rd_object_put,         \
+        .object_get = rd_object_get, .report_put = rd_report_put, .report_get = rd_report_get,     \
         .report_latest = rd_report_latest, .counter_next = rd_counter_next,                        \
         .lock_acquire = rd_lock_acquire, .lock_release = rd_lock_release,                          \
         .dump = acmpca_redis_dump, .load = acmpca_redis_load,                                      \

@@ -768,6 +768,57 @@ static void assert_serials(apr_array_header_t *got, const char *const *want, int
     }
 }
 
+/* cert_status: one certificate's revocation state and its CA's version in one read. */
+static void test_cert_status(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec;
+    acmpca_cert_rec_t cert = cert_rec("ca-s", "0a");
+    apr_int64_t version, v;
+    apr_time_t revoked_at;
+    const char *reason;
+    int found;
+
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_NOTFOUND);
+    ca_make(fx, &rec, "ca-s", "111111111111");
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-s", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(version, v);
+    assert_int_equal(found, 0);
+    assert_int_equal(revoked_at, 0);
+    assert_null(reason);
+
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(found, 1);
+    assert_int_equal(revoked_at, 0);
+    assert_null(reason);
+
+    assert_int_equal(
+        fx->api->cert_revoke(fx->s, "ca-s", "0a", 1700000000000000, "KEY_COMPROMISE", fx->p),
+        APR_SUCCESS);
+    rec.doc = "{\"v\":2}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(version, rec.version);
+    assert_int_equal(found, 1);
+    assert_int_equal(revoked_at, 1700000000000000);
+    assert_string_equal(reason, "KEY_COMPROMISE");
+    /* another certificate of the same CA: absent */
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0b", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(found, 0);
+}
+
 static void test_cert_iter(void **state)
 {
     static const char *const serials[] = {"05", "01", "04", "02", "03"};
@@ -2162,6 +2213,7 @@ int main(void)
             STORE_TEST(test_cert_put_duplicate, be),
             STORE_TEST(test_cert_get_revoke, be),
             STORE_TEST(test_cert_iter, be),
+            STORE_TEST(test_cert_status, be),
             STORE_TEST(test_objects, be),
             STORE_TEST(test_reports, be),
             STORE_TEST(test_counters, be),
