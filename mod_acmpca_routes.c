@@ -179,24 +179,25 @@ static int no_such_key(request_rec *r, const char *request_id)
                     request_id);
 }
 
+/* data lives in r->pool, as every answer of these routes does (a CRL copied out of the
+ * cache or read from the store, an OCSP response): a pool bucket hands it to the
+ * network without a copy. ap_rwrite copied it into the brigade's buffer, and the core
+ * output filter copied a large CRL once more when it set the transient buckets aside. */
 static int send_bytes(request_rec *r, const unsigned char *data, apr_size_t len)
 {
-    apr_size_t off = 0;
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    apr_bucket_brigade *bb;
 
     ap_set_content_length(r, (apr_off_t)len);
     if (r->header_only) {
         return OK;
     }
-    /* ap_rwrite takes an int: a million-entry CRL is tens of MB, well within, but
-     * write in slices anyway so that no length is ever truncated. */
-    while (off < len) {
-        apr_size_t n = len - off > (1 << 30) ? (1 << 30) : len - off;
-        if (ap_rwrite(data + off, (int)n, r) < 0) {
-            break;
-        }
-        off += n;
+    bb = apr_brigade_create(r->pool, ba);
+    if (len) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)data, len, r->pool, ba));
     }
-    return OK;
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+    return ap_pass_brigade_fchk(r, bb, NULL);
 }
 
 static int send_object(request_rec *r, const acmpca_served_t *o, const char *request_id)
@@ -651,7 +652,7 @@ static int ocsp_post_handler(request_rec *r)
         || !(conf = acmpca_srv_conf(r->server))->store || !is_ocsp_post(r, conf)) {
         return DECLINED;
     }
-    request_id = acmpca_uuid(r->pool);
+    request_id = acmpca_request_id(r->pool);
     apr_table_setn(r->subprocess_env, "ACMPCA_REQUEST_ID", request_id);
     return ocsp_post(r, conf, request_id);
 }

@@ -141,6 +141,12 @@ typedef struct acmpca_store_provider_t {
                               acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p);
     apr_status_t (*ca_get)(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
                            apr_pool_t *p);
+    /** The version the CA's record has in the store now, as ca_get would read it
+     *  (APR_NOTFOUND when there is no such CA), without reading the document: the
+     *  freshness check of what a process keeps derived from a CA (CRLs, OCSP answers).
+     *  Read from the store itself at every call, so exact across processes and hosts. */
+    apr_status_t (*ca_version)(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                               apr_pool_t *p);
     /** Write rec->doc if the stored version is still rec->version; bumps rec->version. */
     apr_status_t (*ca_update)(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p);
     /** Remove a CA and all its records for good (after its restoration period). */
@@ -165,6 +171,14 @@ typedef struct acmpca_store_provider_t {
                                 apr_time_t revoked_at, const char *reason, apr_pool_t *p);
     apr_status_t (*cert_count)(acmpca_store_t *s, const char *ca_id, int which, apr_int64_t *pcount,
                                apr_pool_t *p);
+    /** A certificate's revocation state and the version of its CA's record, read together
+     *  (one sqlite transaction, one redis round trip), from the store at every call: what
+     *  an OCSP answer kept in memory must still match. APR_NOTFOUND when there is no such
+     *  CA; else *pfound says whether the certificate exists, *prevoked_at (0: not revoked)
+     *  and *preason (NULL unless revoked) its state. */
+    apr_status_t (*cert_status)(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                apr_int64_t *pca_version, int *pfound, apr_time_t *prevoked_at,
+                                const char **preason, apr_pool_t *p);
     /** Stream the CA's certificates in serial order without holding them all. */
     apr_status_t (*cert_iter)(acmpca_store_t *s, const char *ca_id, int which, acmpca_cert_cb *cb,
                               void *baton, apr_pool_t *p);

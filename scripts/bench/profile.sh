@@ -4,9 +4,15 @@
 # Starts the benchmark httpd (httpd.sh) on a fresh SQLite store, prepares it (setup.py),
 # then samples the httpd children with `perf record -e cpu-clock -g` while wrk sends
 # signed requests of OP, and prints wrk's rate and perf's flat and caller profiles.
-#   profile.sh OP [SECONDS]    OP: IssueCertificate-P256, GetCertificate, ... (sign.py)
+#   profile.sh OP [SECONDS]    OP: IssueCertificate-P256, GetCertificate, ... (sign.py),
+#                              or CRL-small, OCSP (unsigned raw requests, as bench.sh)
+# With PROFILE_TOOL=callgrind it counts instructions instead, which the load of the
+# machine does not change: httpd -X under callgrind answers PROFILE_N requests of OP over
+# one keep-alive connection (after as many to warm up), then the same for a static file
+# of the size of OP's answer; it prints the instructions per request of both and the
+# functions of OP's run (callgrind_annotate, warm-up included). Not for issuance.
 # Environment: MODULE, BENCH_PORT (18580: two ports), PROFILE_KEEP=1 (keep the work
-# directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16).
+# directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -16,7 +22,13 @@ OP=${1:?usage: profile.sh OP [SECONDS]}
 SECS=${2:-10}
 PORT=${BENCH_PORT:-18580}
 export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}" PYTHON="$PY" PYTHONDONTWRITEBYTECODE=1
-command -v perf >/dev/null || { echo "profile: perf is missing (make deps)" >&2; exit 2; }
+TOOL=${PROFILE_TOOL:-perf}
+N=${PROFILE_N:-2000}
+case $TOOL in
+perf) command -v perf >/dev/null || { echo "profile: perf is missing (make deps)" >&2; exit 2; } ;;
+callgrind) command -v valgrind >/dev/null || { echo "profile: valgrind is missing" >&2; exit 2; } ;;
+*) echo "profile: PROFILE_TOOL is perf or callgrind" >&2; exit 2 ;;
+esac
 for p in $PORT $((PORT + 1)); do
     if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then
         echo "profile: port $p is in use (BENCH_PORT=... to move)" >&2
@@ -30,7 +42,9 @@ BENCH_AKID=AKIA$(openssl rand -hex 8 | tr a-f A-F)
 BENCH_SECRET=$(openssl rand -base64 30)
 export BENCH_AKID BENCH_SECRET AWS_ACCESS_KEY_ID="$BENCH_AKID" AWS_SECRET_ACCESS_KEY="$BENCH_SECRET"
 export AWS_DEFAULT_REGION=us-east-1
+vg=""
 cleanup() {
+    if [ -n "$vg" ]; then kill "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true; fi
     sh "$B/httpd.sh" stop "$W/httpd" || true
     if [ -n "${PROFILE_KEEP:-}" ]; then echo "profile: kept $W"; else rm -rf "$W"; fi
 }
@@ -46,17 +60,94 @@ while [ $i -le 100 ]; do
 done
 sh "$B/httpd.sh" start "$W/httpd" "$PORT" $((PORT + 1))
 "$PY" "$B/setup.py" "http://127.0.0.1:$PORT" "$W/csr" "$W/module" >/dev/null
+URL=http://127.0.0.1:$PORT/
+state() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]] or "")' \
+    "$W/module/state.json" "$1"; }
 case $OP in
-IssueCertificate*) extra=$W/csr n=0 ;;
-*) extra=- n=1000 ;;
+CRL-small)
+    URL=$(state crl_url)
+    "$PY" "$B/rawreq.py" get "$URL" "$W/reqs" ;;
+OCSP)
+    URL=$(state ocsp_url)
+    openssl ocsp -issuer "$W/module/ca.pem" -cert "$W/module/cert.pem" -no_nonce \
+        -reqout "$W/ocsp.der" >/dev/null 2>&1
+    "$PY" "$B/rawreq.py" ocsp "$URL" "$W/ocsp.der" "$W/reqs" ;;
+IssueCertificate*)
+    "$PY" "$B/sign.py" "$OP" "$W/module/state.json" "$W/csr" 0 "$W/reqs" ;;
+*)
+    "$PY" "$B/sign.py" "$OP" "$W/module/state.json" - 1000 "$W/reqs" ;;
 esac
-"$PY" "$B/sign.py" "$OP" "$W/module/state.json" "$extra" "$n" "$W/reqs"
+
+if [ "$TOOL" = callgrind ]; then
+    # The answer's size, for a static file of the same size on the static port.
+    "$PY" "$B/sendn.py" 127.0.0.1 "$PORT" "$W/reqs" 1
+    size=$("$PY" - "$W/reqs" "$PORT" <<'PYEOF'
+import socket, sys
+data = open(sys.argv[1], "rb").read()
+nl = data.index(b"\n")
+req = data[nl + 1:nl + 1 + int(data[:nl])]
+s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+s.sendall(req.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n", 1))
+buf = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    buf += c
+print(len(buf.split(b"\r\n\r\n", 1)[1]))
+PYEOF
+)
+    head -c "$size" /dev/urandom > "$W/httpd/htdocs/static.bin"
+    "$PY" "$B/rawreq.py" get "http://127.0.0.1:$((PORT + 1))/static.bin" "$W/static.req"
+    sh "$B/httpd.sh" stop "$W/httpd"
+    # vgdb (callgrind_control) cannot reach an idle httpd here, so each count is the
+    # difference of two whole runs: N requests and 2N, the first N warming up.
+    # The output directory is the child user's to write (httpd -X drops root too).
+    mkdir -p "$W/cg"
+    chmod 0777 "$W/cg"
+    run() { # OUT REQS PORT K: httpd -X under callgrind answers K requests, then stops
+        : > "$1"
+        chmod 0666 "$1" # callgrind makes it as root and writes it as the child user
+        valgrind --tool=callgrind --vgdb=no --callgrind-out-file="$1" \
+            "${HTTPD:-/usr/sbin/apache2}" -f "$W/httpd/httpd.conf" -X 2>"$W/valgrind.log" &
+        vg=$!
+        i=0
+        until curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/"; do
+            i=$((i + 1)); [ $i -lt 600 ] || { echo "profile: httpd -X did not start" >&2; exit 1; }
+            sleep 0.1
+        done
+        "$PY" "$B/sendn.py" 127.0.0.1 "$3" "$2" "$4"
+        kill "$vg"
+        wait "$vg" || true
+        vg=""
+    }
+    # Whole-program totals also count what idle threads do in the time a run takes;
+    # ap_run_process_connection (inclusive) is the work of the workers on requests alone.
+    total() { callgrind_annotate --inclusive=yes "$1" 2>/dev/null | awk -v f="$2" '
+        $0 ~ f { gsub(",", "", $1); print $1; exit }'; }
+    count() { # NAME REQS PORT: instructions per request of the second N
+        run "$W/cg/$1.a" "$2" "$3" "$N"
+        run "$W/cg/$1" "$2" "$3" $((2 * N))
+        conn=$(( ($(total "$W/cg/$1" ':ap_run_process_connection ') \
+            - $(total "$W/cg/$1.a" ':ap_run_process_connection ')) / N ))
+        all=$(( ($(total "$W/cg/$1" 'PROGRAM TOTALS') - $(total "$W/cg/$1.a" 'PROGRAM TOTALS')) / N ))
+        echo "$1: $conn instructions per request in ap_run_process_connection, $all in all"
+    }
+    echo "== instructions per request (callgrind, httpd -X, one keep-alive connection, N=$N)"
+    count "$OP" "$W/reqs" "$PORT"
+    count "static-$size-B" "$W/static.req" $((PORT + 1))
+    echo "== $OP: functions by inclusive instructions, top 40"
+    callgrind_annotate --inclusive=yes "$W/cg/$OP" 2>/dev/null | sed -n '/^Ir/,$p' | head -42
+    echo "== $OP: functions by own instructions, top 30"
+    callgrind_annotate "$W/cg/$OP" 2>/dev/null | sed -n '/^Ir/,$p' | head -32
+    exit 0
+fi
 
 pids=$(pgrep -d, -P "$(cat "$W/httpd/httpd.pid")")
 perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
 wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
-    -s "$B/req.lua" "http://127.0.0.1:$PORT/" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
+    -s "$B/req.lua" "$URL" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
     grep '^{' || true
 wait $rec || true
 echo "== flat profile (self), top 45"

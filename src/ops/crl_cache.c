@@ -14,7 +14,11 @@
  * or EXPIRED (acmpca_crl_target), the only states whose CRL is ever cached here.
  *
  * Bounded: CRL_SLOTS CAs, each CRL at most CRL_MAX_LEN bytes (larger ones, the
- * million-entry kind, are served from the store every time); least recently used first. */
+ * million-entry kind, are served from the store every time); least recently used first.
+ *
+ * A hit copies nothing: the entry is immutable and counted, the answer points into it,
+ * and a cleanup of the request's pool lets go of it; an entry replaced meanwhile is
+ * freed by whichever of the slot and the last request lets go of it last. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +32,19 @@
 #define CRL_MAX_LEN (1024 * 1024)
 #define ID_LEN      40
 
-typedef struct slot_t {
-    char ca_id[ID_LEN]; /* "" when free */
-    const void *scope;  /* the acmpca_env_t: store, region and all */
-    apr_int64_t version;
+typedef struct entry_t {
+    unsigned int refs; /* the slot's and the requests', under lock */
     char *bucket, *key, *etag, *content_type;
     unsigned char *data;
     apr_size_t len;
     apr_time_t modified, next_update;
+} entry_t;
+
+typedef struct slot_t {
+    char ca_id[ID_LEN]; /* "" when free */
+    const void *scope;  /* the acmpca_env_t: store, region and all */
+    apr_int64_t version;
+    entry_t *e;
     apr_uint64_t used;
 } slot_t;
 
@@ -43,14 +52,33 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static slot_t slots[CRL_SLOTS];
 static apr_uint64_t clock_now;
 
-static void slot_free(slot_t *s)
+static void entry_free(entry_t *e)
 {
-    free(s->bucket);
-    free(s->key);
-    free(s->etag);
-    free(s->content_type);
-    free(s->data);
-    memset(s, 0, sizeof(*s));
+    if (e) {
+        free(e->bucket);
+        free(e->key);
+        free(e->etag);
+        free(e->content_type);
+        free(e->data);
+        free(e);
+    }
+}
+
+/* Under lock: one reference less; the entry to free (after unlocking) when it was the last. */
+static entry_t *entry_unref(entry_t *e)
+{
+    return e && --e->refs == 0 ? e : NULL;
+}
+
+static apr_status_t entry_release(void *data)
+{
+    entry_t *gone;
+
+    pthread_mutex_lock(&lock);
+    gone = entry_unref(data);
+    pthread_mutex_unlock(&lock);
+    entry_free(gone);
+    return APR_SUCCESS;
 }
 
 static slot_t *find(const void *scope, const char *ca_id)
@@ -69,8 +97,8 @@ int acmpca_crl_cache_get(acmpca_served_t *out, const acmpca_env_t *env, const ch
                          apr_int64_t version, const char *bucket, const char *key, apr_pool_t *p)
 {
     acmpca_object_t *obj;
+    entry_t *e = NULL;
     slot_t *s;
-    int hit = 0;
 
     if (strlen(ca_id) >= ID_LEN) {
         return 0;
@@ -78,25 +106,32 @@ int acmpca_crl_cache_get(acmpca_served_t *out, const acmpca_env_t *env, const ch
     pthread_mutex_lock(&lock);
     s = find(env, ca_id);
     if (s && s->version == version
-        && (!bucket || (!strcmp(s->bucket, bucket) && !strcmp(s->key, key)))) {
+        && (!bucket || (!strcmp(s->e->bucket, bucket) && !strcmp(s->e->key, key)))) {
         s->used = ++clock_now;
-        obj = apr_pcalloc(p, sizeof(*obj));
-        obj->bucket = apr_pstrdup(p, s->bucket);
-        obj->key = apr_pstrdup(p, s->key);
-        obj->content_type = s->content_type ? apr_pstrdup(p, s->content_type) : NULL;
-        obj->etag = s->etag ? apr_pstrdup(p, s->etag) : NULL;
-        obj->data = apr_pmemdup(p, s->data, s->len);
-        obj->len = s->len;
-        obj->modified = s->modified;
-        memset(out, 0, sizeof(*out));
-        out->obj = obj;
-        out->is_public = 1;
-        out->ca_id = apr_pstrdup(p, ca_id);
-        out->next_update = s->next_update;
-        hit = 1;
+        e = s->e;
+        e->refs++;
     }
     pthread_mutex_unlock(&lock);
-    return hit;
+    if (!e) {
+        return 0;
+    }
+    /* Registered before anything in p can point into e: cleanups run last-in first-out,
+     * so a pool bucket made of e->data later copies it out before e goes. */
+    apr_pool_cleanup_register(p, e, entry_release, apr_pool_cleanup_null);
+    obj = apr_pcalloc(p, sizeof(*obj));
+    obj->bucket = e->bucket;
+    obj->key = e->key;
+    obj->content_type = e->content_type;
+    obj->etag = e->etag;
+    obj->data = e->data;
+    obj->len = e->len;
+    obj->modified = e->modified;
+    memset(out, 0, sizeof(*out));
+    out->obj = obj;
+    out->is_public = 1;
+    out->ca_id = apr_pstrdup(p, ca_id);
+    out->next_update = e->next_update;
+    return 1;
 }
 
 /* Is served the CRL ca's document records, at the place it records? */
@@ -122,30 +157,32 @@ void acmpca_crl_cache_put(const acmpca_env_t *env, const acmpca_ca_t *ca,
 {
     const void *scope = env;
     const acmpca_object_t *obj = served->obj;
-    slot_t fresh = {0}, *s;
+    entry_t *e, *gone;
+    slot_t *s;
     int i;
 
     if (!ca->rec || !obj || !obj->bucket || !obj->key || obj->len == 0 || obj->len > CRL_MAX_LEN
         || strlen(ca->ref.id) >= ID_LEN || !is_recorded(ca, obj, p)) {
         return;
     }
-    apr_cpystrn(fresh.ca_id, ca->ref.id, sizeof(fresh.ca_id));
-    fresh.scope = scope;
-    fresh.version = ca->rec->version;
-    fresh.bucket = strdup(obj->bucket);
-    fresh.key = strdup(obj->key);
-    fresh.etag = dup_or_null(obj->etag);
-    fresh.content_type = dup_or_null(obj->content_type);
-    fresh.data = malloc(obj->len);
-    if (!fresh.bucket || !fresh.key || !fresh.data || (obj->etag && !fresh.etag)
-        || (obj->content_type && !fresh.content_type)) {
-        slot_free(&fresh);
+    if ((e = calloc(1, sizeof(*e))) == NULL) {
         return;
     }
-    memcpy(fresh.data, obj->data, obj->len);
-    fresh.len = obj->len;
-    fresh.modified = obj->modified;
-    fresh.next_update = served->next_update;
+    e->refs = 1; /* the slot's */
+    e->bucket = strdup(obj->bucket);
+    e->key = strdup(obj->key);
+    e->etag = dup_or_null(obj->etag);
+    e->content_type = dup_or_null(obj->content_type);
+    e->data = malloc(obj->len);
+    if (!e->bucket || !e->key || !e->data || (obj->etag && !e->etag)
+        || (obj->content_type && !e->content_type)) {
+        entry_free(e);
+        return;
+    }
+    memcpy(e->data, obj->data, obj->len);
+    e->len = obj->len;
+    e->modified = obj->modified;
+    e->next_update = served->next_update;
 
     pthread_mutex_lock(&lock);
     if ((s = find(scope, ca->ref.id)) == NULL) {
@@ -161,13 +198,17 @@ void acmpca_crl_cache_put(const acmpca_env_t *env, const acmpca_ca_t *ca,
         }
     }
     /* A slower thread must not put back an older version than the one cached. */
-    if (s->ca_id[0] && !strcmp(s->ca_id, fresh.ca_id) && s->version > fresh.version) {
+    if (s->ca_id[0] && !strcmp(s->ca_id, ca->ref.id) && s->version > ca->rec->version) {
         pthread_mutex_unlock(&lock);
-        slot_free(&fresh);
+        entry_free(e);
         return;
     }
-    slot_free(s);
-    *s = fresh;
+    gone = entry_unref(s->e);
+    apr_cpystrn(s->ca_id, ca->ref.id, sizeof(s->ca_id));
+    s->scope = scope;
+    s->version = ca->rec->version;
+    s->e = e;
     s->used = ++clock_now;
     pthread_mutex_unlock(&lock);
+    entry_free(gone);
 }

@@ -160,17 +160,17 @@ static apr_status_t serve_ca_crl(acmpca_served_t *out, acmpca_op_ctx_t *ctx, acm
     return rv;
 }
 
-/* The CRL of the CA a CRL name holds, from this process's memory while the CA's record
- * keeps the version it was cached at (crl_cache.c): one small store read. */
-static int cached_crl(acmpca_served_t *out, const acmpca_env_t *env, const char *bucket,
-                      const char *key, apr_pool_t *p)
+/* The CRL of the CA id, from this process's memory while the CA's record keeps the
+ * version it was cached at (crl_cache.c): one store read of that version alone. The
+ * names need no check of their own: a hit is a byte-for-byte match of the bucket and key
+ * of an object read through get(), which checked them. */
+static int cached_crl(acmpca_served_t *out, const acmpca_env_t *env, const char *id,
+                      const char *bucket, const char *key, apr_pool_t *p)
 {
-    acmpca_ca_rec_t *rec;
-    const char *id = key ? crl_key_ca(key, p) : NULL;
+    apr_int64_t version;
 
-    return id && (!bucket || acmpca_object_name_ok(bucket, key))
-           && env->store->provider->ca_get(env->store, id, &rec, p) == APR_SUCCESS
-           && acmpca_crl_cache_get(out, env, id, rec->version, bucket, key, p);
+    return id && env->store->provider->ca_version(env->store, id, &version, p) == APR_SUCCESS
+           && acmpca_crl_cache_get(out, env, id, version, bucket, key, p);
 }
 
 apr_status_t acmpca_object_serve(acmpca_served_t *out, const acmpca_env_t *env, const char *bucket,
@@ -184,7 +184,7 @@ apr_status_t acmpca_object_serve(acmpca_served_t *out, const acmpca_env_t *env, 
     int days;
 
     memset(out, 0, sizeof(*out));
-    if (cached_crl(out, env, bucket, key, p)) {
+    if (cached_crl(out, env, key ? crl_key_ca(key, p) : NULL, bucket, key, p)) {
         return APR_SUCCESS;
     }
     rv = get(out, env, bucket, key, p);
@@ -240,7 +240,7 @@ apr_status_t acmpca_crl_serve(acmpca_served_t *out, const acmpca_env_t *env, con
     if (!acmpca_is_uuid(ca_id)) {
         return APR_NOTFOUND;
     }
-    if (cached_crl(out, env, NULL, apr_pstrcat(p, ca_id, ".crl", NULL), p)) {
+    if (cached_crl(out, env, ca_id, NULL, NULL, p)) {
         return APR_SUCCESS;
     }
     if (ca_by_id(&ca, &ctx, env, ca_id, now, p) != APR_SUCCESS

@@ -155,21 +155,16 @@ static apr_status_t find_ca(responder_t *r, const acmpca_env_t *env, const acmpc
     return APR_NOTFOUND;
 }
 
-static apr_status_t status_of(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
-                              const responder_t *r, const acmpca_ocsp_req_t *req, int i,
-                              apr_pool_t *p)
+/* The status the store has for (ca_id, serial) right now. */
+static apr_status_t cert_status(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
+                                const char *ca_id, const char *serial, apr_pool_t *p)
 {
-    const char *serial = acmpca_ocsp_serial(req, i, p);
     acmpca_cert_rec_t *rec;
     apr_status_t rv;
 
     memset(st, 0, sizeof(*st));
     st->status = ACMPCA_OCSP_UNKNOWN;
-    /* Another issuer in the same request, or a serial no CA of ours could have made. */
-    if (!serial || !acmpca_ocsp_issued_by(req, i, r->cert)) {
-        return APR_SUCCESS;
-    }
-    rv = env->store->provider->cert_get(env->store, r->ca->ref.id, serial, &rec, p);
+    rv = env->store->provider->cert_get(env->store, ca_id, serial, &rec, p);
     if (rv == APR_NOTFOUND) {
         return APR_SUCCESS;
     }
@@ -185,6 +180,53 @@ static apr_status_t status_of(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
         st->status = ACMPCA_OCSP_GOOD;
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t status_of(acmpca_ocsp_status_t *st, const acmpca_env_t *env,
+                              const responder_t *r, const acmpca_ocsp_req_t *req, int i,
+                              apr_pool_t *p)
+{
+    const char *serial = acmpca_ocsp_serial(req, i, p);
+
+    memset(st, 0, sizeof(*st));
+    st->status = ACMPCA_OCSP_UNKNOWN;
+    /* Another issuer in the same request, or a serial no CA of ours could have made. */
+    if (!serial || !acmpca_ocsp_issued_by(req, i, r->cert)) {
+        return APR_SUCCESS;
+    }
+    return cert_status(st, env, r->ca->ref.id, serial, p);
+}
+
+/* The response this process signed for the same request bytes, when the CA's record
+ * still has the version and the certificate the status it was signed with, both read
+ * from the store now (cert_status: one read of the two): a revocation or any change of
+ * the CA, made by any process or host, is answered at once. Neither the request is
+ * parsed nor the CA loaded: the bytes name the same CertID, and a CA record of the same
+ * version the same CA and certificate (time alone only turns an ACTIVE or DISABLED CA
+ * EXPIRED, all three answered). */
+static int reuse(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env, const unsigned char *der,
+                 apr_size_t len, apr_time_t now, apr_pool_t *p)
+{
+    acmpca_ocsp_cache_key_t k;
+    acmpca_ocsp_status_t st = {0};
+    apr_int64_t version;
+    apr_time_t revoked_at;
+    const char *reason;
+    int found;
+
+    if (!acmpca_ocsp_cache_peek(&k, reply, env->store, der, len, now, p)
+        || env->store->provider->cert_status(env->store, k.ca_id, k.serial, &version, &found,
+                                             &revoked_at, &reason, p)
+               != APR_SUCCESS
+        || version != k.ca_version) {
+        return 0;
+    }
+    st.status = !found ? ACMPCA_OCSP_UNKNOWN : revoked_at ? ACMPCA_OCSP_REVOKED : ACMPCA_OCSP_GOOD;
+    if (st.status == ACMPCA_OCSP_REVOKED) {
+        st.revoked_at = revoked_at;
+        st.reason = acmpca_revocation_reason_code(reason);
+    }
+    return st.status == k.st.status && st.revoked_at == k.st.revoked_at && st.reason == k.st.reason;
 }
 
 static void error_reply(acmpca_ocsp_reply_t *reply, int status, apr_pool_t *p)
@@ -211,6 +253,10 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
     int i, n;
 
     memset(reply, 0, sizeof(*reply));
+    if (reuse(reply, env, der, len, now, p)) {
+        return;
+    }
+    memset(reply, 0, sizeof(*reply));
     if (acmpca_ocsp_parse(&req, der, len, p) != APR_SUCCESS) {
         error_reply(reply, ACMPCA_OCSP_MALFORMED_REQUEST, p);
         return;
@@ -236,6 +282,7 @@ void acmpca_ocsp_answer(acmpca_ocsp_reply_t *reply, const acmpca_env_t *env,
     key.store = env->store;
     key.ca_id = r.ca->ref.id;
     key.ca_version = r.ca->rec->version;
+    key.serial = acmpca_ocsp_serial(req, 0, p);
     key.st = statuses[0];
     if (acmpca_ocsp_cache_get(reply, &key, now, p)) {
         return;

@@ -10,6 +10,10 @@
  * key, so a revocation made anywhere (another process, another host) is answered at once;
  * only thisUpdate is older, by at most ACMPCA_OCSP_REUSE.
  *
+ * acmpca_ocsp_cache_peek goes further: the slot remembers the CA and the serial the
+ * request named, so a repeated request is answered without parsing it or loading the CA,
+ * after the two store reads that prove the response current (src/ops/ocsp.c reuse).
+ *
  * Direct-mapped slots, each holding one request and its response in malloc'd memory:
  * the cache never holds more than OCSP_CACHE_SLOTS of them, and a slot is overwritten by
  * the next request that hashes to it. */
@@ -25,6 +29,7 @@
 #define MAX_REQ_LEN      512  /* one CertID and a few extensions */
 #define MAX_RESP_LEN     4096 /* one SingleResponse signed with up to RSA-4096 */
 #define ID_LEN           40
+#define SERIAL_LEN       41 /* 20 octets in hex (RFC 5280 §4.1.2.2) */
 
 typedef struct slot_t {
     unsigned char *req; /* NULL: free */
@@ -32,6 +37,7 @@ typedef struct slot_t {
     const void *store;
     char ca_id[ID_LEN];
     apr_int64_t ca_version;
+    char serial[SERIAL_LEN]; /* "" when unknown: no peek */
     acmpca_ocsp_status_t st;
     unsigned char *der;
     apr_size_t len;
@@ -66,6 +72,44 @@ static int same(const slot_t *s, const acmpca_ocsp_cache_key_t *k)
            && s->st.reason == k->st.reason;
 }
 
+static int usable(const slot_t *s, apr_time_t now)
+{
+    return s->this_update <= now && now < s->this_update + ACMPCA_OCSP_REUSE
+           && now < s->next_update;
+}
+
+int acmpca_ocsp_cache_peek(acmpca_ocsp_cache_key_t *k, acmpca_ocsp_reply_t *reply,
+                           const void *store, const unsigned char *req, apr_size_t len,
+                           apr_time_t now, apr_pool_t *p)
+{
+    slot_t *s;
+    int hit = 0;
+
+    if (len == 0 || len > MAX_REQ_LEN) {
+        return 0;
+    }
+    s = slot_of(req, len);
+    pthread_mutex_lock(&lock);
+    if (s->req && s->req_len == len && !memcmp(s->req, req, len) && s->store == store
+        && s->serial[0] && usable(s, now)) {
+        memset(k, 0, sizeof(*k));
+        k->req = req;
+        k->req_len = len;
+        k->store = store;
+        k->ca_id = apr_pstrdup(p, s->ca_id);
+        k->ca_version = s->ca_version;
+        k->serial = apr_pstrdup(p, s->serial);
+        k->st = s->st;
+        reply->der = apr_pmemdup(p, s->der, s->len);
+        reply->len = s->len;
+        reply->next_update = s->next_update;
+        reply->status = 0;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&lock);
+    return hit;
+}
+
 int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_key_t *k,
                           apr_time_t now, apr_pool_t *p)
 {
@@ -77,8 +121,7 @@ int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_ke
     }
     s = slot_of(k->req, k->req_len);
     pthread_mutex_lock(&lock);
-    if (same(s, k) && s->this_update <= now && now < s->this_update + ACMPCA_OCSP_REUSE
-        && now < s->next_update) {
+    if (same(s, k) && usable(s, now)) {
         reply->der = apr_pmemdup(p, s->der, s->len);
         reply->len = s->len;
         reply->next_update = s->next_update;
@@ -117,6 +160,12 @@ void acmpca_ocsp_cache_put(const acmpca_ocsp_cache_key_t *k, const acmpca_ocsp_r
     s->store = k->store;
     apr_cpystrn(s->ca_id, k->ca_id, sizeof(s->ca_id));
     s->ca_version = k->ca_version;
+    if (k->serial && strlen(k->serial) < sizeof(s->serial)) {
+        apr_cpystrn(s->serial, k->serial, sizeof(s->serial));
+    }
+    else {
+        s->serial[0] = '\0';
+    }
     s->st = k->st;
     s->der = der;
     s->len = reply->len;

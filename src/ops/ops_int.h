@@ -315,7 +315,17 @@ typedef struct acmpca_ocsp_cache_key_t {
     const char *ca_id;
     apr_int64_t ca_version;
     acmpca_ocsp_status_t st; /* the certificate's status in the store, read just now */
+    const char *serial;      /* of the one CertID, as the store keys certificates */
 } acmpca_ocsp_cache_key_t;
+
+/** The response kept for these request bytes of this store, signed within
+ *  ACMPCA_OCSP_REUSE before now (and before its nextUpdate): 1, reply filled and k
+ *  filled with what it was made from (strings and DER copied into p), else 0. The caller
+ *  sends it only once it has read from the store that the CA's record still has
+ *  k->ca_version and the certificate still has k->st. */
+int acmpca_ocsp_cache_peek(acmpca_ocsp_cache_key_t *k, acmpca_ocsp_reply_t *reply,
+                           const void *store, const unsigned char *req, apr_size_t len,
+                           apr_time_t now, apr_pool_t *p);
 
 /** The response signed for k within ACMPCA_OCSP_REUSE before now (and before its
  *  nextUpdate): 1 and reply filled (DER copied into p), else 0. */

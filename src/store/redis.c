@@ -1825,6 +1825,33 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The version alone: a few bytes back instead of the whole document. "id" is asked
+ * too, as ca_read wants it: a hash without it is no CA. */
+static apr_status_t rd_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                                  apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t cmd;
+    redisReply *r;
+    apr_status_t rv;
+
+    *pversion = 0;
+    RD_OK(call_begin(&call, s, "ca_version", p));
+    cmd_init(&cmd, "HMGET", call.ptemp);
+    cmd_str(&cmd, key_ca(id, "ca", call.ptemp));
+    cmd_str(&cmd, "id");
+    cmd_str(&cmd, "version");
+    RD_OK(call_cmd(&call, &cmd, 1, &r));
+    if (!elem_str(r, 0, NULL) || !elem_str(r, 1, NULL)) {
+        rv = APR_NOTFOUND;
+    }
+    else {
+        *pversion = elem_i64(r, 1);
+    }
+leave:
+    return call_end(&call, rv);
+}
+
 static apr_status_t rd_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
 {
     rd_call_t call;
@@ -2183,6 +2210,51 @@ static apr_status_t rd_cert_get(acmpca_store_t *s, const char *ca_id, const char
     rec->ca_id = apr_pstrdup(p, ca_id);
     rec->serial = apr_pstrdup(p, serial);
     cert_read(rec, r, 0, p);
+leave:
+    return call_end(&call, rv);
+}
+
+/* Two reads in one round trip (a pipeline, not a transaction: each sees every write
+ * that completed before it). "id" and "pem" tell that the CA and the certificate exist. */
+static apr_status_t rd_cert_status(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                   apr_int64_t *pca_version, int *pfound, apr_time_t *prevoked_at,
+                                   const char **preason, apr_pool_t *p)
+{
+    rd_call_t call;
+    rd_cmd_t ca, cert;
+    rd_cmd_t *cmds[2] = {&ca, &cert};
+    redisReply *r[2] = {NULL, NULL};
+    apr_status_t rv;
+
+    *pca_version = 0;
+    *pfound = 0;
+    *prevoked_at = 0;
+    *preason = NULL;
+    RD_OK(call_begin(&call, s, "cert_status", p));
+    cmd_init(&ca, "HMGET", call.ptemp);
+    cmd_str(&ca, key_ca(ca_id, "ca", call.ptemp));
+    cmd_str(&ca, "id");
+    cmd_str(&ca, "version");
+    cmd_init(&cert, "HMGET", call.ptemp);
+    cmd_str(&cert, key_cert(ca_id, serial, call.ptemp));
+    cmd_str(&cert, "pem");
+    cmd_str(&cert, "ra");
+    cmd_str(&cert, "rr");
+    RD_OK(call_cmds(&call, cmds, 2, r));
+    if (reply_error_text(r[0]) || reply_error_text(r[1])) {
+        rv = call_error_reply(&call, reply_error_text(r[0]) ? r[0] : r[1]);
+        goto leave;
+    }
+    if (!elem_str(r[0], 0, NULL) || !elem_str(r[0], 1, NULL)) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pca_version = elem_i64(r[0], 1);
+    if (elem_str(r[1], 0, NULL)) {
+        *pfound = 1;
+        *prevoked_at = elem_i64(r[1], 1);
+        *preason = *prevoked_at ? elem_str(r[1], 2, p) : NULL;
+    }
 leave:
     return call_end(&call, rv);
 }
@@ -2690,14 +2762,15 @@ const char *const *acmpca_redis_cert_fields(void)
     {                                                                                              \
         .name = pname, .flags = ACMPCA_STORE_F_MULTIHOST, .create = pcreate, .open = rd_open,      \
         .attach = rd_attach, .ca_create = rd_ca_create, .ca_get = rd_ca_get,                       \
-        .ca_update = rd_ca_update, .ca_purge = rd_ca_purge, .ca_list = rd_ca_list,                 \
-        .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get, .cert_put = rd_cert_put,             \
-        .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke, .cert_count = rd_cert_count,       \
-        .cert_iter = rd_cert_iter, .idem_claim = rd_idem_claim, .idem_get = rd_idem_get,           \
-        .object_put = rd_object_put, .object_get = rd_object_get, .report_put = rd_report_put,     \
-        .report_get = rd_report_get, .report_latest = rd_report_latest,                            \
-        .counter_next = rd_counter_next, .lock_acquire = rd_lock_acquire,                          \
-        .lock_release = rd_lock_release, .dump = acmpca_redis_dump, .load = acmpca_redis_load,     \
+        .ca_version = rd_ca_version, .ca_update = rd_ca_update, .ca_purge = rd_ca_purge,           \
+        .ca_list = rd_ca_list, .ca_count = rd_ca_count, .ca_key_get = rd_ca_key_get,               \
+        .cert_put = rd_cert_put, .cert_get = rd_cert_get, .cert_revoke = rd_cert_revoke,           \
+        .cert_count = rd_cert_count, .cert_status = rd_cert_status, .cert_iter = rd_cert_iter,     \
+        .idem_claim = rd_idem_claim, .idem_get = rd_idem_get, .object_put = rd_object_put,         \
+        .object_get = rd_object_get, .report_put = rd_report_put, .report_get = rd_report_get,     \
+        .report_latest = rd_report_latest, .counter_next = rd_counter_next,                        \
+        .lock_acquire = rd_lock_acquire, .lock_release = rd_lock_release,                          \
+        .dump = acmpca_redis_dump, .load = acmpca_redis_load,                                      \
     }
 
 const acmpca_store_provider_t acmpca_store_redis = RD_PROVIDER("redis", rd_create);

@@ -277,6 +277,8 @@ typedef enum {
     ST_LOCK_ACQUIRE,
     ST_LOCK_WANT,
     ST_LOCK_RELEASE,
+    ST_CA_VERSION,
+    ST_CERT_STATUS,
     ST_COUNT
 } stmt_id;
 
@@ -388,6 +390,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOCK_WANT] = "UPDATE locks SET wanted = 1 WHERE ca_id = ?1 AND name = ?2",
     [ST_LOCK_RELEASE] = "DELETE FROM locks WHERE ca_id = ?1 AND name = ?2 AND owner = ?3"
                         " RETURNING wanted",
+    [ST_CA_VERSION] = "SELECT version FROM cas WHERE id = ?1",
+    /* One row while the CA exists, with the certificate's columns NULL when it does not. */
+    [ST_CERT_STATUS] = "SELECT v.version, c.serial IS NOT NULL, c.revoked_at, c.revocation_reason"
+                       " FROM cas v LEFT JOIN certs c ON c.ca_id = v.id AND c.serial = ?2"
+                       " WHERE v.id = ?1",
 };
 
 /**************************************************************************************
@@ -1538,6 +1545,28 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The version alone: no copy of the document, which is most of what ca_get reads. */
+static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
+                                  apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *pversion = 0;
+    SQ_OK(call_begin(&call, s, "ca_version", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_CA_VERSION, "s", id));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pversion = sqlite3_column_int64(stmt, 0);
+leave:
+    return call_end(&call, rv);
+}
+
 /* After an update changed no row: a lost race, or a CA that is gone? */
 static apr_status_t ca_missing_or_conflict(sq_call_t *call, const char *id)
 {
@@ -2008,6 +2037,36 @@ static apr_status_t revoke_write(sq_call_t *call, void *baton)
     rv = row ? APR_EEXIST : APR_NOTFOUND;
 leave:
     return rv;
+}
+
+/* Both reads in one statement, so one read transaction: the certificate's row is not
+ * copied (no PEM), and the CA's version comes with it. */
+static apr_status_t sq_cert_status(acmpca_store_t *s, const char *ca_id, const char *serial,
+                                   apr_int64_t *pca_version, int *pfound, apr_time_t *prevoked_at,
+                                   const char **preason, apr_pool_t *p)
+{
+    sq_call_t call;
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    *pca_version = 0;
+    *pfound = 0;
+    *prevoked_at = 0;
+    *preason = NULL;
+    SQ_OK(call_begin(&call, s, "cert_status", p));
+    SQ_OK(stmt_prep(&call, &stmt, ST_CERT_STATUS, "ss", ca_id, serial));
+    SQ_OK(stmt_step(&call, stmt, &row));
+    if (!row) {
+        rv = APR_NOTFOUND;
+        goto leave;
+    }
+    *pca_version = sqlite3_column_int64(stmt, 0);
+    *pfound = sqlite3_column_int(stmt, 1);
+    *prevoked_at = sqlite3_column_int64(stmt, 2); /* NULL reads as 0: not revoked */
+    *preason = *prevoked_at ? col_str(stmt, 3, p) : NULL;
+leave:
+    return call_end(&call, rv);
 }
 
 static apr_status_t sq_cert_revoke(acmpca_store_t *s, const char *ca_id, const char *serial,
@@ -2598,6 +2657,7 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .attach = sq_attach,
     .ca_create = sq_ca_create,
     .ca_get = sq_ca_get,
+    .ca_version = sq_ca_version,
     .ca_update = sq_ca_update,
     .ca_purge = sq_ca_purge,
     .ca_list = sq_ca_list,
@@ -2607,6 +2667,7 @@ const acmpca_store_provider_t acmpca_store_sqlite = {
     .cert_get = sq_cert_get,
     .cert_revoke = sq_cert_revoke,
     .cert_count = sq_cert_count,
+    .cert_status = sq_cert_status,
     .cert_iter = sq_cert_iter,
     .crl_index = sq_crl_index,
     .idem_claim = sq_idem_claim,

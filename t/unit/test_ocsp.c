@@ -390,8 +390,9 @@ static void test_ocsp_cache(void **state)
     static const unsigned char resp[] = "its signed response";
     acmpca_ocsp_reply_t signed_reply = {resp, sizeof(resp), 0, 0}, got;
     acmpca_ocsp_cache_key_t k = {
-        req, sizeof(req), &k, "6f1c3b2e-0000-4000-8000-000000000001", 7, {ACMPCA_OCSP_GOOD, 0, 0}};
-    acmpca_ocsp_cache_key_t other;
+        req,   sizeof(req), &k, "6f1c3b2e-0000-4000-8000-000000000001", 7, {ACMPCA_OCSP_GOOD, 0, 0},
+        "7a5c"};
+    acmpca_ocsp_cache_key_t other, seen;
     apr_time_t t0 = SEC(1800000000);
 
     signed_reply.next_update = t0 + SEC(3600);
@@ -401,9 +402,20 @@ static void test_ocsp_cache(void **state)
     assert_int_equal(got.len, sizeof(resp));
     assert_memory_equal(got.der, resp, sizeof(resp));
     assert_true(got.next_update == signed_reply.next_update);
+    /* peek: by the bytes alone, with what the response was made from (for the caller to
+     * check against the store) */
+    assert_true(acmpca_ocsp_cache_peek(&seen, &got, &k, req, sizeof(req), t0 + SEC(1), p));
+    assert_memory_equal(got.der, resp, sizeof(resp));
+    assert_string_equal(seen.ca_id, k.ca_id);
+    assert_string_equal(seen.serial, "7a5c");
+    assert_true(seen.ca_version == 7 && seen.st.status == ACMPCA_OCSP_GOOD);
+    assert_false(acmpca_ocsp_cache_peek(&seen, &got, &other, req, sizeof(req), t0 + SEC(1), p));
+    assert_false(acmpca_ocsp_cache_peek(&seen, &got, &k, req, sizeof(req) - 1, t0 + SEC(1), p));
     /* too old to hand out again, or from before it was signed */
     assert_false(acmpca_ocsp_cache_get(&got, &k, t0 + ACMPCA_OCSP_REUSE, p));
     assert_false(acmpca_ocsp_cache_get(&got, &k, t0 - SEC(1), p));
+    assert_false(
+        acmpca_ocsp_cache_peek(&seen, &got, &k, req, sizeof(req), t0 + ACMPCA_OCSP_REUSE, p));
     /* the certificate was revoked meanwhile: the status read from the store differs */
     other = k;
     other.st.status = ACMPCA_OCSP_REVOKED;
@@ -421,6 +433,12 @@ static void test_ocsp_cache(void **state)
     other.req_len = 0;
     acmpca_ocsp_cache_put(&other, &signed_reply, t0);
     assert_false(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+    /* no serial remembered: found by get (the responder parsed the request), never peeked */
+    other = k;
+    other.serial = NULL;
+    acmpca_ocsp_cache_put(&other, &signed_reply, t0);
+    assert_true(acmpca_ocsp_cache_get(&got, &other, t0 + SEC(1), p));
+    assert_false(acmpca_ocsp_cache_peek(&seen, &got, &k, req, sizeof(req), t0 + SEC(1), p));
 }
 
 int main(void)

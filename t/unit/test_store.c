@@ -359,6 +359,54 @@ static void test_ca_create_get(void **state)
     assert_int_equal(rv, APR_EEXIST);
 }
 
+/* ca_version: the version ca_get reads, without the document, and what another process
+ * wrote is seen by the very next call (the CRL and OCSP caches rely on it). */
+static void test_ca_version(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec, *got;
+    apr_proc_t proc;
+    apr_exit_why_e why;
+    apr_int64_t v = -1;
+    apr_status_t rv;
+    int code;
+
+    ca_make(fx, &rec, "ca-v", "111111111111");
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-v", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 1);
+    rec.doc = "{\"v\":2}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-v", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 2);
+
+    /* Another process writes: this one's next read has it (no cache in between). */
+    rv = apr_proc_fork(&proc, fx->p);
+    if (rv == APR_INCHILD) {
+        acmpca_ca_rec_t *cur;
+        apr_pool_t *pchild;
+        if (apr_pool_create(&pchild, NULL) != APR_SUCCESS
+            || fx->api->ca_get(fx->s, "ca-v", &cur, pchild) != APR_SUCCESS) {
+            _exit(1);
+        }
+        cur->doc = "{\"v\":3}";
+        _exit(fx->api->ca_update(fx->s, cur, pchild) == APR_SUCCESS ? 0 : 2);
+    }
+    assert_int_equal(rv, APR_INPARENT);
+    assert_int_equal(apr_proc_wait(&proc, &code, &why, APR_WAIT), APR_CHILD_DONE);
+    assert_int_equal(why, APR_PROC_EXIT);
+    assert_int_equal(code, 0);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-v", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 3);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-v", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->version, v);
+
+    v = -1;
+    assert_int_equal(fx->api->ca_version(fx->s, "no-such-ca", &v, fx->p), APR_NOTFOUND);
+    assert_int_equal(v, 0);
+    assert_int_equal(fx->api->ca_purge(fx->s, "ca-v", fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-v", &v, fx->p), APR_NOTFOUND);
+}
+
 static void test_ca_update_conflict(void **state)
 {
     fx_t *fx = *state;
@@ -719,6 +767,57 @@ static void assert_serials(apr_array_header_t *got, const char *const *want, int
     for (i = 0; i < n; ++i) {
         assert_string_equal(APR_ARRAY_IDX(got, i, const char *), want[i]);
     }
+}
+
+/* cert_status: one certificate's revocation state and its CA's version in one read. */
+static void test_cert_status(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t rec;
+    acmpca_cert_rec_t cert = cert_rec("ca-s", "0a");
+    apr_int64_t version, v;
+    apr_time_t revoked_at;
+    const char *reason;
+    int found;
+
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_NOTFOUND);
+    ca_make(fx, &rec, "ca-s", "111111111111");
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-s", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(version, v);
+    assert_int_equal(found, 0);
+    assert_int_equal(revoked_at, 0);
+    assert_null(reason);
+
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(found, 1);
+    assert_int_equal(revoked_at, 0);
+    assert_null(reason);
+
+    assert_int_equal(
+        fx->api->cert_revoke(fx->s, "ca-s", "0a", 1700000000000000, "KEY_COMPROMISE", fx->p),
+        APR_SUCCESS);
+    rec.doc = "{\"v\":2}";
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(version, rec.version);
+    assert_int_equal(found, 1);
+    assert_int_equal(revoked_at, 1700000000000000);
+    assert_string_equal(reason, "KEY_COMPROMISE");
+    /* another certificate of the same CA: absent */
+    assert_int_equal(
+        fx->api->cert_status(fx->s, "ca-s", "0b", &version, &found, &revoked_at, &reason, fx->p),
+        APR_SUCCESS);
+    assert_int_equal(found, 0);
 }
 
 static void test_cert_iter(void **state)
@@ -2301,6 +2400,7 @@ int main(void)
         void *be = (void *)&backends[i];
         const struct CMUnitTest tests[] = {
             STORE_TEST(test_ca_create_get, be),
+            STORE_TEST(test_ca_version, be),
             STORE_TEST(test_ca_update_conflict, be),
             STORE_TEST(test_ca_list_paging, be),
             STORE_TEST(test_ca_count, be),
@@ -2314,6 +2414,7 @@ int main(void)
             STORE_TEST(test_cert_get_revoke, be),
             STORE_TEST(test_cert_iter, be),
             STORE_TEST(test_crl_entries_bulk, be),
+            STORE_TEST(test_cert_status, be),
             STORE_TEST(test_objects, be),
             STORE_TEST(test_reports, be),
             STORE_TEST(test_counters, be),
