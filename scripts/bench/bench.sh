@@ -35,12 +35,8 @@ API=$PORT STATIC=$((PORT + 1)) CFSSL=$((PORT + 2)) MOTO=$((PORT + 3))
 export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}"
 export CRLBENCH="${CRLBENCH:-$ROOT/build/bench/crlbench}"
 [ -e "$MODULE" ] || { echo "bench: $MODULE is missing: run make first" >&2; exit 2; }
-for p in $API $STATIC $CFSSL $MOTO; do
-    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then
-        echo "bench: port $p is in use (BENCH_PORT=... to move)" >&2
-        exit 2
-    fi
-done
+. "$B/common.sh"
+ports_free bench $API $STATIC $CFSSL $MOTO
 
 W=$(mktemp -d /tmp/acmpca-bench.XXXXXX)
 chmod 0755 "$W"
@@ -48,11 +44,7 @@ RES=$W/results.jsonl
 : > "$RES"
 export BENCH_TMP="$W" BENCH_W="$W" BENCH_RES="$RES" BENCH_API="$API" BENCH_STATIC="$STATIC"
 export BENCH_CSR="$W/csr"
-# A fresh access key for this run: the module's credentials file and the signer share it.
-BENCH_AKID=AKIA$(openssl rand -hex 8 | tr a-f A-F)
-BENCH_SECRET=$(openssl rand -base64 30)
-export BENCH_AKID BENCH_SECRET AWS_ACCESS_KEY_ID="$BENCH_AKID" AWS_SECRET_ACCESS_KEY="$BENCH_SECRET"
-export AWS_DEFAULT_REGION=us-east-1
+fresh_credentials
 
 cleanup() {
     sh "$B/httpd.sh" stop "$W/httpd" || true

@@ -36,18 +36,6 @@ import rawreq  # noqa: E402
 import sign    # noqa: E402
 
 
-def records(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    out, pos = [], 0
-    while pos < len(data):
-        nl = data.index(b"\n", pos)
-        n = int(data[pos:nl])
-        out.append(data[nl + 1:nl + 1 + n])
-        pos = nl + 1 + n
-    return out
-
-
 def probe(url, raw):
     """Send one raw request: (status, error type, body, content type)."""
     u = urlsplit(url)
@@ -166,7 +154,7 @@ def main():
             emit(a, {"error": why} if a.fatal else {"na": why})
             return 1 if a.fatal else 0
     try:
-        status, etype, body, ctype = probe(a.url, records(make_batch("p", True))[0])
+        status, etype, body, ctype = probe(a.url, rawreq.records(make_batch("p", True))[0])
         if etype == "UnknownOperationException" or status in na_status:
             emit(a, {"na": f"HTTP {status} {etype}".strip()})
             return 0

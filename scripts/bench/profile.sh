@@ -29,19 +29,12 @@ perf) command -v perf >/dev/null || { echo "profile: perf is missing (make deps)
 callgrind) command -v valgrind >/dev/null || { echo "profile: valgrind is missing" >&2; exit 2; } ;;
 *) echo "profile: PROFILE_TOOL is perf or callgrind" >&2; exit 2 ;;
 esac
-for p in $PORT $((PORT + 1)); do
-    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$p/"; then
-        echo "profile: port $p is in use (BENCH_PORT=... to move)" >&2
-        exit 2
-    fi
-done
+. "$B/common.sh"
+ports_free profile $PORT $((PORT + 1))
 
 W=$(mktemp -d /tmp/acmpca-profile.XXXXXX)
 chmod 0755 "$W"
-BENCH_AKID=AKIA$(openssl rand -hex 8 | tr a-f A-F)
-BENCH_SECRET=$(openssl rand -base64 30)
-export BENCH_AKID BENCH_SECRET AWS_ACCESS_KEY_ID="$BENCH_AKID" AWS_SECRET_ACCESS_KEY="$BENCH_SECRET"
-export AWS_DEFAULT_REGION=us-east-1
+fresh_credentials
 vg=""
 cleanup() {
     if [ -n "$vg" ]; then kill "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true; fi

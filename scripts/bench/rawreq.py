@@ -20,6 +20,19 @@ def _req(method, url, body=b"", ctype=None):
     return head.encode() + b"\r\n" + body
 
 
+def records(path):
+    """The requests of a records file ("<length>\n<bytes>", as _write and sign.py make)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos < len(data):
+        nl = data.index(b"\n", pos)
+        n = int(data[pos:nl])
+        out.append(data[nl + 1:nl + 1 + n])
+        pos = nl + 1 + n
+    return out
+
+
 def _write(out, reqs):
     with open(out, "wb") as f:
         for r in reqs:

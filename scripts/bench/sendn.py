@@ -4,18 +4,12 @@
 # one keep-alive connection and check each answer's status: the load of a callgrind run
 # (profile.sh PROFILE_TOOL=callgrind), where wrk's rate would mean nothing.
 #   sendn.py HOST PORT FILE N [STATUS]      STATUS: the answer expected (default 200)
+import os
 import socket
 import sys
 
-
-def load(path):
-    data, out, pos = open(path, "rb").read(), [], 0
-    while pos < len(data):
-        nl = data.index(b"\n", pos)
-        n = int(data[pos:nl])
-        out.append(data[nl + 1:nl + 1 + n])
-        pos = nl + 1 + n
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rawreq  # noqa: E402
 
 
 def answer(sock, buf):
@@ -43,7 +37,7 @@ def answer(sock, buf):
 def main():
     host, port, path, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     want = int(sys.argv[5]) if len(sys.argv) > 5 else 200
-    reqs = load(path)
+    reqs = rawreq.records(path)
     sock = socket.create_connection((host, port), timeout=60)
     buf = b""
     for i in range(n):
