@@ -113,11 +113,15 @@ bench: deps all $(CRLBENCH)
 	    CRLBENCH="$(CURDIR)/$(CRLBENCH)" sh scripts/bench/bench.sh
 
 # Where the CPU goes for one operation under load: perf samples of the httpd children.
-# make profile OP=IssueCertificate-P256 [SECS=10]. See scripts/bench/profile.sh.
+# make profile OP=IssueCertificate-P256 [SECS=10] [PROFILE_TOOL=callgrind [PROFILE_N=2000]].
+# See scripts/bench/profile.sh.
 OP ?= IssueCertificate-P256
 SECS ?= 10
+PROFILE_TOOL ?= perf
+PROFILE_N ?= 2000
 profile: deps all
 	@HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
+	    PROFILE_TOOL="$(PROFILE_TOOL)" PROFILE_N="$(PROFILE_N)" \
 	    sh scripts/bench/profile.sh $(OP) $(SECS)
 
 # The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and
