@@ -52,48 +52,49 @@ static apr_interval_time_t crl_interval = apr_time_from_sec(DEFAULT_CRL_INTERVAL
 static apr_int64_t crl_sync_entries; /* 0: the core's default */
 static apr_hash_t *audit_gaps;       /* server_rec * -> apr_interval_time_t *, in pconf */
 
-const char *acmpca_cmd_crl_refresh_interval(cmd_parms *cmd, void *dc, const char *arg)
+/* A global directive's whole number from 1 to max into *pv; NULL or the message, which
+ * names what is expected ("seconds") and what else is allowed (", or unlimited"). */
+static const char *global_number(cmd_parms *cmd, const char *arg, apr_int64_t max, const char *what,
+                                 const char *or_else, apr_int64_t *pv)
 {
     const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
-    (void)dc;
 
     if (msg) {
         return msg;
     }
-    if (*end || end == arg || v < 1 || v > 86400) {
-        return apr_psprintf(cmd->pool, "%s '%s': expected seconds from 1 to 86400", cmd->cmd->name,
-                            arg);
+    if (*end || end == arg || v < 1 || v > max) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected %s from 1 to %" APR_INT64_T_FMT "%s",
+                            cmd->cmd->name, arg, what, max, or_else);
     }
-    crl_interval = apr_time_from_sec(v);
+    *pv = v;
     return NULL;
+}
+
+const char *acmpca_cmd_crl_refresh_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_int64_t v = 0;
+    const char *msg = global_number(cmd, arg, 86400, "seconds", "", &v);
+    (void)dc;
+
+    if (!msg) {
+        crl_interval = apr_time_from_sec(v);
+    }
+    return msg;
 }
 
 /* How big a CRL a revocation still rebuilds before it answers; a bigger one is left
  * to the CRL job (src/ops/crl.c acmpca_crl_deferred). */
 const char *acmpca_cmd_crl_sync_entries(cmd_parms *cmd, void *dc, const char *arg)
 {
-    const char *msg = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
     (void)dc;
-
-    if (msg) {
-        return msg;
-    }
-    if (!strcasecmp(arg, "unlimited")) {
+    if (!strcasecmp(arg, "unlimited") && !ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
         crl_sync_entries = -1;
         return NULL;
     }
-    if (*end || end == arg || v < 1 || v > 100000000) {
-        return apr_psprintf(cmd->pool,
-                            "%s '%s': expected a number of entries from 1 to 100000000, or "
-                            "unlimited",
-                            cmd->cmd->name, arg);
-    }
-    crl_sync_entries = v;
-    return NULL;
+    return global_number(cmd, arg, 100000000, "a number of entries", ", or unlimited",
+                         &crl_sync_entries);
 }
 
 const char *acmpca_cmd_audit_report_interval(cmd_parms *cmd, void *dc, const char *arg)

@@ -78,6 +78,15 @@ static int usable(const slot_t *s, apr_time_t now)
            && now < s->next_update;
 }
 
+/* The slot's response into reply, in p. Called with the lock held. */
+static void hand_out(acmpca_ocsp_reply_t *reply, const slot_t *s, apr_pool_t *p)
+{
+    reply->der = apr_pmemdup(p, s->der, s->len);
+    reply->len = s->len;
+    reply->next_update = s->next_update;
+    reply->status = 0;
+}
+
 int acmpca_ocsp_cache_peek(acmpca_ocsp_cache_key_t *k, acmpca_ocsp_reply_t *reply,
                            const void *store, const unsigned char *req, apr_size_t len,
                            apr_time_t now, apr_pool_t *p)
@@ -100,10 +109,7 @@ int acmpca_ocsp_cache_peek(acmpca_ocsp_cache_key_t *k, acmpca_ocsp_reply_t *repl
         k->ca_version = s->ca_version;
         k->serial = apr_pstrdup(p, s->serial);
         k->st = s->st;
-        reply->der = apr_pmemdup(p, s->der, s->len);
-        reply->len = s->len;
-        reply->next_update = s->next_update;
-        reply->status = 0;
+        hand_out(reply, s, p);
         hit = 1;
     }
     pthread_mutex_unlock(&lock);
@@ -122,10 +128,7 @@ int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_ke
     s = slot_of(k->req, k->req_len);
     pthread_mutex_lock(&lock);
     if (same(s, k) && usable(s, now)) {
-        reply->der = apr_pmemdup(p, s->der, s->len);
-        reply->len = s->len;
-        reply->next_update = s->next_update;
-        reply->status = 0;
+        hand_out(reply, s, p);
         hit = 1;
     }
     pthread_mutex_unlock(&lock);
