@@ -119,8 +119,7 @@ static int serial_der(unsigned char *out, size_t *pn, const char *hex)
     unsigned char bytes[MAX_SERIAL_LEN + 1];
     const unsigned char *h = (const unsigned char *)hex;
     size_t len = strlen(hex), n = 0, i = 0, skip = 0;
-    unsigned bad = 0;
-    int hi, lo;
+    unsigned bad = 0, hi, lo;
 
     if (len == 0 || len > 2 * MAX_SERIAL_LEN) {
         return 0;
@@ -132,12 +131,13 @@ static int serial_der(unsigned char *out, size_t *pn, const char *hex)
         bytes[n++] = (unsigned char)(lo - 1);
         i = 1;
     }
-    /* One test for all the digits: a non-digit's (0 - 1) sets bits above the nibble. */
+    /* One test for all the digits: a non-digit's (0 - 1), unsigned, sets bits above the
+     * nibble. */
     for (; i < len; i += 2) {
-        hi = hex_plus1[h[i]] - 1;
-        lo = hex_plus1[h[i + 1]] - 1;
-        bad |= (unsigned)hi | (unsigned)lo;
-        bytes[n++] = (unsigned char)(hi << 4 | (lo & 0x0f));
+        hi = hex_plus1[h[i]] - 1u;
+        lo = hex_plus1[h[i + 1]] - 1u;
+        bad |= hi | lo;
+        bytes[n++] = (unsigned char)((hi & 0x0f) << 4 | (lo & 0x0f));
     }
     if (bad > 0x0f) {
         return 0;
