@@ -60,6 +60,20 @@ const char *acmpca_request_id(apr_pool_t *p);
 /** getpid(), kept up to date across fork() without a system call per call. */
 pid_t acmpca_pid(void);
 
+/* ---- RevocationReason (PCA-API.md §7.4; reason.c) ------------------------------------ */
+
+#define ACMPCA_REVOCATION_REASONS 8
+
+/** Index of a RevocationReason value (UNSPECIFIED is 0), -1 for anything else. */
+int acmpca_revocation_reason_index(const char *reason);
+
+/** The value at index, NULL outside 0 .. ACMPCA_REVOCATION_REASONS - 1. */
+const char *acmpca_revocation_reason_name(int index);
+
+/** RFC 5280 CRLReason code of a RevocationReason; -1 (ACMPCA_REASON_NONE) for
+ *  UNSPECIFIED and anything unknown. */
+int acmpca_revocation_reason_code(const char *reason);
+
 /** True if s is a lowercase UUID as the service makes them. */
 int acmpca_is_uuid(const char *s);
 

@@ -8,6 +8,7 @@
 
 #include "acmpca/log.h"
 #include "acmpca/revoke.h"
+#include "acmpca/util.h"
 #include "ops_int.h"
 
 /* How long a response may be relied on. Revocations reach the store at once, so a short

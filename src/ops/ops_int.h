@@ -235,10 +235,6 @@ int acmpca_ca_shared(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool
 
 acmpca_op_fn acmpca_op_revoke_cert, acmpca_op_create_audit_report, acmpca_op_describe_audit_report;
 
-/** RFC 5280 CRLReason code of a RevocationReason; ACMPCA_REASON_NONE for UNSPECIFIED
- *  and anything unknown. */
-int acmpca_revocation_reason_code(const char *reason);
-
 /** A context for work the server does for a CA on its own (the CRL job, the GET routes):
  *  the CA's own account, no caller, no operation (acmpca_ca_load: the owner only). */
 void acmpca_ops_system_ctx(acmpca_op_ctx_t *ctx, const acmpca_env_t *env, const char *account,

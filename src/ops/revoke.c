@@ -12,28 +12,6 @@
 /* Unexpired revoked certificates per CA [AWS quotas]. */
 #define MAX_REVOKED 1000000
 
-/* RevocationReason -> RFC 5280 §5.3.1 CRLReason (PCA-API.md §7.4). */
-static const struct {
-    const char *name;
-    int code;
-} reasons[] = {
-    {"KEY_COMPROMISE", 1},  {"CERTIFICATE_AUTHORITY_COMPROMISE", 2}, {"AFFILIATION_CHANGED", 3},
-    {"SUPERSEDED", 4},      {"CESSATION_OF_OPERATION", 5},           {"PRIVILEGE_WITHDRAWN", 9},
-    {"A_A_COMPROMISE", 10},
-};
-
-int acmpca_revocation_reason_code(const char *reason)
-{
-    size_t i;
-
-    for (i = 0; reason && i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        if (!strcmp(reasons[i].name, reason)) {
-            return reasons[i].code;
-        }
-    }
-    return ACMPCA_REASON_NONE; /* UNSPECIFIED: no reasonCode [DECISION] */
-}
-
 /* "67:07:44:76:83:A9" or "670744..." in any case, leading zero octets tolerated
  * ([AWS] API_RevokeCertificate example) -> the store's form: lowercase hex, no colons,
  * whole octets, no leading zero octets. NULL when it is not a hex serial. */

@@ -1288,6 +1288,9 @@ static int writer_turn(sq_store_t *st)
     if (st->writer_pid != pid) { /* only the leader gets here: no race within a process */
         const char *path = apr_pstrcat(st->pool, st->path, SQ_WRITER_SUFFIX, NULL);
 
+        if (st->writer_fd >= 0) { /* the parent's, inherited: its lock is the parent's */
+            close(st->writer_fd);
+        }
         st->writer_fd = open(path, O_RDONLY | O_CLOEXEC);
         st->writer_pid = pid;
     }
@@ -1784,7 +1787,7 @@ leave:
  * of serial order (crl_chunks, migration 7), so that a CRL build reads a few thousand
  * rows instead of an index row per entry. An entry is
  *   [1] the length L of the serial's text, [L] the text, [8] revoked_at, [8] not_after
- *   (big-endian apr_time_t), [1] the reason's index in crl_reasons (0: none)
+ *   (big-endian apr_time_t), [1] 1 + the reason's acmpca_revocation_reason_index (0: none)
  * cert_revoke adds each revocation to its chunk in the same transaction, splitting a
  * chunk that outgrows a page; crl_index rebuilds a CA's chunks from certs when they do
  * not hold every revoked certificate (revocations loaded, seeded, or made before
@@ -1795,19 +1798,6 @@ leave:
 #define CHUNK_MAX  3800 /* bytes: a chunk stays within one 4 KiB page, no overflow page */
 #define CHUNK_FILL 3000 /* bytes a rebuild packs: room for revocations to come */
 #define ENTRY_MAX  (1 + 255 + 8 + 8 + 1)
-
-static const char *const crl_reasons[] = {
-    NULL,
-    "UNSPECIFIED",
-    "KEY_COMPROMISE",
-    "CERTIFICATE_AUTHORITY_COMPROMISE",
-    "AFFILIATION_CHANGED",
-    "SUPERSEDED",
-    "CESSATION_OF_OPERATION",
-    "PRIVILEGE_WITHDRAWN",
-    "A_A_COMPROMISE",
-};
-#define CRL_REASONS ((int)(sizeof(crl_reasons) / sizeof(crl_reasons[0])))
 
 static void put_be64(unsigned char *out, apr_int64_t v)
 {
@@ -1825,21 +1815,15 @@ static apr_int64_t get_be64(const unsigned char *in)
 }
 
 /* The entry into out (ENTRY_MAX bytes): its length, 0 when the serial cannot be one.
- * A reason not in crl_reasons reads back as none, which is what a CRL makes of it. */
+ * A reason that is no RevocationReason reads back as none, which is what a CRL makes of it. */
 static size_t entry_put(unsigned char *out, const char *serial, apr_time_t revoked_at,
                         apr_time_t not_after, const char *reason)
 {
     size_t len = strlen(serial);
-    int r = 0, i;
+    int r = acmpca_revocation_reason_index(reason) + 1; /* 0: none */
 
     if (len == 0 || len > 255) {
         return 0;
-    }
-    for (i = 1; reason && i < CRL_REASONS; i++) {
-        if (!strcmp(crl_reasons[i], reason)) {
-            r = i;
-            break;
-        }
     }
     out[0] = (unsigned char)len;
     memcpy(out + 1, serial, len);
@@ -2127,7 +2111,7 @@ static apr_status_t chunk_iter(sq_call_t *call, const char *ca_id, acmpca_cert_c
             serial[e[0]] = '\0';
             rec.revoked_at = get_be64(e + 1 + e[0]);
             rec.not_after = get_be64(e + 9 + e[0]);
-            rec.revocation_reason = e[17 + e[0]] < CRL_REASONS ? crl_reasons[e[17 + e[0]]] : NULL;
+            rec.revocation_reason = acmpca_revocation_reason_name(e[17 + e[0]] - 1);
             *pstop = cb(baton, &rec);
         }
     }

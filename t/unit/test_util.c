@@ -578,6 +578,26 @@ static void test_request_id_fork(void **state)
     }
 }
 
+/* One RevocationReason table: the CRL's codes and the sqlite entry table's indexes. */
+static void test_revocation_reasons(void **state)
+{
+    int i;
+
+    (void)state;
+    assert_int_equal(acmpca_revocation_reason_index("UNSPECIFIED"), 0);
+    assert_int_equal(acmpca_revocation_reason_code("UNSPECIFIED"), -1);
+    assert_int_equal(acmpca_revocation_reason_code("KEY_COMPROMISE"), 1);
+    assert_int_equal(acmpca_revocation_reason_code("PRIVILEGE_WITHDRAWN"), 9);
+    assert_int_equal(acmpca_revocation_reason_code("A_A_COMPROMISE"), 10);
+    assert_int_equal(acmpca_revocation_reason_code("REMOVE_FROM_CRL"), -1);
+    assert_int_equal(acmpca_revocation_reason_index(NULL), -1);
+    assert_null(acmpca_revocation_reason_name(-1));
+    assert_null(acmpca_revocation_reason_name(ACMPCA_REVOCATION_REASONS));
+    for (i = 0; i < ACMPCA_REVOCATION_REASONS; i++) {
+        assert_int_equal(acmpca_revocation_reason_index(acmpca_revocation_reason_name(i)), i);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +608,7 @@ int main(void)
         UNIT_TEST(test_b64_decode_uses_len),
         UNIT_TEST(test_b64_exhaustive_quantum),
         UNIT_TEST(test_b64_decode_invalid),
+        UNIT_TEST(test_revocation_reasons),
         UNIT_TEST(test_hex),
         UNIT_TEST(test_time_epoch),
         UNIT_TEST(test_time_end_date_valid),
