@@ -147,14 +147,25 @@ static apr_status_t get(acmpca_served_t *out, const acmpca_env_t *env, const cha
     return rv;
 }
 
-/* The CRL of ca, built first when it was never published. */
+/* How long a first request waits for a first CRL that another process or host is
+ * building (it holds the CA's CRL lock, so acmpca_crl_publish left the build to it). */
+#define FIRST_CRL_WAIT_STEPS 20
+#define FIRST_CRL_WAIT_STEP  apr_time_from_msec(100)
+
+/* The CRL of ca, built first when it was never published. Only a CA's very first CRL
+ * can be missing: a build running elsewhere is waited for, not answered 404. */
 static apr_status_t serve_ca_crl(acmpca_served_t *out, acmpca_op_ctx_t *ctx, acmpca_ca_t *ca,
                                  const char *bucket, const char *key, apr_pool_t *p)
 {
     apr_status_t rv = get(out, ctx->env, bucket, key, p);
+    int i;
 
     if (rv == APR_NOTFOUND) {
         acmpca_crl_publish(ctx, ca->ref.arn, "first request", p);
+        rv = get(out, ctx->env, bucket, key, p);
+    }
+    for (i = 0; rv == APR_NOTFOUND && i < FIRST_CRL_WAIT_STEPS; i++) {
+        apr_sleep(FIRST_CRL_WAIT_STEP);
         rv = get(out, ctx->env, bucket, key, p);
     }
     return rv;
