@@ -111,13 +111,12 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
     if (is_own_root_cert(ca, serial, rec, p)) {
         return own_root(err, p);
     }
-    if (rec->revoked_at) {
-        return acmpca_err_set(err, ACMPCA_ERR_REQUEST_ALREADY_PROCESSED, p,
-                              "The certificate with serial number %s has already been revoked.",
-                              given);
-    }
-    rv = s->provider->cert_count(s, ca->ref.id, ACMPCA_CERT_ITER_REVOKED, &revoked, p);
-    if (rv != APR_SUCCESS) {
+    /* Already revoked: cert_revoke below says so (APR_EEXIST) once the store has that
+     * revocation for good (a replica has it, with wait=N), as a retry must not confirm a
+     * revocation that a failover is about to drop. */
+    if (!rec->revoked_at
+        && (rv = s->provider->cert_count(s, ca->ref.id, ACMPCA_CERT_ITER_REVOKED, &revoked, p))
+               != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "counting revoked certificates");
     }
     if (revoked >= MAX_REVOKED) {
@@ -127,7 +126,7 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
                               ca->ref.arn, MAX_REVOKED);
     }
     rv = s->provider->cert_revoke(s, ca->ref.id, serial, ctx->now, reason, p);
-    if (rv == APR_EEXIST) { /* a concurrent revocation won */
+    if (rv == APR_EEXIST) { /* an earlier or concurrent revocation */
         return acmpca_err_set(err, ACMPCA_ERR_REQUEST_ALREADY_PROCESSED, p,
                               "The certificate with serial number %s has already been revoked.",
                               given);

@@ -101,7 +101,8 @@
  * the key unambiguous whatever the token contains:
  *
  *   acmpca:{<owner>}:idem:<len(scope)>:<scope>:<token>   hash result expires, PEXPIREAT
- *   acmpca:{<owner>}:barrier                              string, PX 60 s: see idem_durable
+ *   acmpca:{<owner>}:barrier                              string, PX 60 s: see call_barrier
+ *   acmpca:{<ca id>}:barrier, acmpca:{obj}:barrier        the same, for revocations, objects
  *
  * Everything else has one key per record:
  *
@@ -1637,13 +1638,13 @@ static apr_status_t rd_attach(acmpca_store_t *s, apr_pool_t *pchild)
  * Idempotency
  */
 
-/* With wait=N, a call that answers from a claim an earlier call wrote (a retry) must not
- * acknowledge what the replicas may lack: that call may have failed its own WAIT (on a
- * master that a failover left behind, whose writes are lost when it rejoins as a replica).
- * A write of ours after the claim, once on N replicas, shows that the claim and all
- * written before it are there too: a master has one replication stream. The barrier key
- * shares the claim's slot. */
-static apr_status_t idem_durable(rd_call_t *call, const char *scope)
+/* With wait=N, a call that answers from what an earlier call wrote must not acknowledge
+ * what the replicas may lack: that call may have failed its own WAIT (on a master that a
+ * failover left behind, whose writes are lost when it rejoins as a replica), and a WAIT
+ * alone counts only this connection's writes. A write of ours after the read, once on N
+ * replicas, shows that everything read is there too: a master has one replication
+ * stream. The barrier key shares the hash tag of what was read. */
+static apr_status_t call_barrier(rd_call_t *call, const char *tag)
 {
     redisReply *r;
     rd_cmd_t cmd;
@@ -1653,7 +1654,7 @@ static apr_status_t idem_durable(rd_call_t *call, const char *scope)
         return APR_SUCCESS;
     }
     cmd_init(&cmd, "SET", call->ptemp);
-    cmd_str(&cmd, apr_pstrcat(call->ptemp, "acmpca:{", idem_owner(scope), "}:barrier", NULL));
+    cmd_str(&cmd, apr_pstrcat(call->ptemp, "acmpca:{", tag, "}:barrier", NULL));
     cmd_str(&cmd, nonce_make(call->ptemp));
     cmd_str(&cmd, "PX");
     cmd_str(&cmd, "60000");
@@ -1685,7 +1686,7 @@ static apr_status_t rd_idem_get(acmpca_store_t *s, const char *scope, const char
         rv = APR_NOTFOUND;
         goto leave;
     }
-    RD_OK(idem_durable(&call, scope));
+    RD_OK(call_barrier(&call, idem_owner(scope)));
     *presult = result;
 leave:
     return call_end(&call, rv);
@@ -1710,7 +1711,7 @@ static apr_status_t rd_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const 
     idem_args(&cmd, idem, result);
     RD_OK(call_write_script(&call, RS_IDEM_CLAIM, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
-        RD_OK(idem_durable(&call, idem->scope));
+        RD_OK(call_barrier(&call, idem_owner(idem->scope)));
         idem->existing = elem_str(r, 1, p);
         rv = idem->existing && !strcmp(idem->existing, result) ? APR_SUCCESS : APR_EEXIST;
     }
@@ -1785,7 +1786,7 @@ static apr_status_t rd_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
     idem_args(&cmd, idem, idem_result);
     RD_OK(call_write_script(&call, RS_CA_CREATE, &cmd, &code, &r));
     if (code == RC_CLAIMED) {
-        RD_OK(idem_durable(&call, idem->scope));
+        RD_OK(call_barrier(&call, idem_owner(idem->scope)));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
     }
@@ -2147,7 +2148,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         rv = call_durable(&call);
         break;
     case RC_CLAIMED:
-        RD_OK(idem_durable(&call, idem->scope));
+        RD_OK(call_barrier(&call, idem_owner(idem->scope)));
         idem->existing = elem_str(r, 1, p);
         rv = APR_EEXIST;
         break;
@@ -2287,7 +2288,9 @@ static apr_status_t rd_cert_revoke(acmpca_store_t *s, const char *ca_id, const c
         rv = APR_NOTFOUND;
         break;
     case RC_EXISTS:
-        rv = APR_EEXIST;
+        /* Answered "already revoked": only once that revocation is on the replicas. */
+        rv = call_barrier(&call, ca_id);
+        rv = rv == APR_SUCCESS ? APR_EEXIST : rv;
         break;
     default:
         rv = call_bad_reply(&call, "cert_revoke code");
@@ -2482,6 +2485,9 @@ static apr_status_t rd_object_get(acmpca_store_t *s, const char *bucket, const c
     obj->content_type = elem_str(r, 1, p);
     obj->modified = elem_i64(r, 2);
     obj->etag = elem_str(r, 3, p);
+    /* A CRL served must not be one a failover is about to drop: relying parties would see
+     * its number go back. */
+    RD_OK(call_barrier(&call, "obj"));
     *pobj = obj;
 leave:
     return call_end(&call, rv);

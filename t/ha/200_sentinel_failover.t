@@ -92,17 +92,18 @@ my $missing = grep {
 is($missing, 0, '... and retrievable through the module');
 
 my @rev = revoked(\@results);
-my $lacking = @rev;
+my @lacking = @rev;
 my $last = 0;
 wait_for(sub {
     my $r = http_get($crl_url);
     return 0 unless $r->code == 200;
     my $e = crl_entries(crl_text($r->content));
     $last = crl_number($r->content) // 0;
-    $lacking = grep { !$e->{$_} } @rev;
-    !$lacking;
+    @lacking = grep { !$e->{$_} } @rev;
+    !@lacking;
 }, 45);
-is($lacking, 0, scalar(@rev) . ' acknowledged revocations, every one on the CRL');
+is(scalar @lacking, 0, scalar(@rev) . ' acknowledged revocations, every one on the CRL')
+    or diag "CRL $last lacks: @lacking";
 
 my($max, $down) = (0, 0);
 for my $n (@served) {
@@ -110,7 +111,8 @@ for my $n (@served) {
     $max = $n if $n > $max;
 }
 ok(@served > 10 && !$down, sprintf('the CRL numbers served during the failovers never went back (%d reads, up to %d)',
-                                   scalar @served, $max));
+                                   scalar @served, $max))
+    or diag "served: @served";
 my $counter = on_master('GET', "acmpca:counter:crl:$ca_id");
 ok($counter =~ /^\d+$/ && $counter >= $max, "the final master's CRL counter ($counter) is at least the highest number served");
 # One more revocation: its CRL is built on the final master.
