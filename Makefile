@@ -45,7 +45,7 @@ $(BUILD)/gen/model.c: scripts/gen_model.py src/ops/model-overlay.json $(BOTOCORE
 $(BUILD)/gen/model.o: $(BUILD)/gen/model.c include/acmpca/model.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/%.o: %.c $(wildcard include/acmpca/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/acmpca/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

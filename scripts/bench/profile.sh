@@ -11,6 +11,8 @@
 # one keep-alive connection (after as many to warm up), then the same for a static file
 # of the size of OP's answer; it prints the instructions per request of both and the
 # functions of OP's run (callgrind_annotate, warm-up included). Not for issuance.
+# With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate:
+# an A/B check of two builds (MODULE=...) without a profiler's overhead.
 # Environment: MODULE, BENCH_PORT (18580: two ports), PROFILE_KEEP=1 (keep the work
 # directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
 set -eu
@@ -25,9 +27,10 @@ export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}" PYTHON="$PY" PYTHONDONTWRIT
 TOOL=${PROFILE_TOOL:-perf}
 N=${PROFILE_N:-2000}
 case $TOOL in
+wrk) ;;
 perf) command -v perf >/dev/null || { echo "profile: perf is missing (make deps)" >&2; exit 2; } ;;
 callgrind) command -v valgrind >/dev/null || { echo "profile: valgrind is missing" >&2; exit 2; } ;;
-*) echo "profile: PROFILE_TOOL is perf or callgrind" >&2; exit 2 ;;
+*) echo "profile: PROFILE_TOOL is perf, callgrind or wrk" >&2; exit 2 ;;
 esac
 . "$B/common.sh"
 ports_free profile $PORT $((PORT + 1))
@@ -136,12 +139,20 @@ PYEOF
     exit 0
 fi
 
+load() {
+    wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
+        -s "$B/req.lua" "$URL" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
+        grep '^{' || true
+}
+if [ "$TOOL" = wrk ]; then
+    load >/dev/null # warm up
+    for run in 1 2 3; do load; done
+    exit 0
+fi
 pids=$(pgrep -d, -P "$(cat "$W/httpd/httpd.pid")")
 perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
-wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
-    -s "$B/req.lua" "$URL" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
-    grep '^{' || true
+load
 wait $rec || true
 echo "== flat profile (self), top 45"
 perf report -i "$W/perf.data" --no-children --stdio --sort dso,sym -g none 2>/dev/null |

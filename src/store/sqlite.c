@@ -418,6 +418,9 @@ typedef struct sq_store_t {
      * each process for itself (writer_pid): -1 until then, or when it cannot be. */
     int writer_fd;
     pid_t writer_pid;
+    /* The write generation in the -writer file (sqlite_memo.c): mapped by sq_open, or
+     * by the first commit of a process that did not open the store; NULL without it. */
+    volatile apr_uint64_t *gen;
 } sq_store_t;
 
 typedef struct sq_conn_t {
@@ -1101,18 +1104,25 @@ static apr_status_t chown_to(const char *path, long uid, long gid, apr_pool_t *p
 }
 
 /* The file whose lock the processes' commit leaders take turns on (see "Group commit"),
- * made here, as root, for the worker user. It holds nothing. */
-static apr_status_t writer_file_make(const char *db_path, long uid, long gid, apr_pool_t *p)
+ * made here, as root, for the worker user. It holds the write generation, mapped here
+ * for every child to inherit. */
+static apr_status_t writer_file_make(sq_store_t *st, long uid, long gid, apr_pool_t *p)
 {
-    const char *path = apr_pstrcat(p, db_path, SQ_WRITER_SUFFIX, NULL);
-    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644); /* flock needs no write */
+    const char *path = apr_pstrcat(p, st->path, SQ_WRITER_SUFFIX, NULL);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
-    if (fd < 0) {
+    if (fd < 0 || !acmpca_sqlite_gen_size(fd)) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
 
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, p, "ACMPCA0309: sqlite cannot create %s",
                    path);
+        if (fd >= 0) {
+            close(fd);
+        }
         return rv;
+    }
+    if (!st->gen) {
+        __atomic_store_n(&st->gen, acmpca_sqlite_gen_map(fd, st->pool), __ATOMIC_RELEASE);
     }
     close(fd);
     return (uid >= 0 || gid >= 0) ? chown_to(path, uid, gid, p) : APR_SUCCESS;
@@ -1173,7 +1183,7 @@ static apr_status_t sq_open(acmpca_store_t *s, long owner_uid, long owner_gid, a
         SQ_OK(chown_to(apr_pstrcat(p, st->path, "-shm", NULL), owner_uid, owner_gid, p));
         SQ_OK(objects_dir_give(s, owner_uid, owner_gid, p));
     }
-    SQ_OK(writer_file_make(st->path, owner_uid, owner_gid, p));
+    SQ_OK(writer_file_make(st, owner_uid, owner_gid, p));
 leave:
     return rv;
 }
@@ -1291,8 +1301,12 @@ static int writer_turn(sq_store_t *st)
         if (st->writer_fd >= 0) { /* the parent's, inherited: its lock is the parent's */
             close(st->writer_fd);
         }
-        st->writer_fd = open(path, O_RDONLY | O_CLOEXEC);
+        st->writer_fd = open(path, O_RDWR | O_CLOEXEC);
         st->writer_pid = pid;
+        if (st->writer_fd >= 0 && !__atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&st->gen, acmpca_sqlite_gen_map(st->writer_fd, st->pool),
+                             __ATOMIC_RELEASE);
+        }
     }
     if (st->writer_fd < 0) {
         return -1;
@@ -1305,6 +1319,39 @@ static int writer_turn(sq_store_t *st)
     return st->writer_fd;
 }
 
+static volatile apr_uint64_t *gen_of(sq_store_t *st)
+{
+    return __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
+}
+
+/* A writer's turn, and the generation odd while it writes. Without the turn the
+ * generation stays odd: with writers that do not take turns, memos cannot be trusted. */
+static int write_turn_take(sq_store_t *st)
+{
+    int turn = writer_turn(st);
+
+    acmpca_sqlite_gen_begin(gen_of(st));
+    return turn;
+}
+
+static void write_turn_give(sq_store_t *st, int turn)
+{
+    if (turn >= 0) {
+        acmpca_sqlite_gen_end(gen_of(st));
+        flock(turn, LOCK_UN);
+    }
+}
+
+int acmpca_sqlite_write_turn(acmpca_store_t *s)
+{
+    return write_turn_take(s->impl);
+}
+
+void acmpca_sqlite_write_done(acmpca_store_t *s, int turn)
+{
+    write_turn_give(s->impl, turn);
+}
+
 /* The leader's work: one transaction for every write of jobs. */
 static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
 {
@@ -1312,7 +1359,7 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     sq_call_t call;
     sq_job_t *job;
     apr_status_t rv;
-    int turn = writer_turn(st);
+    int turn = write_turn_take(st);
 
     if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS) {
         rv = group_exec(&call, ST_BEGIN);
@@ -1332,9 +1379,7 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
         }
     }
     call_end(&call, rv);
-    if (turn >= 0) {
-        flock(turn, LOCK_UN);
-    }
+    write_turn_give(st, turn);
 }
 
 /* The leader, done with group: hand the lead to the first write queued meanwhile, then
@@ -1535,7 +1580,14 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     apr_status_t rv;
     int row;
 
+    sq_store_t *st = s->impl;
+    apr_uint64_t gen;
+    int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
+
     *prec = NULL;
+    if (memo && acmpca_sqlite_memo_get(st, gen, id, prec, p)) {
+        return APR_SUCCESS;
+    }
     SQ_OK(call_begin(&call, s, "ca_get", p));
     SQ_OK(stmt_prep(&call, &stmt, ST_CA_GET, "s", id));
     SQ_OK(stmt_step(&call, stmt, &row));
@@ -1544,6 +1596,9 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
         goto leave;
     }
     *prec = ca_read(stmt, p);
+    if (memo) {
+        acmpca_sqlite_memo_put(st, gen, id, (*prec)->version, *prec);
+    }
 leave:
     return call_end(&call, rv);
 }
@@ -1557,7 +1612,14 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
     apr_status_t rv;
     int row;
 
+    sq_store_t *st = s->impl;
+    apr_uint64_t gen;
+    int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
+
     *pversion = 0;
+    if (memo && acmpca_sqlite_memo_version(st, gen, id, pversion)) {
+        return APR_SUCCESS;
+    }
     SQ_OK(call_begin(&call, s, "ca_version", p));
     SQ_OK(stmt_prep(&call, &stmt, ST_CA_VERSION, "s", id));
     SQ_OK(stmt_step(&call, stmt, &row));
@@ -1566,6 +1628,9 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
         goto leave;
     }
     *pversion = sqlite3_column_int64(stmt, 0);
+    if (memo) {
+        acmpca_sqlite_memo_put(st, gen, id, *pversion, NULL);
+    }
 leave:
     return call_end(&call, rv);
 }

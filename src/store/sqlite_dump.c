@@ -535,12 +535,13 @@ apr_status_t acmpca_sqlite_load(acmpca_store_t *s, const acmpca_dump_rec_t *recs
 {
     sd_load_t l;
     apr_status_t rv;
-    int i, rc;
+    int i, rc, turn;
 
     memset(&l, 0, sizeof(l));
     if ((rv = sd_open(&l.d, s, p)) != APR_SUCCESS) {
         return rv;
     }
+    turn = acmpca_sqlite_write_turn(s);
     if ((rc = sqlite3_exec(l.d.db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
         rv = sd_failed(&l.d, rc, "load");
     }
@@ -554,5 +555,6 @@ apr_status_t acmpca_sqlite_load(acmpca_store_t *s, const acmpca_dump_rec_t *recs
         sqlite3_finalize(l.stmts[i]);
     }
     sd_close(&l.d); /* rolls back what a failure left open */
+    acmpca_sqlite_write_done(s, turn);
     return rv;
 }

@@ -7,6 +7,8 @@
 #include <apr_pools.h>
 #include <sqlite3.h>
 
+#include "acmpca/store.h"
+
 /** A SQLite result code as the store contract answers it: a taken unique key is
  *  APR_EEXIST, a missing parent row APR_NOTFOUND, a busy database APR_EBUSY, an I/O
  *  failure the system's error; anything else APR_EGENERAL. */
@@ -19,5 +21,34 @@ apr_status_t acmpca_sqlite_status(sqlite3 *db, int rc);
  *  empty buffer); APR_NOTFOUND when there is no such file. */
 apr_status_t acmpca_sqlite_object_file_read(unsigned char **pdata, apr_size_t *plen,
                                             const char *path, apr_pool_t *p);
+
+/** A writer's turn for a transaction outside group commit (a load): the -writer lock
+ *  and the write generation (below); give it back with what it returned. */
+int acmpca_sqlite_write_turn(acmpca_store_t *s);
+void acmpca_sqlite_write_done(acmpca_store_t *s, int turn);
+
+/* The write generation and the per-thread memo of CA records (sqlite_memo.c). */
+
+/** The counter in the -writer file open on fd (made GEN size by acmpca_sqlite_gen_size),
+ *  mapped shared until p is cleared; NULL when it cannot be. */
+volatile apr_uint64_t *acmpca_sqlite_gen_map(int fd, apr_pool_t *p);
+/** Make the -writer file open on fd (for writing) big enough to map: 1 when it is. */
+int acmpca_sqlite_gen_size(int fd);
+/** Around a write transaction, by the writer whose turn it is (gen may be NULL). */
+void acmpca_sqlite_gen_begin(volatile apr_uint64_t *gen);
+void acmpca_sqlite_gen_end(volatile apr_uint64_t *gen);
+/** The generation now into *pnow: 1 when memos may be made and used at it. */
+int acmpca_sqlite_gen_now(volatile apr_uint64_t *gen, apr_uint64_t *pnow);
+
+/** The record of CA id in this thread's memo at generation gen, copied into p: 1 when
+ *  there; acmpca_sqlite_memo_version the version alone. */
+int acmpca_sqlite_memo_get(const void *store, apr_uint64_t gen, const char *id,
+                           acmpca_ca_rec_t **prec, apr_pool_t *p);
+int acmpca_sqlite_memo_version(const void *store, apr_uint64_t gen, const char *id,
+                               apr_int64_t *pversion);
+/** Remember what a read made after loading gen found: the record, or (rec NULL) its
+ *  version alone. */
+void acmpca_sqlite_memo_put(const void *store, apr_uint64_t gen, const char *id,
+                            apr_int64_t version, const acmpca_ca_rec_t *rec);
 
 #endif

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Store contract tests, written against the provider interface and run once per backend
  * (the table below), each test on a fresh, empty store. */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "acmpca/err.h"
 #include "acmpca/log.h"
 #include "acmpca/store.h"
+#include "../../src/store/sqlite_int.h"
 
 /**************************************************************************************
  * Backends and the fixture
@@ -1673,6 +1675,54 @@ static void test_sqlite_file(void **state)
     sqlite_exec(path, apr_psprintf(fx->p, "PRAGMA user_version = %d", version));
 }
 
+/* The memo of CA records (sqlite_memo.c): another handle on the file, as another process
+ * would be, writes; this one's next read has it. A writer that died mid-write leaves the
+ * generation odd: reads go to the file, and see even what the provider did not write. */
+static void test_sqlite_memo(void **state)
+{
+    fx_t *fx = *state;
+    const char *path = fx->s->args;
+    acmpca_store_t *other;
+    acmpca_ca_rec_t rec, *got, *cur;
+    volatile apr_uint64_t *gen;
+    apr_int64_t v;
+    int fd;
+
+    ca_make(fx, &rec, "ca-memo", "111111111111");
+    assert_null(acmpca_store_create(&other, fx->spec, fx->p));
+    assert_int_equal(other->provider->open(other, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS); /* a hit */
+    assert_int_equal(got->version, 1);
+    assert_string_equal(got->doc, "{\"id\":\"ca-memo\"}");
+    assert_string_equal(got->account, "111111111111");
+
+    assert_int_equal(other->provider->ca_get(other, "ca-memo", &cur, fx->p), APR_SUCCESS);
+    cur->doc = "{\"v\":2}";
+    assert_int_equal(other->provider->ca_update(other, cur, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-memo", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 2);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->version, 2);
+    assert_string_equal(got->doc, "{\"v\":2}");
+
+    /* A writer died between its two steps: the generation stays odd. */
+    fd = open(apr_pstrcat(fx->p, path, "-writer", NULL), O_RDWR);
+    assert_true(fd >= 0);
+    assert_non_null(gen = acmpca_sqlite_gen_map(fd, fx->p));
+    close(fd);
+    acmpca_sqlite_gen_begin(gen);
+    sqlite_exec(path, "UPDATE cas SET doc = '{\"v\":3}', version = 3 WHERE id = 'ca-memo'");
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->doc, "{\"v\":3}");
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-memo", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 3);
+    /* The next write through the provider makes it even again, and memos work again. */
+    assert_int_equal(fx->api->ca_purge(fx->s, "ca-memo", fx->p), APR_SUCCESS);
+    assert_false(*gen & 1);
+    assert_int_equal(other->provider->ca_get(other, "ca-memo", &got, fx->p), APR_NOTFOUND);
+}
+
 /**************************************************************************************
  * redis only: specs, layout, batches, lost connections, timeouts, AUTH, WAIT
  */
@@ -2373,6 +2423,7 @@ int main(void)
     };
     const struct CMUnitTest sqlite_tests[] = {
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
+        STORE_TEST(test_sqlite_memo, (void *)&backends[0]),
     };
     const struct CMUnitTest redis_tests[] = {
         STORE_TEST(test_redis_layout, (void *)BE_REDIS),
