@@ -5,14 +5,16 @@
 # then samples the httpd children with `perf record -e cpu-clock -g` while wrk sends
 # signed requests of OP, and prints wrk's rate and perf's flat and caller profiles.
 #   profile.sh OP [SECONDS]    OP: IssueCertificate-P256, GetCertificate, ... (sign.py),
-#                              or CRL-small, OCSP (unsigned raw requests, as bench.sh)
+#                              or CRL-small, OCSP (unsigned raw requests, as bench.sh), or
+#                              CRL-1M (a CRL of PROFILE_CRL_N entries, seeded as scale.sh)
 # With PROFILE_TOOL=callgrind it counts instructions instead, which the load of the
 # machine does not change: httpd -X under callgrind answers PROFILE_N requests of OP over
 # one keep-alive connection (after as many to warm up), then the same for a static file
 # of the size of OP's answer; it prints the instructions per request of both and the
 # functions of OP's run (callgrind_annotate, warm-up included). Not for issuance.
-# With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate:
-# an A/B check of two builds (MODULE=...) without a profiler's overhead.
+# With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate,
+# then the same for a static file of the answer's size: an A/B check of two builds
+# (MODULE=...) without a profiler's overhead.
 # Environment: MODULE, BENCH_PORT (18580: two ports), PROFILE_KEEP=1 (keep the work
 # directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
 set -eu
@@ -55,13 +57,25 @@ while [ $i -le 100 ]; do
     i=$((i + 1))
 done
 sh "$B/httpd.sh" start "$W/httpd" "$PORT" $((PORT + 1))
-"$PY" "$B/setup.py" "http://127.0.0.1:$PORT" "$W/csr" "$W/module" >/dev/null
+case $OP in CRL-1M) scale=scale ;; *) scale= ;; esac
+"$PY" "$B/setup.py" "http://127.0.0.1:$PORT" "$W/csr" "$W/module" $scale >/dev/null
 URL=http://127.0.0.1:$PORT/
 state() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]] or "")' \
     "$W/module/state.json" "$1"; }
 case $OP in
 CRL-small)
     URL=$(state crl_url)
+    "$PY" "$B/rawreq.py" get "$URL" "$W/reqs" ;;
+CRL-1M) # the scale CA's CRL with PROFILE_CRL_N (1000000) entries, seeded as scale.sh does
+    n=${PROFILE_CRL_N:-1000000}
+    sh "$B/httpd.sh" stop "$W/httpd"
+    "$PY" "$B/seed.py" "$W/httpd/store/acmpca.db" "$(state ca_scale | sed 's|.*/||')" \
+        "$((n - 1))" revoked >/dev/null
+    "${CRLBENCH:-$ROOT/build/bench/crlbench}" index "$W/httpd/store/acmpca.db" "$W/httpd/kek" \
+        "$(state ca_scale)" - - >/dev/null
+    sh "$B/httpd.sh" start "$W/httpd" "$PORT" $((PORT + 1))
+    "$PY" "$B/crlbuild.py" /dev/null "$W/httpd" "$W/module/state.json" "$n"
+    URL=$(state scale_crl_url)
     "$PY" "$B/rawreq.py" get "$URL" "$W/reqs" ;;
 OCSP)
     URL=$(state ocsp_url)
@@ -74,8 +88,8 @@ IssueCertificate*)
     "$PY" "$B/sign.py" "$OP" "$W/module/state.json" - 1000 "$W/reqs" ;;
 esac
 
-if [ "$TOOL" = callgrind ]; then
-    # The answer's size, for a static file of the same size on the static port.
+# A static file of the size of OP's answer on the static port, and its request.
+static_twin() {
     "$PY" "$B/sendn.py" 127.0.0.1 "$PORT" "$W/reqs" 1
     size=$("$PY" - "$W/reqs" "$PORT" <<'PYEOF'
 import socket, sys
@@ -95,6 +109,10 @@ PYEOF
 )
     head -c "$size" /dev/urandom > "$W/httpd/htdocs/static.bin"
     "$PY" "$B/rawreq.py" get "http://127.0.0.1:$((PORT + 1))/static.bin" "$W/static.req"
+}
+
+if [ "$TOOL" = callgrind ]; then
+    static_twin
     sh "$B/httpd.sh" stop "$W/httpd"
     # vgdb (callgrind_control) cannot reach an idle httpd here, so each count is the
     # difference of two whole runs: N requests and 2N, the first N warming up.
@@ -146,6 +164,11 @@ load() {
 }
 if [ "$TOOL" = wrk ]; then
     load >/dev/null # warm up
+    for run in 1 2 3; do load; done
+    static_twin
+    echo "== static file of $size bytes"
+    URL=http://127.0.0.1:$((PORT + 1))/static.bin
+    cp "$W/static.req" "$W/reqs"
     for run in 1 2 3; do load; done
     exit 0
 fi

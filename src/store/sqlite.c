@@ -12,6 +12,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -2440,14 +2441,24 @@ static apr_status_t blob_read(sq_call_t *call, unsigned char *buf, apr_size_t le
     return rc == SQLITE_OK ? APR_SUCCESS : failed(call, rc);
 }
 
-apr_status_t acmpca_sqlite_object_file_read(unsigned char **pdata, apr_size_t *plen,
+static apr_status_t object_file_unmap(void *data)
+{
+    void **m = data;
+
+    munmap(m[0], (size_t)(apr_uintptr_t)m[1]);
+    return APR_SUCCESS;
+}
+
+/* Mapped, not read: a 49 MB CRL was copied into fresh anonymous memory for every download
+ * (page faults and zeroing included) and then copied again to the socket. The file is
+ * never changed in place (object_put writes a new one and renames it over), so the
+ * mapping holds still while p lives. */
+apr_status_t acmpca_sqlite_object_file_read(const unsigned char **pdata, apr_size_t *plen,
                                             const char *path, apr_pool_t *p)
 {
     struct stat sb;
-    unsigned char *buf;
-    apr_size_t off = 0;
-    apr_status_t rv;
-    ssize_t n;
+    void *m, **unmap;
+    apr_status_t rv = APR_SUCCESS;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
@@ -2455,18 +2466,24 @@ apr_status_t acmpca_sqlite_object_file_read(unsigned char **pdata, apr_size_t *p
     }
     if (fstat(fd, &sb) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
-        close(fd);
-        return rv;
     }
-    buf = apr_palloc(p, sb.st_size ? (apr_size_t)sb.st_size : 1);
-    while (off < (apr_size_t)sb.st_size
-           && ((n = read(fd, buf + off, (apr_size_t)sb.st_size - off)) > 0 || errno == EINTR)) {
-        off += n > 0 ? (apr_size_t)n : 0;
+    else if (sb.st_size == 0) {
+        *pdata = apr_pcalloc(p, 1);
+        *plen = 0;
     }
-    rv = off == (apr_size_t)sb.st_size ? APR_SUCCESS : APR_FROM_OS_ERROR(errno ? errno : EIO);
+    else if ((m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0))
+             == MAP_FAILED) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    else {
+        unmap = apr_palloc(p, 2 * sizeof(*unmap));
+        unmap[0] = m;
+        unmap[1] = (void *)(apr_uintptr_t)sb.st_size;
+        apr_pool_cleanup_register(p, unmap, object_file_unmap, apr_pool_cleanup_null);
+        *pdata = m;
+        *plen = (apr_size_t)sb.st_size;
+    }
     close(fd);
-    *pdata = buf;
-    *plen = off;
     return rv;
 }
 
@@ -2502,9 +2519,8 @@ again:
     obj->modified = sqlite3_column_int64(stmt, 4);
     obj->etag = col_str(stmt, 5, p);
     if ((file = col_str(stmt, 7, p)) != NULL) {
-        rv = acmpca_sqlite_object_file_read(&data, &obj->len,
+        rv = acmpca_sqlite_object_file_read(&obj->data, &obj->len,
                                             apr_pstrcat(p, objects_dir(s, p), "/", file, NULL), p);
-        obj->data = data;
         if (rv == APR_NOTFOUND && ++tries < OBJECT_GET_TRIES) {
             call_end(&call, rv);
             goto again;

@@ -268,7 +268,7 @@ static apr_status_t dump_query(sd_db_t *d, size_t q, acmpca_dump_cb *cb, void *b
         dumps[q].read(&rec, stmt, ptemp);
         if (rec.type == ACMPCA_DUMP_OBJECT && sqlite3_column_count(stmt) > 6
             && sqlite3_column_type(stmt, 6) != SQLITE_NULL) {
-            unsigned char *data;
+            const unsigned char *data;
             const char *file = (const char *)sqlite3_column_text(stmt, 6);
 
             rv = acmpca_sqlite_object_file_read(

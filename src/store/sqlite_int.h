@@ -17,9 +17,9 @@ apr_status_t acmpca_sqlite_status(sqlite3 *db, int rc);
 /** The directory of the objects stored as files, beside the database at db_path. */
 #define ACMPCA_SQLITE_OBJECTS_DIR(db_path, p) apr_pstrcat((p), (db_path), "-objects", NULL)
 
-/** The whole of an object's file (migration 6) into *pdata (in p; an empty file is an
- *  empty buffer); APR_NOTFOUND when there is no such file. */
-apr_status_t acmpca_sqlite_object_file_read(unsigned char **pdata, apr_size_t *plen,
+/** The whole of an object's file (migration 6) at *pdata: mapped read-only until p is
+ *  cleared (an empty file is an empty buffer); APR_NOTFOUND when there is no such file. */
+apr_status_t acmpca_sqlite_object_file_read(const unsigned char **pdata, apr_size_t *plen,
                                             const char *path, apr_pool_t *p);
 
 /** A writer's turn for a transaction outside group commit (a load): the -writer lock
