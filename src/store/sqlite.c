@@ -422,6 +422,9 @@ typedef struct sq_store_t {
     /* The write generation in the -writer file (sqlite_memo.c): mapped by sq_open, or
      * by the first commit of a process that did not open the store; NULL without it. */
     volatile apr_uint64_t *gen;
+    /* Names this store in the threads' memos: unique in the process, where an address
+     * could be reused by a store opened later on another file. */
+    apr_uint64_t memo_id;
 } sq_store_t;
 
 typedef struct sq_conn_t {
@@ -896,6 +899,8 @@ static apr_status_t group_mutex_destroy(void *data)
     return APR_SUCCESS;
 }
 
+static apr_uint64_t memo_ids;
+
 static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
     acmpca_store_t *s;
@@ -922,6 +927,7 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     apr_pool_cleanup_register(p, &st->group_mutex, group_mutex_destroy, apr_pool_cleanup_null);
     st->queue_tail = &st->queue;
     st->writer_fd = -1;
+    st->memo_id = __atomic_add_fetch(&memo_ids, 1, __ATOMIC_RELAXED);
     s = apr_pcalloc(p, sizeof(*s));
     s->provider = &acmpca_store_sqlite;
     s->args = st->path;
@@ -1586,7 +1592,7 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
 
     *prec = NULL;
-    if (memo && acmpca_sqlite_memo_get(st, gen, id, prec, p)) {
+    if (memo && acmpca_sqlite_memo_get(st->memo_id, gen, id, prec, p)) {
         return APR_SUCCESS;
     }
     SQ_OK(call_begin(&call, s, "ca_get", p));
@@ -1598,7 +1604,7 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     }
     *prec = ca_read(stmt, p);
     if (memo) {
-        acmpca_sqlite_memo_put(st, gen, id, (*prec)->version, *prec);
+        acmpca_sqlite_memo_put(st->memo_id, gen, id, (*prec)->version, *prec);
     }
 leave:
     return call_end(&call, rv);
@@ -1618,7 +1624,7 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
     int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
 
     *pversion = 0;
-    if (memo && acmpca_sqlite_memo_version(st, gen, id, pversion)) {
+    if (memo && acmpca_sqlite_memo_version(st->memo_id, gen, id, pversion)) {
         return APR_SUCCESS;
     }
     SQ_OK(call_begin(&call, s, "ca_version", p));
@@ -1630,7 +1636,7 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
     }
     *pversion = sqlite3_column_int64(stmt, 0);
     if (memo) {
-        acmpca_sqlite_memo_put(st, gen, id, *pversion, NULL);
+        acmpca_sqlite_memo_put(st->memo_id, gen, id, *pversion, NULL);
     }
 leave:
     return call_end(&call, rv);

@@ -42,13 +42,13 @@ int acmpca_sqlite_gen_now(volatile apr_uint64_t *gen, apr_uint64_t *pnow);
 
 /** The record of CA id in this thread's memo at generation gen, copied into p: 1 when
  *  there; acmpca_sqlite_memo_version the version alone. */
-int acmpca_sqlite_memo_get(const void *store, apr_uint64_t gen, const char *id,
+int acmpca_sqlite_memo_get(apr_uint64_t store, apr_uint64_t gen, const char *id,
                            acmpca_ca_rec_t **prec, apr_pool_t *p);
-int acmpca_sqlite_memo_version(const void *store, apr_uint64_t gen, const char *id,
+int acmpca_sqlite_memo_version(apr_uint64_t store, apr_uint64_t gen, const char *id,
                                apr_int64_t *pversion);
 /** Remember what a read made after loading gen found: the record, or (rec NULL) its
  *  version alone. */
-void acmpca_sqlite_memo_put(const void *store, apr_uint64_t gen, const char *id,
+void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const char *id,
                             apr_int64_t version, const acmpca_ca_rec_t *rec);
 
 #endif

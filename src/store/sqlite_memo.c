@@ -95,7 +95,7 @@ int acmpca_sqlite_gen_now(volatile apr_uint64_t *gen, apr_uint64_t *pnow)
  */
 
 typedef struct memo_t {
-    const void *store; /* NULL: free */
+    apr_uint64_t store; /* the store's memo_id; 0: free */
     apr_uint64_t gen;
     char id[ID_LEN];
     acmpca_ca_rec_t rec; /* account and doc malloc'd; doc NULL when only the version is known */
@@ -150,7 +150,7 @@ static memo_table_t *memo_table(int make)
 }
 
 /* The slot of (store, id), whatever its generation. */
-static memo_t *memo_slot(memo_table_t *t, const void *store, const char *id)
+static memo_t *memo_slot(memo_table_t *t, apr_uint64_t store, const char *id)
 {
     int i;
 
@@ -162,14 +162,14 @@ static memo_t *memo_slot(memo_table_t *t, const void *store, const char *id)
     return NULL;
 }
 
-static memo_t *memo_find(memo_table_t *t, const void *store, apr_uint64_t gen, const char *id)
+static memo_t *memo_find(memo_table_t *t, apr_uint64_t store, apr_uint64_t gen, const char *id)
 {
     memo_t *m = memo_slot(t, store, id);
 
     return m && m->gen == gen ? m : NULL;
 }
 
-int acmpca_sqlite_memo_get(const void *store, apr_uint64_t gen, const char *id,
+int acmpca_sqlite_memo_get(apr_uint64_t store, apr_uint64_t gen, const char *id,
                            acmpca_ca_rec_t **prec, apr_pool_t *p)
 {
     memo_t *m = memo_find(memo_table(0), store, gen, id);
@@ -188,7 +188,7 @@ int acmpca_sqlite_memo_get(const void *store, apr_uint64_t gen, const char *id,
     return 1;
 }
 
-int acmpca_sqlite_memo_version(const void *store, apr_uint64_t gen, const char *id,
+int acmpca_sqlite_memo_version(apr_uint64_t store, apr_uint64_t gen, const char *id,
                                apr_int64_t *pversion)
 {
     memo_t *m = memo_find(memo_table(0), store, gen, id);
@@ -200,7 +200,7 @@ int acmpca_sqlite_memo_version(const void *store, apr_uint64_t gen, const char *
     return 1;
 }
 
-void acmpca_sqlite_memo_put(const void *store, apr_uint64_t gen, const char *id,
+void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const char *id,
                             apr_int64_t version, const acmpca_ca_rec_t *rec)
 {
     memo_table_t *t;

@@ -1686,7 +1686,7 @@ static void test_sqlite_memo(void **state)
     acmpca_ca_rec_t rec, *got, *cur;
     volatile apr_uint64_t *gen;
     apr_int64_t v;
-    int fd;
+    int fd, i;
 
     ca_make(fx, &rec, "ca-memo", "111111111111");
     assert_null(acmpca_store_create(&other, fx->spec, fx->p));
@@ -1721,6 +1721,29 @@ static void test_sqlite_memo(void **state)
     assert_int_equal(fx->api->ca_purge(fx->s, "ca-memo", fx->p), APR_SUCCESS);
     assert_false(*gen & 1);
     assert_int_equal(other->provider->ca_get(other, "ca-memo", &got, fx->p), APR_NOTFOUND);
+
+    /* A store opened later on another file, perhaps at the address of one gone, with a
+     * CA of the same id at the same generation: its own record, not the memo of the old. */
+    for (i = 0; i < 2; i++) {
+        acmpca_store_t *s;
+        apr_pool_t *sp;
+
+        assert_int_equal(apr_pool_create(&sp, fx->p), APR_SUCCESS);
+        assert_null(acmpca_store_create(
+            &s, apr_psprintf(sp, "sqlite:%s/data/other-%d.db", fx->tmpdir, i), sp));
+        assert_int_equal(s->provider->open(s, -1, -1, sp), APR_SUCCESS);
+        memset(&rec, 0, sizeof(rec));
+        rec.id = "ca-same";
+        rec.account = "111111111111";
+        rec.doc = apr_psprintf(sp, "{\"file\":%d}", i);
+        assert_int_equal(
+            s->provider->ca_create(s, &rec, (const unsigned char *)"k", 1, NULL, NULL, sp),
+            APR_SUCCESS);
+        assert_int_equal(s->provider->ca_get(s, "ca-same", &got, sp), APR_SUCCESS);
+        assert_int_equal(s->provider->ca_get(s, "ca-same", &got, sp), APR_SUCCESS);
+        assert_string_equal(got->doc, apr_psprintf(sp, "{\"file\":%d}", i));
+        apr_pool_destroy(sp);
+    }
 }
 
 /**************************************************************************************
