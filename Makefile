@@ -119,9 +119,9 @@ OP ?= IssueCertificate-P256
 SECS ?= 10
 PROFILE_TOOL ?= perf
 PROFILE_N ?= 2000
-profile: deps all
+profile: deps all $(CRLBENCH)
 	@HTTPD="$(HTTPD)" PYTHON="$(PYTHON)" MODULE="$(CURDIR)/$(MODULE)" \
-	    PROFILE_TOOL="$(PROFILE_TOOL)" PROFILE_N="$(PROFILE_N)" \
+	    PROFILE_TOOL="$(PROFILE_TOOL)" PROFILE_N="$(PROFILE_N)" CRLBENCH="$(CURDIR)/$(CRLBENCH)" \
 	    sh scripts/bench/profile.sh $(OP) $(SECS)
 
 # The module, its Debian-style conf, the PKI repository page (ACMPCAHtdocs's default), and

@@ -14,7 +14,8 @@
 #     --once-pool FILE          RevokeCertificate: split the ARNs of FILE across the runs,
 #                               each sent once (the last one is kept for the probe)
 #     --collect FILE            append the CertificateArn of every answer to FILE
-#     --static DOCROOT PORT     then measure httpd serving a static file of the same size
+#     --static DOCROOT PORT     measure httpd serving a static file of the same size too,
+#                               a static run after each run of the operation
 #     --na-status 404,...       probe answers that mean "not there yet" (n/a)
 #     --want-type TYPE          the Content-Type a successful answer must have
 #     --want-key                an issuance from a CA of another key than the op's is n/a
@@ -82,17 +83,36 @@ def emit(a, rec):
     print(f"  {a.server:8} {a.op:36} {what}", flush=True)
 
 
-def run_all(a, make_batch, url, mode, collect):
-    runs = []
+def checked(i, r):
+    if r["bad_status"] or r["socket_errors"] or r["timeouts"] or r["requests"] == 0:
+        raise RuntimeError(f"run {i + 1}: {r['bad_status']} error answers, "
+                           f"{r['socket_errors']} socket errors, {r['timeouts']} timeouts; "
+                           f"first: {r['sample']}")
+    return r
+
+
+def static_twin(a, size, tmp):
+    """A static file of size bytes in --static's docroot: (URL, its raw request)."""
+    docroot, port = a.static
+    name = f"static-{size}"
+    with open(os.path.join(docroot, name), "wb") as f:
+        f.write(os.urandom(size))
+    os.chmod(os.path.join(docroot, name), 0o644)
+    surl = f"http://127.0.0.1:{port}/"
+    raw = os.path.join(tmp, "static")
+    rawreq.write_get(surl + name, raw)
+    return surl, raw
+
+
+def run_all(a, make_batch, mode, twin):
+    """RUNS runs of the operation, each followed by one of the static twin when there is
+    one: side by side in time, a drift of the machine moves both alike."""
+    runs, static_runs = [], []
     for i in range(a.runs):
-        reqs = make_batch(i)
-        r = wrk(url, reqs, a, mode, collect)
-        if r["bad_status"] or r["socket_errors"] or r["timeouts"] or r["requests"] == 0:
-            raise RuntimeError(f"run {i + 1}: {r['bad_status']} error answers, "
-                               f"{r['socket_errors']} socket errors, {r['timeouts']} timeouts; "
-                               f"first: {r['sample']}")
-        runs.append(r)
-    return runs
+        runs.append(checked(i, wrk(a.url, make_batch(i), a, mode, a.collect)))
+        if twin:
+            static_runs.append(checked(i, wrk(twin[0], twin[1], a, "cycle", None)))
+    return runs, static_runs
 
 
 def main():
@@ -162,7 +182,8 @@ def main():
             raise RuntimeError(f"probe: HTTP {status} {etype} {body[:200]!r}")
         if a.want_type and (ctype or "").split(";")[0].strip() != a.want_type:
             raise RuntimeError(f"probe: Content-Type {ctype}, not {a.want_type}")
-        runs = run_all(a, make_batch, a.url, mode, a.collect)
+        twin = static_twin(a, len(body), tmp) if a.static else None
+        runs, static_runs = run_all(a, make_batch, mode, twin)
         rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs, **extra)
         # The static file has the probe's size: say so when the answers grew meanwhile
         # (a CRL rebuilt during the run), as wrk saw them, headers included.
@@ -172,18 +193,9 @@ def main():
             print(f"measure: {a.op}: answers of {seen:.0f} bytes on average during the runs, "
                   f"{len(body)} at the probe", file=sys.stderr)
         emit(a, rec)
-        if a.static:
-            docroot, port = a.static
-            name = f"static-{len(body)}"
-            with open(os.path.join(docroot, name), "wb") as f:
-                f.write(os.urandom(len(body)))
-            os.chmod(os.path.join(docroot, name), 0o644)
-            surl = f"http://127.0.0.1:{port}/"
-            raw = os.path.join(tmp, "static")
-            rawreq.write_get(surl + name, raw)
+        if twin:
             server, a.server = a.server, "static"
-            runs = run_all(a, lambda i: raw, surl, "cycle", None)
-            emit(a, dict(median_of(runs), size=len(body), runs=runs))
+            emit(a, dict(median_of(static_runs), size=len(body), runs=static_runs))
             a.server = server
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         emit(a, {"error": str(e)})
