@@ -2181,6 +2181,36 @@ static void test_redis_wait(void **state)
     assert_non_null(strstr(log_seen, "ACMPCA0406: redis ca_create"));
     /* The write is on the master all the same (documented): a retry finds it. */
     assert_int_equal(s->provider->ca_get(s, "ca-w", &got, fx->p), APR_SUCCESS);
+
+    /* Answers made of what an earlier write left, which no replica confirms, fail too:
+     * "already revoked" and an object (a CRL a failover could drop). Without wait=N they
+     * are answered. */
+    {
+        static const unsigned char bytes[] = {0x30, 0x00};
+        acmpca_cert_rec_t c = cert_rec("ca-w2", "0a0b");
+        acmpca_object_t obj = {0}, *o;
+        acmpca_ca_rec_t ca;
+
+        ca_make(fx, &ca, "ca-w2", "111111111111");
+        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_revoke(fx->s, "ca-w2", "0a0b", 1, "SUPERSEDED", fx->p),
+                         APR_SUCCESS);
+        obj.bucket = "wait-bucket";
+        obj.key = "crl/w.crl";
+        obj.data = bytes;
+        obj.len = sizeof(bytes);
+        assert_int_equal(fx->api->object_put(fx->s, &obj, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_revoke(fx->s, "ca-w2", "0a0b", 2, "SUPERSEDED", fx->p),
+                         APR_EEXIST);
+        assert_int_equal(fx->api->object_get(fx->s, "wait-bucket", "crl/w.crl", &o, fx->p),
+                         APR_SUCCESS);
+        acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+        assert_int_not_equal(s->provider->cert_revoke(s, "ca-w2", "0a0b", 2, "SUPERSEDED", fx->p),
+                             APR_EEXIST);
+        assert_int_not_equal(s->provider->object_get(s, "wait-bucket", "crl/w.crl", &o, fx->p),
+                             APR_SUCCESS);
+        log_restore();
+    }
 }
 
 /* Blocks the server for 700 ms: a script that spins (DEBUG SLEEP is disabled by default). */
