@@ -1308,7 +1308,10 @@ static int writer_turn(sq_store_t *st)
         if (st->writer_fd >= 0) { /* the parent's, inherited: its lock is the parent's */
             close(st->writer_fd);
         }
-        st->writer_fd = open(path, O_RDWR | O_CLOEXEC);
+        /* Read-only still takes turns; it only cannot map the generation. */
+        if ((st->writer_fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == EACCES) {
+            st->writer_fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
         st->writer_pid = pid;
         if (st->writer_fd >= 0 && !__atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
             __atomic_store_n(&st->gen, acmpca_sqlite_gen_map(st->writer_fd, st->pool),

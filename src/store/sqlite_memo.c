@@ -15,8 +15,9 @@
  * from a read made after loading it, is good while the counter still has that value:
  * every write acknowledged before the load is in the read, and any commit since moved
  * the counter. An odd counter (a write under way, or a writer that died in one) makes
- * every read go to the database. Writes that bypass the provider (the sqlite3 shell)
- * are not seen: the store is the module's to write.
+ * every read go to the database. Writes that bypass the provider (the sqlite3 shell),
+ * or come from a process that cannot map the file for writing, are not seen: the store
+ * is the module's to write, as the user it runs as.
  *
  * Per thread, MEMO_SLOTS records, replaced round-robin: no lock at all on a hit. */
 #include <pthread.h>
