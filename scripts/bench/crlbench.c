@@ -34,6 +34,7 @@
 
 #include "acmpca/ops.h"
 #include "acmpca/store.h"
+#include "acmpca/util.h"
 #include "acmpca/x509.h"
 #include "../../src/ops/ops_int.h"
 
