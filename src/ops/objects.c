@@ -153,18 +153,21 @@ static apr_status_t get(acmpca_served_t *out, const acmpca_env_t *env, const cha
 #define FIRST_CRL_WAIT_STEP  apr_time_from_msec(100)
 
 /* The CRL of ca, built first when it was never published. Only a CA's very first CRL
- * can be missing: a build running elsewhere is waited for, not answered 404. */
+ * can be missing: a build running elsewhere is waited for, not answered 404. A build of
+ * ours that failed (logged; the CRL job retries) is not: nobody else is at it. */
 static apr_status_t serve_ca_crl(acmpca_served_t *out, acmpca_op_ctx_t *ctx, acmpca_ca_t *ca,
                                  const char *bucket, const char *key, apr_pool_t *p)
 {
     apr_status_t rv = get(out, ctx->env, bucket, key, p);
-    int i;
+    int i, steps = FIRST_CRL_WAIT_STEPS;
 
     if (rv == APR_NOTFOUND) {
-        acmpca_crl_publish(ctx, ca->ref.arn, "first request", p);
+        if (acmpca_crl_publish(ctx, ca->ref.arn, "first request", p) != APR_SUCCESS) {
+            steps = 0;
+        }
         rv = get(out, ctx->env, bucket, key, p);
     }
-    for (i = 0; rv == APR_NOTFOUND && i < FIRST_CRL_WAIT_STEPS; i++) {
+    for (i = 0; rv == APR_NOTFOUND && i < steps; i++) {
         apr_sleep(FIRST_CRL_WAIT_STEP);
         rv = get(out, ctx->env, bucket, key, p);
     }

@@ -1585,14 +1585,12 @@ static apr_status_t sq_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
 static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
                               apr_pool_t *p)
 {
+    sq_store_t *st = s->impl;
     sq_call_t call;
     sqlite3_stmt *stmt = NULL;
-    apr_status_t rv;
-    int row;
-
-    sq_store_t *st = s->impl;
     apr_uint64_t gen;
-    int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
+    apr_status_t rv;
+    int row, memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
 
     *prec = NULL;
     if (memo && acmpca_sqlite_memo_get(st->memo_id, gen, id, prec, p)) {
@@ -1607,28 +1605,35 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     }
     *prec = ca_read(stmt, p);
     if (memo) {
-        acmpca_sqlite_memo_put(st->memo_id, gen, id, (*prec)->version, *prec);
+        acmpca_sqlite_memo_put(st->memo_id, gen, *prec);
     }
 leave:
     return call_end(&call, rv);
 }
 
-/* The version alone: no copy of the document, which is most of what ca_get reads. */
+/* The version alone: no copy of the document, which is most of what ca_get reads. With
+ * the memo on, the version it holds, or the whole record read into it on a miss (the
+ * next download or request of that CA finds it there). */
 static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
                                   apr_pool_t *p)
 {
+    sq_store_t *st = s->impl;
     sq_call_t call;
     sqlite3_stmt *stmt = NULL;
+    acmpca_ca_rec_t *rec;
+    apr_uint64_t gen;
     apr_status_t rv;
     int row;
 
-    sq_store_t *st = s->impl;
-    apr_uint64_t gen;
-    int memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
-
     *pversion = 0;
-    if (memo && acmpca_sqlite_memo_version(st->memo_id, gen, id, pversion)) {
-        return APR_SUCCESS;
+    if (acmpca_sqlite_gen_now(gen_of(st), &gen)) {
+        if (acmpca_sqlite_memo_version(st->memo_id, gen, id, pversion)) {
+            return APR_SUCCESS;
+        }
+        if ((rv = sq_ca_get(s, id, &rec, p)) == APR_SUCCESS) {
+            *pversion = rec->version;
+        }
+        return rv;
     }
     SQ_OK(call_begin(&call, s, "ca_version", p));
     SQ_OK(stmt_prep(&call, &stmt, ST_CA_VERSION, "s", id));
@@ -1638,9 +1643,6 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
         goto leave;
     }
     *pversion = sqlite3_column_int64(stmt, 0);
-    if (memo) {
-        acmpca_sqlite_memo_put(st->memo_id, gen, id, *pversion, NULL);
-    }
 leave:
     return call_end(&call, rv);
 }

@@ -46,9 +46,7 @@ int acmpca_sqlite_memo_get(apr_uint64_t store, apr_uint64_t gen, const char *id,
                            acmpca_ca_rec_t **prec, apr_pool_t *p);
 int acmpca_sqlite_memo_version(apr_uint64_t store, apr_uint64_t gen, const char *id,
                                apr_int64_t *pversion);
-/** Remember what a read made after loading gen found: the record, or (rec NULL) its
- *  version alone. */
-void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const char *id,
-                            apr_int64_t version, const acmpca_ca_rec_t *rec);
+/** Remember the record a read made after loading gen found. */
+void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const acmpca_ca_rec_t *rec);
 
 #endif

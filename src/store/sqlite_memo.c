@@ -99,7 +99,7 @@ typedef struct memo_t {
     apr_uint64_t store; /* the store's memo_id; 0: free */
     apr_uint64_t gen;
     char id[ID_LEN];
-    acmpca_ca_rec_t rec; /* account and doc malloc'd; doc NULL when only the version is known */
+    acmpca_ca_rec_t rec; /* account and doc malloc'd; id points into the slot */
 } memo_t;
 
 typedef struct memo_table_t {
@@ -176,7 +176,7 @@ int acmpca_sqlite_memo_get(apr_uint64_t store, apr_uint64_t gen, const char *id,
     memo_t *m = memo_find(memo_table(0), store, gen, id);
     acmpca_ca_rec_t *rec;
 
-    if (!m || !m->rec.doc) {
+    if (!m) {
         return 0;
     }
     rec = apr_palloc(p, sizeof(*rec));
@@ -201,31 +201,25 @@ int acmpca_sqlite_memo_version(apr_uint64_t store, apr_uint64_t gen, const char 
     return 1;
 }
 
-void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const char *id,
-                            apr_int64_t version, const acmpca_ca_rec_t *rec)
+void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const acmpca_ca_rec_t *rec)
 {
     memo_table_t *t;
     memo_t *m;
 
-    if (strlen(id) >= ID_LEN || !(t = memo_table(1))) {
+    if (strlen(rec->id) >= ID_LEN || !(t = memo_table(1))) {
         return;
     }
-    if (!(m = memo_slot(t, store, id))) {
+    if (!(m = memo_slot(t, store, rec->id))) {
         m = &t->slot[t->next++ % MEMO_SLOTS];
     }
-    else if (!rec && m->gen == gen && m->rec.version == version) {
-        return; /* what it knows already, and perhaps the document too */
-    }
     memo_clear(m);
-    if (rec && (!(m->rec.account = strdup(rec->account)) || !(m->rec.doc = strdup(rec->doc)))) {
+    if (!(m->rec.account = strdup(rec->account)) || !(m->rec.doc = strdup(rec->doc))) {
         memo_clear(m);
         return;
     }
     m->store = store;
     m->gen = gen;
-    memcpy(m->id, id, strlen(id) + 1);
-    m->rec.version = version;
-    if (rec) {
-        m->rec.seq = rec->seq;
-    }
+    memcpy(m->id, rec->id, strlen(rec->id) + 1);
+    m->rec.seq = rec->seq;
+    m->rec.version = rec->version;
 }
