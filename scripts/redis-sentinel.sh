@@ -15,6 +15,10 @@
 #   redis-sentinel.sh kill-master DIR     kill -9 of the master, wait for the switch, start
 #                                         the old master again (the sentinels make it a
 #                                         replica)
+#   redis-sentinel.sh guarded DIR PASS    one more sentinel, in DIR/sentinel-guarded, that asks
+#                                         for AUTH PASS (requirepass) and watches the set's
+#                                         master under the name "guarded" (so the set's
+#                                         sentinels ignore it); prints its port. stop stops it.
 #   redis-sentinel.sh run CMD [ARG...]    start a set in a fresh temporary directory, run CMD
 #                                         with the variables below, stop the set and remove
 #                                         the directory whatever CMD did (trap)
@@ -105,6 +109,35 @@ sentinel parallel-syncs $NAME 1
 EOF
     "$REDIS_SENTINEL" "$d/sentinel.conf" </dev/null >>"$d/sentinel.out" 2>&1 &
     echo "$!" >"$d/run.pid"
+}
+
+cmd_guarded() { # dir password
+    master=$(master_port "$1")
+    [ -n "$master" ] || die "no sentinel names a master"
+    d="$1/sentinel-guarded"
+    mkdir -p "$d" && chmod 700 "$d" || die "cannot make $d"
+    port=$(($(cut -d' ' -f3 "$1/sentinel-ports") + 1))
+    while [ -n "$(cli "$port" PING)" ]; do
+        port=$((port + 1))
+    done
+    cat >"$d/sentinel.conf" <<EOF
+port $port
+bind 127.0.0.1
+daemonize no
+pidfile $d/sentinel.pid
+logfile $d/sentinel.log
+dir $d
+requirepass $2
+sentinel monitor guarded 127.0.0.1 $master 1
+EOF
+    "$REDIS_SENTINEL" "$d/sentinel.conf" </dev/null >>"$d/sentinel.out" 2>&1 &
+    echo "$!" >"$d/run.pid"
+    poll guarded_answers "$port" "$2" "$master" || die "the guarded sentinel did not answer"
+    echo "$port"
+}
+
+guarded_answers() { # port password master_port
+    [ "$(REDISCLI_AUTH=$2 cli "$1" SENTINEL GET-MASTER-ADDR-BY-NAME guarded | sed -n 2p)" = "$3" ]
 }
 
 cmd_start() { # dir baseport
@@ -239,7 +272,7 @@ cmd_run() { # cmd...
     exit $?
 }
 
-[ $# -ge 1 ] || die "usage: $0 start DIR BASEPORT | stop DIR | master DIR | failover DIR | kill-master DIR | run CMD [ARG...]"
+[ $# -ge 1 ] || die "usage: $0 start DIR BASEPORT | stop DIR | master DIR | failover DIR | kill-master DIR | guarded DIR PASS | run CMD [ARG...]"
 what=$1
 shift
 case "$what" in
@@ -266,6 +299,10 @@ failover)
 kill-master)
     [ $# -ge 1 ] || die "kill-master needs a directory"
     cmd_kill_master "$1"
+    ;;
+guarded)
+    [ $# -ge 2 ] || die "guarded needs a directory and a password"
+    cmd_guarded "$1" "$2"
     ;;
 run)
     [ $# -ge 1 ] || die "run needs a command"

@@ -251,7 +251,8 @@ struct acmpca_store_t {
  *  an error text naming the known providers when name is unknown. Config time. */
 const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_t *p);
 
-/** spec with any password replaced by "***", for logs and error messages. */
+/** spec with any password (the userinfo's, a sentinel_password option's) replaced by
+ *  "***", for logs and error messages. */
 const char *acmpca_store_redact(const char *spec, apr_pool_t *p);
 
 /** The providers, NULL-terminated. */

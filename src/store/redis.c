@@ -49,10 +49,12 @@
  *
  * options: db=N, timeout=ms (connect and command timeout, default 2000),
  *          wait=N and wait_timeout=ms (durability, see "WAIT" below; default 0 and 1000),
- *          failover_wait=ms (sentinel only, default 3000; see "Sentinel" below).
+ *          failover_wait=ms (sentinel only, default 3000; see "Sentinel" below),
+ *          sentinel_user and sentinel_password (sentinel only: AUTH to the sentinels,
+ *          which have credentials of their own; percent-decoded).
  * user and password are percent-decoded; a password alone authenticates the default
  * user (AUTH password), user and password an ACL user (AUTH user password). The password
- * is never logged nor put into an error text.
+ * is never logged nor put into an error text (acmpca_store_redact hides both).
  *
  * Durability: with wait=N every write is followed by WAIT N wait_timeout on the same
  * connection, and the call fails (a 503 for the client, which retries) when fewer than N
@@ -374,9 +376,11 @@ typedef struct rd_store_t {
     int timeout_ms;
     int wait_replicas;
     int wait_timeout_ms;
-    acmpca_sentinel_t *sentinel; /* the master is where the sentinels say; NULL: host, sock */
-    int failover_ms;             /* sentinel: how long a call keeps following a move */
-    const char *target;          /* for the log: where, never the password */
+    acmpca_sentinel_t *sentinel;   /* the master is where the sentinels say; NULL: host, sock */
+    const char *sentinel_user;     /* AUTH to the sentinels (the data nodes' are above) */
+    const char *sentinel_password; /* NULL: the sentinels are asked without AUTH. Never logged. */
+    int failover_ms;               /* sentinel: how long a call keeps following a move */
+    const char *target;            /* for the log: where, never the password */
 
     apr_pool_t *pool;          /* the store's config-time pool */
     apr_thread_mutex_t *mutex; /* guards conns and conns_pid */
@@ -1206,7 +1210,8 @@ static const char *const rd_forms =
     "use redis://[user:password@]host[:port][/db][?options], redis:unix:/path/to/socket"
     "[?db=N&options], unix:/path/to/socket[?db=N&options] or "
     "redis-sentinel://[user:password@]host[:port][,host[:port]...]/master-name[/db][?options]; "
-    "options: db=N, timeout=ms, wait=replicas, wait_timeout=ms, failover_wait=ms (sentinel)";
+    "options: db=N, timeout=ms, wait=replicas, wait_timeout=ms, failover_wait=ms, "
+    "sentinel_user=name and sentinel_password=secret (sentinel)";
 
 static const char *spec_error(apr_pool_t *p, const char *what)
 {
@@ -1384,18 +1389,31 @@ static const char *spec_tcp(rd_store_t *st, const char *s, int sentinel, int *pd
     return spec_db(st, slash, pdb_set, p);
 }
 
+/* The percent-decoded value of a sentinel_user or sentinel_password option: NULL when
+ * malformed or empty. */
+static const char *spec_secret(const char *value, apr_pool_t *p)
+{
+    const char *v = pct_decode(value, strlen(value), p);
+
+    return v && *v ? v : NULL;
+}
+
 /* One "name=value" of the query (RD_NOPTIONS names). */
-#define RD_NOPTIONS 5
+#define RD_NOPTIONS 7
+static const char *const rd_option_names[RD_NOPTIONS] = {
+    "db", "timeout", "wait", "wait_timeout", "failover_wait", "sentinel_user", "sentinel_password"};
+#define RD_OPT_DB                0
+#define RD_OPT_FAILOVER_WAIT     4
+#define RD_OPT_SENTINEL_USER     5
+#define RD_OPT_SENTINEL_PASSWORD 6
 static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_pool_t *p)
 {
-    static const char *const names[RD_NOPTIONS] = {"db", "timeout", "wait", "wait_timeout",
-                                                   "failover_wait"};
     const char *eq = strchr(opt, '=');
     int i, ok = 0;
 
     for (i = 0; i < RD_NOPTIONS; ++i) {
-        if (eq && (size_t)(eq - opt) == strlen(names[i])
-            && !strncmp(opt, names[i], strlen(names[i]))) {
+        if (eq && (size_t)(eq - opt) == strlen(rd_option_names[i])
+            && !strncmp(opt, rd_option_names[i], strlen(rd_option_names[i]))) {
             break;
         }
     }
@@ -1405,7 +1423,7 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
                                        eq ? apr_pstrmemdup(p, opt, (apr_size_t)(eq - opt)) : opt));
     }
     if (seen[i]++) {
-        return spec_error(p, apr_psprintf(p, "option '%s' given twice", names[i]));
+        return spec_error(p, apr_psprintf(p, "option '%s' given twice", rd_option_names[i]));
     }
     switch (i) {
     case 0:
@@ -1417,21 +1435,28 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
     case 2:
         ok = parse_int(eq + 1, 0, 1000, &st->wait_replicas);
         break;
-    case 4:
+    case RD_OPT_FAILOVER_WAIT:
         ok = parse_int(eq + 1, 0, RD_MAX_MS, &st->failover_ms);
+        break;
+    case RD_OPT_SENTINEL_USER:
+        ok = (st->sentinel_user = spec_secret(eq + 1, p)) != NULL;
+        break;
+    case RD_OPT_SENTINEL_PASSWORD:
+        ok = (st->sentinel_password = spec_secret(eq + 1, p)) != NULL;
         break;
     default:
         /* WAIT with 0 blocks for ever: never. */
         ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->wait_timeout_ms);
         break;
     }
-    return ok ? NULL : spec_error(p, apr_psprintf(p, "option '%s' has a bad value", names[i]));
+    return ok ? NULL
+              : spec_error(p, apr_psprintf(p, "option '%s' has a bad value", rd_option_names[i]));
 }
 
 static const char *spec_query(rd_store_t *st, const char *query, int db_set, apr_pool_t *p)
 {
     char *copy = apr_pstrdup(p, query), *last, *opt;
-    int seen[RD_NOPTIONS] = {0};
+    int seen[RD_NOPTIONS] = {0}, i;
     const char *err;
 
     for (opt = apr_strtok(copy, "&", &last); opt; opt = apr_strtok(NULL, "&", &last)) {
@@ -1439,11 +1464,20 @@ static const char *spec_query(rd_store_t *st, const char *query, int db_set, apr
             return err;
         }
     }
-    if (seen[0] && db_set) {
+    if (seen[RD_OPT_DB] && db_set) {
         return spec_error(p, "the database is given twice");
     }
-    if (seen[4] && !st->sentinel) {
-        return spec_error(p, "option 'failover_wait' needs sentinels (redis-sentinel://)");
+    for (i = RD_OPT_FAILOVER_WAIT; i <= RD_OPT_SENTINEL_PASSWORD; ++i) {
+        if (seen[i] && !st->sentinel) {
+            return spec_error(p, apr_psprintf(p, "option '%s' needs sentinels (redis-sentinel://)",
+                                              rd_option_names[i]));
+        }
+    }
+    if (st->sentinel_user && !st->sentinel_password) {
+        return spec_error(p, "option 'sentinel_user' needs 'sentinel_password'");
+    }
+    if (st->sentinel) {
+        acmpca_sentinel_auth(st->sentinel, st->sentinel_user, st->sentinel_password);
     }
     return NULL;
 }

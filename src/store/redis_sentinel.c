@@ -24,6 +24,8 @@ typedef struct sn_addr_t {
 
 struct acmpca_sentinel_t {
     const char *name;
+    const char *user;          /* AUTH to each sentinel: user (NULL: default) and */
+    const char *password;      /* password (NULL: none) */
     apr_array_header_t *addrs; /* sn_addr_t, in the spec's order */
     apr_thread_mutex_t *mutex; /* guards what follows */
     int first;                 /* the sentinel asked first: the one that answered last */
@@ -55,6 +57,12 @@ void acmpca_sentinel_add(acmpca_sentinel_t *sn, const char *host, int port)
     a->port = port;
 }
 
+void acmpca_sentinel_auth(acmpca_sentinel_t *sn, const char *user, const char *password)
+{
+    sn->user = user;
+    sn->password = password;
+}
+
 static const char *addr_text(const char *host, int port, apr_pool_t *p)
 {
     int v6 = strchr(host, ':') != NULL;
@@ -72,6 +80,36 @@ const char *acmpca_sentinel_describe(const acmpca_sentinel_t *sn, apr_pool_t *p)
         list = apr_pstrcat(p, list, i ? "," : "", addr_text(a->host, a->port, p), NULL);
     }
     return apr_psprintf(p, "%s (%s)", sn->name, list);
+}
+
+/* AUTH [user] password to a sentinel that has requirepass (or ACL users): 1, or 0 with
+ * *pwhy. The password is never part of *pwhy. */
+static int sentinel_login(const acmpca_sentinel_t *sn, redisContext *ctx, const char *where,
+                          const char **pwhy, apr_pool_t *p)
+{
+    const char *argv[3] = {"AUTH", sn->user, sn->password};
+    size_t len[3] = {4, sn->user ? strlen(sn->user) : 0, strlen(sn->password)};
+    redisReply *r;
+    int ok = 0;
+
+    if (!sn->user) {
+        argv[1] = sn->password;
+        len[1] = len[2];
+    }
+    r = redisCommandArgv(ctx, sn->user ? 3 : 2, argv, len);
+    if (!r) {
+        *pwhy = apr_psprintf(p, "%s: %s", where, ctx->errstr);
+    }
+    else if (r->type == REDIS_REPLY_ERROR) {
+        *pwhy = apr_psprintf(p, "%s refused AUTH: %s", where, r->str);
+    }
+    else {
+        ok = 1;
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok;
 }
 
 /* One sentinel's answer to SENTINEL get-master-addr-by-name: 0 with host and port, or -1
@@ -99,6 +137,10 @@ static int ask_one(const acmpca_sentinel_t *sn, const sn_addr_t *a, int timeout_
     }
     if (redisSetTimeout(ctx, tv) != REDIS_OK) {
         *pwhy = apr_psprintf(p, "%s: %s", where, ctx->errstr);
+        redisFree(ctx);
+        return -1;
+    }
+    if (sn->password && !sentinel_login(sn, ctx, where, pwhy, p)) {
         redisFree(ctx);
         return -1;
     }

@@ -18,6 +18,10 @@ const char *acmpca_sentinel_create(acmpca_sentinel_t **psn, const char *name, ap
 /** Config time: one more sentinel to ask (host is kept, not copied). */
 void acmpca_sentinel_add(acmpca_sentinel_t *sn, const char *host, int port);
 
+/** Config time: log in to each sentinel with AUTH [user] password (kept, not copied);
+ *  a NULL password: no AUTH, the default. */
+void acmpca_sentinel_auth(acmpca_sentinel_t *sn, const char *user, const char *password);
+
 /** "name (h1:p1,h2:p2)" for logs and error texts, in p. */
 const char *acmpca_sentinel_describe(const acmpca_sentinel_t *sn, apr_pool_t *p);
 

@@ -64,19 +64,51 @@ const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_
     return NULL;
 }
 
+/* Query options whose values are secrets. */
+static const char *const secret_options[] = {"sentinel_password="};
+
+/* The query of spec (from its '?') with the values of secret options hidden. */
+static const char *redact_query(const char *query, apr_pool_t *p)
+{
+    const char *out = "", *opt = query, *end;
+    size_t i;
+
+    while (*opt) {
+        const char *item = opt;
+        end = opt + 1 + strcspn(opt + 1, "&");
+        for (i = 0; i < sizeof(secret_options) / sizeof(secret_options[0]); ++i) {
+            size_t n = strlen(secret_options[i]);
+            if ((size_t)(end - opt - 1) >= n && !strncmp(opt + 1, secret_options[i], n)) {
+                item = apr_pstrcat(p, apr_pstrmemdup(p, opt, n + 1), "***", NULL);
+                break;
+            }
+        }
+        out = apr_pstrcat(p, out, item == opt ? apr_pstrmemdup(p, opt, (size_t)(end - opt)) : item,
+                          NULL);
+        opt = end;
+    }
+    return out;
+}
+
 const char *acmpca_store_redact(const char *spec, apr_pool_t *p)
 {
     const char *auth = spec ? strstr(spec, "://") : NULL;
-    const char *at, *slash;
+    const char *query, *at = NULL, *c;
 
-    if (!auth) {
+    if (!spec) {
         return spec;
     }
-    auth += 3;
-    at = strchr(auth, '@');
-    slash = strchr(auth, '/');
-    if (!at || (slash && slash < at)) {
-        return spec; /* no credentials in it */
+    query = spec + strcspn(spec, "?");
+    /* The last '@' before the query ends the userinfo, as the providers parse it: a
+     * password may hold a raw '/' or '@'. */
+    for (c = auth ? auth + 3 : query; c < query; ++c) {
+        if (*c == '@') {
+            at = c;
+        }
     }
-    return apr_pstrcat(p, apr_pstrmemdup(p, spec, (apr_size_t)(auth - spec)), "***", at, NULL);
+    return apr_pstrcat(p,
+                       at ? apr_pstrcat(p, apr_pstrmemdup(p, spec, (size_t)(auth + 3 - spec)),
+                                        "***", apr_pstrmemdup(p, at, (size_t)(query - at)), NULL)
+                          : apr_pstrmemdup(p, spec, (size_t)(query - spec)),
+                       redact_query(query, p), NULL);
 }

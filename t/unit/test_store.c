@@ -2269,6 +2269,8 @@ static void test_sentinel_specs(void **state)
         "redis-sentinel://h1,h2:26380,[::1]:26381/mymaster/2?wait=1&failover_wait=0",
         "redis-sentinel://user:p%40ss@h1:26379,h2/m?timeout=100&failover_wait=5000",
         "redis-sentinel:h1/m",
+        "redis-sentinel://h1/m?sentinel_password=s%26cret",
+        "redis-sentinel://u:p@h1/m?sentinel_user=watcher&sentinel_password=secretpw&wait=1",
     };
     static const char *const bad[] = {
         "redis-sentinel:",
@@ -2285,6 +2287,11 @@ static void test_sentinel_specs(void **state)
         "redis-sentinel://::1/m",
         "redis-sentinel://u:secretpw@h1:99999/m",
         "redis://h?failover_wait=100",
+        "redis://h?sentinel_password=secretpw",
+        "redis-sentinel://h1/m?sentinel_user=watcher",
+        "redis-sentinel://h1/m?sentinel_password=",
+        "redis-sentinel://h1/m?sentinel_password=secretpw%zz",
+        "redis-sentinel://h1/m?sentinel_password=a&sentinel_password=secretpw",
     };
     apr_pool_t *p = *state;
     acmpca_store_t *s;
@@ -2311,6 +2318,17 @@ static void test_sentinel_specs(void **state)
     /* The password is redacted for the log like a redis:// one. */
     assert_string_equal(acmpca_store_redact("redis-sentinel://u:secretpw@h1,h2/m", p),
                         "redis-sentinel://***@h1,h2/m");
+    /* So are the sentinels' password and a data password holding a raw '/' or '@'. */
+    assert_string_equal(
+        acmpca_store_redact("redis-sentinel://h1/m?wait=1&sentinel_password=secretpw"
+                            "&sentinel_user=w",
+                            p),
+        "redis-sentinel://h1/m?wait=1&sentinel_password=***&sentinel_user=w");
+    assert_string_equal(acmpca_store_redact("redis://u:se/cr@t@h:1/0?sentinel_password=x", p),
+                        "redis://***@h:1/0?sentinel_password=***");
+    assert_string_equal(acmpca_store_redact("redis://h:1/0?db=2", p), "redis://h:1/0?db=2");
+    assert_string_equal(acmpca_store_redact("sqlite:/var/a@b/acmpca.db", p),
+                        "sqlite:/var/a@b/acmpca.db");
 }
 
 /* No sentinel answers: a call fails (never as "not found") once failover_wait is spent,
@@ -2346,6 +2364,51 @@ static void test_sentinel_unknown_name(void **state)
                         apr_time_from_msec(3000), fx->p);
     log_restore();
     assert_non_null(strstr(log_seen, "does not know a master 'nosuch'"));
+}
+
+/* Sentinels with a password of their own (requirepass): sentinel_password logs in to
+ * them; without it, or with a wrong one, calls fail and the log says why, never with the
+ * password. The guarded sentinel watches the set's master (redis-sentinel.sh guarded). */
+static void test_sentinel_auth(void **state)
+{
+    fx_t *fx = *state;
+    const char *ctl = getenv("ACMPCA_TEST_SENTINEL_CTL"), *dir = getenv("ACMPCA_TEST_SENTINEL_DIR");
+    const char *base;
+    acmpca_store_t *s;
+    apr_int64_t v = 0;
+    char cmd[1024], line[32] = "";
+    FILE *f;
+
+    if (!ctl || !dir) {
+        skip();
+    }
+    snprintf(cmd, sizeof(cmd), "sh '%s' guarded '%s' 'g@rd/pw'", ctl, dir);
+    assert_non_null(f = popen(cmd, "r"));
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_int_equal(pclose(f), 0);
+    base = apr_psprintf(fx->p, "redis-sentinel://127.0.0.1:%d/guarded/0?timeout=500", atoi(line));
+
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, base, "&sentinel_password=g%40rd%2Fpw", NULL), fx->p));
+    assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
+    assert_int_equal(s->provider->counter_next(s, "sentinel-auth", &v, fx->p), APR_SUCCESS);
+    assert_true(v >= 1);
+
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    assert_fails_within(apr_pstrcat(fx->p, base, "&failover_wait=200", NULL),
+                        apr_time_from_msec(3000), fx->p);
+    assert_non_null(strstr(log_seen, "NOAUTH"));
+    log_seen[0] = '\0';
+    assert_fails_within(
+        apr_pstrcat(fx->p, base, "&failover_wait=200&sentinel_password=wrong-secret", NULL),
+        apr_time_from_msec(3000), fx->p);
+    log_restore();
+    assert_non_null(strstr(log_seen, "refused AUTH"));
+    assert_null(strstr(log_seen, "wrong-secret"));
+
+    snprintf(cmd, sizeof(cmd), "kill $(cat '%s/sentinel-guarded/run.pid')", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* Only the sentinel's notices: a failover makes many error lines, which could fill
@@ -2489,6 +2552,7 @@ int main(void)
     };
     const struct CMUnitTest sentinel_tests[] = {
         STORE_TEST(test_sentinel_unknown_name, (void *)BE_SENTINEL),
+        STORE_TEST(test_sentinel_auth, (void *)BE_SENTINEL),
         STORE_TEST(test_sentinel_failover, (void *)BE_SENTINEL),
     };
     int failed = 0;
