@@ -245,6 +245,7 @@ static int signature_ok(const lean_req *req, EVP_PKEY *key, const unsigned char 
         || !OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) || !(mctx = EVP_MD_CTX_new())) {
         return 0;
     }
+    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE); /* no copy of the context to verify */
     ok = EVP_DigestVerifyInit_ex(mctx, NULL, OBJ_nid2sn(md_nid), NULL, NULL, key, NULL) == 1
          && EVP_DigestVerify(mctx, req->signature->data, (size_t)req->signature->length, info,
                              (size_t)info_len)

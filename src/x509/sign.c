@@ -73,12 +73,18 @@ int acmpca_x509_sign_der(X509 *x, EVP_PKEY *key, const EVP_MD *md, const unsigne
     const X509_ALGOR *ignored;
     size_t aid_len = 0, sig_len = 0;
     apr_size_t body, hn, bn;
-    int tbs_len = 0, ok = 0;
+    int tbs_len = 0, max_len, ok = 0;
 
-    if (!mctx || EVP_DigestSignInit(mctx, &pctx, md, NULL, key) != 1
+    if (!mctx) {
+        goto done;
+    }
+    /* One signature per context: without FINALISE, EVP_DigestSignFinal signs with a copy
+     * of the context (EVP_PKEY_CTX_dup) so that more data could follow. */
+    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE);
+    if (EVP_DigestSignInit(mctx, &pctx, md, NULL, key) != 1
         || !set_algorithm(x, pctx, aid, &aid_len) || (tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0
-        || EVP_DigestSign(mctx, NULL, &sig_len, tbs, (size_t)tbs_len) != 1
-        || !(sig = OPENSSL_malloc(sig_len))
+        || (max_len = EVP_PKEY_get_size(key)) <= 0
+        || !(sig = OPENSSL_malloc(sig_len = (size_t)max_len))
         || EVP_DigestSign(mctx, sig, &sig_len, tbs, (size_t)tbs_len) != 1) {
         goto done;
     }
