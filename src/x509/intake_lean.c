@@ -22,6 +22,7 @@
  * refuse the same inputs. The X509_REQ it returns holds the subject, the attributes and
  * the key's encoding, not a decoded key: X509_REQ_get0_pubkey() is NULL on it. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1t.h>
@@ -141,34 +142,90 @@ static int info_bytes(const unsigned char **pinfo, long *plen, const unsigned ch
 /* The key and the signature                                                         */
 /* ******************************************************************************** */
 
-/* A public key on each curve, from the first request that carried one: a new key is a
- * copy of it with the request's point (EVP_PKEY_dup, EVP_PKEY_set1_encoded_public_key),
- * about 4 us, where EVP_PKEY_fromdata builds the curve's group afresh, about 15 us. The
- * point goes through the same EC_POINT_oct2point either way. Kept for the life of the
- * process and only ever read. */
+/* A public key on each curve, from the first request that carried one, and per thread
+ * a copy of it (EVP_PKEY_dup, about 4 us) whose point each request replaces
+ * (EVP_PKEY_set1_encoded_public_key): EVP_PKEY_fromdata builds the curve's group afresh,
+ * about 15 us, and a copy per request cost 33k instructions. The point goes through the
+ * same EC_POINT_oct2point either way. The prototypes are kept for the life of the
+ * process and only ever read; a thread's keys are freed when it exits, and one whose
+ * point was refused is dropped (oct2point may have left it half set). */
+#define CURVES 3
 static pthread_mutex_t protos_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     int nid;
     EVP_PKEY *key;
-} protos[] = {{NID_X9_62_prime256v1, NULL}, {NID_secp384r1, NULL}, {NID_secp521r1, NULL}};
+} protos[CURVES] = {{NID_X9_62_prime256v1, NULL}, {NID_secp384r1, NULL}, {NID_secp521r1, NULL}};
 
-static EVP_PKEY *key_from_proto(int curve, const ASN1_BIT_STRING *point)
+static pthread_once_t thread_keys_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_keys_key;
+static int thread_keys_ok;
+
+static void thread_keys_free(void *data)
 {
-    EVP_PKEY *key = NULL;
-    size_t i;
+    EVP_PKEY **keys = data;
+    int i;
 
-    pthread_mutex_lock(&protos_lock);
-    for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-        if (protos[i].nid == curve && protos[i].key) {
-            key = EVP_PKEY_dup(protos[i].key);
+    for (i = 0; i < CURVES; i++) {
+        EVP_PKEY_free(keys[i]);
+    }
+    free(keys);
+}
+
+static void thread_keys_make(void)
+{
+    thread_keys_ok = pthread_key_create(&thread_keys_key, thread_keys_free) == 0;
+}
+
+/* This thread's key slots, one per curve of protos; NULL when none can be had. */
+static EVP_PKEY **thread_keys(void)
+{
+    EVP_PKEY **keys;
+
+    pthread_once(&thread_keys_once, thread_keys_make);
+    if (!thread_keys_ok) {
+        return NULL;
+    }
+    if (!(keys = pthread_getspecific(thread_keys_key)) && (keys = calloc(CURVES, sizeof(*keys)))
+        && pthread_setspecific(thread_keys_key, keys) != 0) {
+        free(keys);
+        keys = NULL;
+    }
+    return keys;
+}
+
+static int curve_index(int curve)
+{
+    int i;
+
+    for (i = 0; i < CURVES; i++) {
+        if (protos[i].nid == curve) {
+            return i;
         }
     }
-    pthread_mutex_unlock(&protos_lock);
-    if (key && EVP_PKEY_set1_encoded_public_key(key, point->data, (size_t)point->length) != 1) {
-        EVP_PKEY_free(key);
-        key = NULL;
+    return -1;
+}
+
+/* The thread's key of curve with the request's point, owned by the thread (not to be
+ * freed): NULL when the curve has no prototype yet or the point is refused. */
+static EVP_PKEY *key_from_proto(int curve, const ASN1_BIT_STRING *point)
+{
+    EVP_PKEY **keys = thread_keys();
+    int i = curve_index(curve);
+
+    if (!keys || i < 0) {
+        return NULL;
     }
-    return key;
+    if (!keys[i]) {
+        pthread_mutex_lock(&protos_lock);
+        keys[i] = protos[i].key ? EVP_PKEY_dup(protos[i].key) : NULL;
+        pthread_mutex_unlock(&protos_lock);
+    }
+    if (keys[i]
+        && EVP_PKEY_set1_encoded_public_key(keys[i], point->data, (size_t)point->length) != 1) {
+        EVP_PKEY_free(keys[i]);
+        keys[i] = NULL;
+    }
+    return keys[i];
 }
 
 static EVP_PKEY *key_from_data(int curve, const ASN1_BIT_STRING *point)
@@ -193,13 +250,11 @@ static EVP_PKEY *key_from_data(int curve, const ASN1_BIT_STRING *point)
 /* Keep a checked key as the curve's prototype, unless it has one. */
 static void proto_keep(int curve, EVP_PKEY *key)
 {
-    size_t i;
+    int i = curve_index(curve);
 
     pthread_mutex_lock(&protos_lock);
-    for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-        if (protos[i].nid == curve && !protos[i].key) {
-            protos[i].key = EVP_PKEY_dup(key);
-        }
+    if (i >= 0 && !protos[i].key) {
+        protos[i].key = EVP_PKEY_dup(key);
     }
     pthread_mutex_unlock(&protos_lock);
 }
@@ -220,13 +275,14 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
         || (spki->key->flags & 0x07)) {
         return NULL;
     }
-    if (!(key = key_from_proto(curve, spki->key))) {
-        if (!(key = key_from_data(curve, spki->key))) {
-            return NULL;
-        }
-        proto_keep(curve, key);
+    if ((key = key_from_proto(curve, spki->key)) != NULL) {
+        return key;
+    }
+    if (!(key = key_from_data(curve, spki->key))) {
+        return NULL;
     }
     apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
+    proto_keep(curve, key);
     return key;
 }
 

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Unit tests of the strict CSR intake (src/x509/intake.c) and of what hostile CSRs and
  * API passthrough values can get signed (src/x509/cert.c): PCA-API.md §5.5, §7.2, §7.3. */
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -66,6 +67,7 @@ typedef struct {
     int no_md;
     int ext_req_twice;              /* a second extensionRequest attribute */
     STACK_OF(X509_EXTENSION) * raw; /* extra extensions added as they are */
+    EVP_PKEY *signer;               /* signs instead of key: a forged request */
 } csr_spec_t;
 
 /* DER of a CSR per spec, in p. */
@@ -114,7 +116,11 @@ static unsigned char *csr_der(apr_pool_t *p, const csr_spec_t *s, int *plen)
         OPENSSL_free(v);
     }
     assert_int_equal(X509_REQ_set_pubkey(req, s->key), 1);
-    assert_true(X509_REQ_sign(req, s->key, s->no_md ? NULL : s->md ? s->md : EVP_sha256()) > 0);
+    assert_true(X509_REQ_sign(req, s->signer ? s->signer : s->key,
+                              s->no_md ? NULL
+                              : s->md  ? s->md
+                                       : EVP_sha256())
+                > 0);
     *plen = i2d_X509_REQ(req, &der);
     assert_true(*plen > 0);
     out = apr_pmemdup(p, der, (apr_size_t)*plen);
@@ -358,6 +364,54 @@ static void test_ec_points(void **state)
     assert_non_null(at);
     at[63] ^= 0x01; /* the last byte of y: off the curve */
     assert_int_not_equal(parse(&req, der, (apr_size_t)len, &err, p), APR_SUCCESS);
+}
+
+/* The lean intake checks signatures with a key of its thread whose point each request
+ * replaces. In a thread of its own, so that its first request sets that point: a request
+ * of key a passes, then one that carries key b but is signed by a is refused (a key left
+ * with a's point would accept it), then b's own passes. */
+typedef struct replaced_t {
+    apr_pool_t *p;
+    const unsigned char *der[3];
+    int len[3];
+    apr_status_t rv[3];
+} replaced_t;
+
+static void *replaced_run(void *data)
+{
+    replaced_t *r = data;
+    acmpca_err_t err;
+    X509_REQ *req;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        r->rv[i] = acmpca_csr_parse_lean(&req, r->der[i], (apr_size_t)r->len[i], &err, r->p);
+    }
+    return NULL;
+}
+
+static void test_lean_key_replaced(void **state)
+{
+    apr_pool_t *p = *state;
+    replaced_t r = {p, {NULL}, {0}, {0}};
+    csr_spec_t s = {0};
+    EVP_PKEY *a = gen(p, "EC_prime256v1"), *b = gen(p, "EC_prime256v1");
+    pthread_t t;
+
+    s.cn = "replaced";
+    s.key = a;
+    spec_ok(p, &s, "a, signed by a"); /* the curve has a prototype key from here on */
+    r.der[0] = csr_der(p, &s, &r.len[0]);
+    s.key = b;
+    s.signer = a;
+    r.der[1] = csr_der(p, &s, &r.len[1]);
+    s.signer = NULL;
+    r.der[2] = csr_der(p, &s, &r.len[2]);
+    assert_int_equal(pthread_create(&t, NULL, replaced_run, &r), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rv[0], APR_SUCCESS);
+    assert_int_equal(r.rv[1], ACMPCA_EAWS);
+    assert_int_equal(r.rv[2], APR_SUCCESS);
 }
 
 static void test_bad_signature(void **state)
@@ -864,11 +918,17 @@ static void test_lean_same_certificate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_framing),         UNIT_TEST(test_signature_and_key),
-        UNIT_TEST(test_ec_points),       UNIT_TEST(test_bad_signature),
-        UNIT_TEST(test_extensions),      UNIT_TEST(test_subject_text),
-        UNIT_TEST(test_hostile_csr),     UNIT_TEST(test_hostile_api),
-        UNIT_TEST(test_san_criticality), UNIT_TEST(test_lean_same_certificate),
+        UNIT_TEST(test_framing),
+        UNIT_TEST(test_signature_and_key),
+        UNIT_TEST(test_ec_points),
+        UNIT_TEST(test_lean_key_replaced),
+        UNIT_TEST(test_bad_signature),
+        UNIT_TEST(test_extensions),
+        UNIT_TEST(test_subject_text),
+        UNIT_TEST(test_hostile_csr),
+        UNIT_TEST(test_hostile_api),
+        UNIT_TEST(test_san_criticality),
+        UNIT_TEST(test_lean_same_certificate),
     };
 
     return cmocka_run_group_tests_name("intake", tests, unit_group_setup, unit_group_teardown);
