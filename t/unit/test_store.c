@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Store contract tests, written against the provider interface and run once per backend
  * (the table below), each test on a fresh, empty store. */
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -1746,6 +1748,68 @@ static void test_sqlite_memo(void **state)
     }
 }
 
+/* A child whose user may only read the -writer file (made by root, not given to it)
+ * still takes its turn at writing: it falls back to a read-only descriptor, whose lock
+ * works the same, and moves the generation through the mapping it inherited. Root only:
+ * the child becomes nobody. */
+static void test_sqlite_writer_read_only(void **state)
+{
+    fx_t *fx = *state;
+    const char *path = fx->s->args, *writer = apr_pstrcat(fx->p, path, "-writer", NULL);
+    const char *const owned[] = {"", "-wal", "-shm"};
+    const uid_t nobody = 65534;
+    apr_int64_t v = 0;
+    apr_uint64_t before;
+    volatile apr_uint64_t *gen;
+    char *dir = apr_pstrdup(fx->p, path);
+    int fd, status;
+    size_t i;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        skip();
+    }
+    assert_int_equal(fx->api->counter_next(fx->s, "ro-writer", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 1);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(chmod(fx->tmpdir, 0711), 0); /* mkdtemp's 0700 would stop nobody */
+    assert_int_equal(chown(dir, nobody, nobody), 0);
+    for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+        assert_int_equal(chown(apr_pstrcat(fx->p, path, owned[i], NULL), nobody, nobody), 0);
+    }
+    assert_int_equal(chown(writer, 0, 0), 0);
+    assert_int_equal(chmod(writer, 0644), 0);
+    assert_true((fd = open(writer, O_RDWR)) >= 0);
+    assert_non_null(gen = acmpca_sqlite_gen_map(fd, fx->p));
+    close(fd);
+    before = *gen;
+
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        apr_pool_t *cp;
+        apr_status_t rv;
+
+        if (setgid(nobody) != 0 || setuid(nobody) != 0) {
+            _exit(2);
+        }
+        if ((fd = open(writer, O_RDWR)) >= 0 || errno != EACCES) {
+            _exit(3); /* the case under test needs a -writer this user cannot write */
+        }
+        apr_pool_create(&cp, NULL);
+        rv = fx->api->counter_next(fx->s, "ro-writer", &v, cp);
+        _exit(rv == APR_SUCCESS && v == 2 ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The child's write is in the file, and it moved the generation (memos are dropped). */
+    assert_int_equal(fx->api->counter_next(fx->s, "ro-writer", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, 3);
+    assert_true(*gen >= before + 4); /* the child's commit and this one, each odd then even */
+    assert_false(*gen & 1);
+}
+
 /**************************************************************************************
  * redis only: specs, layout, batches, lost connections, timeouts, AUTH, WAIT
  */
@@ -2540,6 +2604,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
         STORE_TEST(test_sqlite_memo, (void *)&backends[0]),
+        STORE_TEST(test_sqlite_writer_read_only, (void *)&backends[0]),
     };
     const struct CMUnitTest redis_tests[] = {
         STORE_TEST(test_redis_layout, (void *)BE_REDIS),
