@@ -8,7 +8,7 @@ use lib "$FindBin::Bin/../lib";
 use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 
-plan tests => 14, need_module('acmpca');
+plan tests => 16, need_module('acmpca');
 
 my $R = make_root_active(cn => uniq('Issue Root'));
 my $R2 = make_root_active(cn => uniq('Other Root'));
@@ -33,6 +33,15 @@ my(undef, $j6) = api(IssueCertificate => \%req);
 my @fresh = grep { $_ } map { ($_ || {})->{CertificateArn} } $j4, $j5, $j6;
 ok(@fresh == 3 && !grep({ $_ eq ($a1 // '') } @fresh) && keys(%{ { map { $_ => 1 } @fresh } }) == 3,
     'another token, or none, issues a new certificate each time');
+
+# Serials: 16 octets, positive with the top octet >= 0x40; the first six carry the time
+# of issuance in milliseconds (so that the index grows at its end), the rest is random.
+my @serials = map { m{/certificate/([0-9a-f]+)$} ? $1 : '' } @fresh;
+my @ms = map { (hex(substr($_, 0, 4)) & 0x3FFF) * 2**32 + hex(substr($_, 4, 8)) } @serials;
+ok(@serials == 3 && !grep({ !/^[4-7][0-9a-f]{31}$/ } @serials)
+    && !grep({ abs($_ / 1000 - time) > 600 } @ms) && $ms[0] <= $ms[1] && $ms[1] <= $ms[2],
+    'serials: 16 octets from 0x40 up, the time of issuance first, in order') or diag("@serials");
+ok(keys(%{ { map { substr($_, 12) => 1 } @serials } }) == 3, '... then random octets');
 
 # GetCertificate errors.
 my $serial = ($a1 // '') =~ m{/certificate/([0-9a-f]+)$} ? $1 : '00';
