@@ -60,6 +60,19 @@ loadavg() {
     printf '{"server":"bench","op":"load","at":"%s","loadavg":"%s"}\n' \
         "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"
 }
+# Work that just ended (a suite, a profile) keeps the 1-minute load average up for a
+# minute or two, and the first rows run on a busy machine: wait, for BENCH_SETTLE
+# seconds at most (120; QUICK 20), until it is below the number of cores.
+settle() {
+    waited=0
+    while [ "$waited" -lt "${BENCH_SETTLE:-$([ $QUICK = 1 ] && echo 20 || echo 120)}" ] &&
+        awk -v n="$(nproc)" '{ exit !($1 >= n) }' /proc/loadavg; do
+        [ "$waited" -gt 0 ] || echo "== waiting for the load average ($(cut -d' ' -f1 /proc/loadavg)) to fall below $(nproc)"
+        sleep 5
+        waited=$((waited + 5))
+    done
+}
+settle
 loadavg start
 fail=0
 m() { "$PY" "$B/measure.py" "$RES" "$@" || fail=1; }
