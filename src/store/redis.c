@@ -376,11 +376,9 @@ typedef struct rd_store_t {
     int timeout_ms;
     int wait_replicas;
     int wait_timeout_ms;
-    acmpca_sentinel_t *sentinel;   /* the master is where the sentinels say; NULL: host, sock */
-    const char *sentinel_user;     /* AUTH to the sentinels (the data nodes' are above) */
-    const char *sentinel_password; /* NULL: the sentinels are asked without AUTH. Never logged. */
-    int failover_ms;               /* sentinel: how long a call keeps following a move */
-    const char *target;            /* for the log: where, never the password */
+    acmpca_sentinel_t *sentinel; /* the master is where the sentinels say; NULL: host, sock */
+    int failover_ms;             /* sentinel: how long a call keeps following a move */
+    const char *target;          /* for the log: where, never the password */
 
     apr_pool_t *pool;          /* the store's config-time pool */
     apr_thread_mutex_t *mutex; /* guards conns and conns_pid */
@@ -1398,15 +1396,30 @@ static const char *spec_secret(const char *value, apr_pool_t *p)
     return v && *v ? v : NULL;
 }
 
-/* One "name=value" of the query (RD_NOPTIONS names). */
-#define RD_NOPTIONS 7
+/* The query's options, in the order of rd_option_names. */
+enum {
+    RD_OPT_DB,
+    RD_OPT_TIMEOUT,
+    RD_OPT_WAIT,
+    RD_OPT_WAIT_TIMEOUT,
+    RD_OPT_FAILOVER_WAIT, /* this one and those after it: sentinels only */
+    RD_OPT_SENTINEL_USER,
+    RD_OPT_SENTINEL_PASSWORD,
+    RD_NOPTIONS
+};
 static const char *const rd_option_names[RD_NOPTIONS] = {
     "db", "timeout", "wait", "wait_timeout", "failover_wait", "sentinel_user", "sentinel_password"};
-#define RD_OPT_DB                0
-#define RD_OPT_FAILOVER_WAIT     4
-#define RD_OPT_SENTINEL_USER     5
-#define RD_OPT_SENTINEL_PASSWORD 6
-static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_pool_t *p)
+
+/* What a query says beyond the store's own settings: the options it gave, and the
+ * sentinels' credentials, handed to the sentinel set once all are read. */
+typedef struct rd_query_t {
+    int seen[RD_NOPTIONS];
+    const char *sentinel_user;
+    const char *sentinel_password;
+} rd_query_t;
+
+/* One "name=value" of the query. */
+static const char *spec_option(rd_store_t *st, rd_query_t *q, const char *opt, apr_pool_t *p)
 {
     const char *eq = strchr(opt, '=');
     int i, ok = 0;
@@ -1422,31 +1435,30 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
                           apr_psprintf(p, "unknown option '%s'",
                                        eq ? apr_pstrmemdup(p, opt, (apr_size_t)(eq - opt)) : opt));
     }
-    if (seen[i]++) {
+    if (q->seen[i]++) {
         return spec_error(p, apr_psprintf(p, "option '%s' given twice", rd_option_names[i]));
     }
     switch (i) {
-    case 0:
+    case RD_OPT_DB:
         ok = parse_int(eq + 1, 0, 1 << 20, &st->db);
         break;
-    case 1:
+    case RD_OPT_TIMEOUT:
         ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->timeout_ms);
         break;
-    case 2:
+    case RD_OPT_WAIT:
         ok = parse_int(eq + 1, 0, 1000, &st->wait_replicas);
+        break;
+    case RD_OPT_WAIT_TIMEOUT: /* WAIT with 0 blocks for ever: never. */
+        ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->wait_timeout_ms);
         break;
     case RD_OPT_FAILOVER_WAIT:
         ok = parse_int(eq + 1, 0, RD_MAX_MS, &st->failover_ms);
         break;
     case RD_OPT_SENTINEL_USER:
-        ok = (st->sentinel_user = spec_secret(eq + 1, p)) != NULL;
+        ok = (q->sentinel_user = spec_secret(eq + 1, p)) != NULL;
         break;
-    case RD_OPT_SENTINEL_PASSWORD:
-        ok = (st->sentinel_password = spec_secret(eq + 1, p)) != NULL;
-        break;
-    default:
-        /* WAIT with 0 blocks for ever: never. */
-        ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->wait_timeout_ms);
+    default: /* RD_OPT_SENTINEL_PASSWORD */
+        ok = (q->sentinel_password = spec_secret(eq + 1, p)) != NULL;
         break;
     }
     return ok ? NULL
@@ -1456,28 +1468,29 @@ static const char *spec_option(rd_store_t *st, const char *opt, int *seen, apr_p
 static const char *spec_query(rd_store_t *st, const char *query, int db_set, apr_pool_t *p)
 {
     char *copy = apr_pstrdup(p, query), *last, *opt;
-    int seen[RD_NOPTIONS] = {0}, i;
+    rd_query_t q = {{0}, NULL, NULL};
     const char *err;
+    int i;
 
     for (opt = apr_strtok(copy, "&", &last); opt; opt = apr_strtok(NULL, "&", &last)) {
-        if ((err = spec_option(st, opt, seen, p)) != NULL) {
+        if ((err = spec_option(st, &q, opt, p)) != NULL) {
             return err;
         }
     }
-    if (seen[RD_OPT_DB] && db_set) {
+    if (q.seen[RD_OPT_DB] && db_set) {
         return spec_error(p, "the database is given twice");
     }
-    for (i = RD_OPT_FAILOVER_WAIT; i <= RD_OPT_SENTINEL_PASSWORD; ++i) {
-        if (seen[i] && !st->sentinel) {
+    for (i = RD_OPT_FAILOVER_WAIT; i < RD_NOPTIONS; ++i) {
+        if (q.seen[i] && !st->sentinel) {
             return spec_error(p, apr_psprintf(p, "option '%s' needs sentinels (redis-sentinel://)",
                                               rd_option_names[i]));
         }
     }
-    if (st->sentinel_user && !st->sentinel_password) {
+    if (q.sentinel_user && !q.sentinel_password) {
         return spec_error(p, "option 'sentinel_user' needs 'sentinel_password'");
     }
     if (st->sentinel) {
-        acmpca_sentinel_auth(st->sentinel, st->sentinel_user, st->sentinel_password);
+        acmpca_sentinel_auth(st->sentinel, q.sentinel_user, q.sentinel_password);
     }
     return NULL;
 }

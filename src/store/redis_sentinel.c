@@ -87,16 +87,12 @@ const char *acmpca_sentinel_describe(const acmpca_sentinel_t *sn, apr_pool_t *p)
 static int sentinel_login(const acmpca_sentinel_t *sn, redisContext *ctx, const char *where,
                           const char **pwhy, apr_pool_t *p)
 {
-    const char *argv[3] = {"AUTH", sn->user, sn->password};
-    size_t len[3] = {4, sn->user ? strlen(sn->user) : 0, strlen(sn->password)};
-    redisReply *r;
+    /* AUTH password, or AUTH user password */
+    const char *argv[3] = {"AUTH", sn->user ? sn->user : sn->password, sn->password};
+    size_t len[3] = {4, strlen(argv[1]), strlen(sn->password)};
+    redisReply *r = redisCommandArgv(ctx, sn->user ? 3 : 2, argv, len);
     int ok = 0;
 
-    if (!sn->user) {
-        argv[1] = sn->password;
-        len[1] = len[2];
-    }
-    r = redisCommandArgv(ctx, sn->user ? 3 : 2, argv, len);
     if (!r) {
         *pwhy = apr_psprintf(p, "%s: %s", where, ctx->errstr);
     }

@@ -64,28 +64,20 @@ const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_
     return NULL;
 }
 
-/* Query options whose values are secrets. */
-static const char *const secret_options[] = {"sentinel_password="};
+/* The one query option whose value is a secret (redis-sentinel://, src/store/redis.c). */
+#define SECRET_OPTION "sentinel_password="
 
-/* The query of spec (from its '?') with the values of secret options hidden. */
+/* A query ("?a=1&b=2", or "") with the value of SECRET_OPTION hidden. */
 static const char *redact_query(const char *query, apr_pool_t *p)
 {
-    const char *out = "", *opt = query, *end;
-    size_t i;
+    const char *out = "", *opt, *end;
+    size_t n = strlen(SECRET_OPTION);
 
-    while (*opt) {
-        const char *item = opt;
+    for (opt = query; *opt; opt = end) { /* opt at its '?' or '&' */
         end = opt + 1 + strcspn(opt + 1, "&");
-        for (i = 0; i < sizeof(secret_options) / sizeof(secret_options[0]); ++i) {
-            size_t n = strlen(secret_options[i]);
-            if ((size_t)(end - opt - 1) >= n && !strncmp(opt + 1, secret_options[i], n)) {
-                item = apr_pstrcat(p, apr_pstrmemdup(p, opt, n + 1), "***", NULL);
-                break;
-            }
-        }
-        out = apr_pstrcat(p, out, item == opt ? apr_pstrmemdup(p, opt, (size_t)(end - opt)) : item,
-                          NULL);
-        opt = end;
+        out = !strncmp(opt + 1, SECRET_OPTION, n)
+                  ? apr_pstrcat(p, out, apr_pstrmemdup(p, opt, n + 1), "***", NULL)
+                  : apr_pstrcat(p, out, apr_pstrmemdup(p, opt, (size_t)(end - opt)), NULL);
     }
     return out;
 }
