@@ -10,7 +10,7 @@
 
 #define IDEMPOTENCY_WINDOW apr_time_from_sec(5 * 60)
 #define SERIAL_LEN         16 /* positive, 16 octets: time, then 80 random bits */
-#define SERIAL_TIME_LEN    6  /* octets of serial_time() up front */
+#define SERIAL_TIME_LEN    6  /* of them the time in milliseconds (random_serial) */
 #define SERIAL_TRIES       4
 #define CLAIM_WAIT_ROUNDS  60 /* how long a retry waits for the claim holder: 3 s */
 #define CLAIM_WAIT_STEP    apr_time_from_msec(50)
@@ -211,11 +211,6 @@ static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* Sign, then store with the idempotency claim in one transaction (store.h): of several
- * concurrent calls with one token exactly one row is written, and the others answer
- * with its serial; their own signed certificates are dropped here, never stored nor
- * returned. Every stored row is the audit record of the issuance (who, when, template,
- * serial, subject, validity), and the log says so too. */
 /* A serial (RFC 5280 §4.1.2.2: positive, at most 20 octets, unique per CA) of 16 octets:
  * the time in milliseconds in the first 6 (0x40 ORed into the first: positive, full
  * length; the time fits its other 6 bits until the 23rd century), then 80 random bits,
@@ -239,7 +234,11 @@ static apr_status_t random_serial(unsigned char *serial, acmpca_err_t *err)
 }
 
 /* Sign with the given serial and store the certificate. APR_EEXIST: the serial is taken
- * (nothing is stored then). */
+ * (nothing is stored then). With an idempotency token the claim is stored in the same
+ * transaction (store.h): of several concurrent calls with one token exactly one row is
+ * written, and the others answer with its serial; their own signed certificates are
+ * dropped here, never stored nor returned. Every stored row is the audit record of the
+ * issuance (who, when, template, serial, subject, validity), and the log says so too. */
 static apr_status_t sign_and_store(issue_ctx *ic, const unsigned char *serial,
                                    apr_size_t serial_len, acmpca_err_t *err, apr_pool_t *p)
 {

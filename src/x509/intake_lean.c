@@ -260,7 +260,9 @@ static void proto_keep(int curve, EVP_PKEY *key)
 }
 
 /* The verification key of an EC SubjectPublicKeyInfo on a named curve the CA certifies,
- * checked on its curve (see the top of the file); NULL for anything else. */
+ * checked on its curve (see the top of the file); NULL for anything else. Not the
+ * caller's to free: the thread's key of that curve (good until the thread's next
+ * request), or one in p. */
 static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
 {
     const ASN1_OBJECT *alg = NULL;
