@@ -7,6 +7,8 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include <apr_buckets.h>
+
 #include <apr_hash.h>
 #include <cjson/cJSON.h>
 
@@ -168,6 +170,13 @@ const char *acmpca_cmd_audit_report_interval(cmd_parms *cmd, void *dc, const cha
                       RSRC_CONF,                                                                   \
                       "Seconds before a CA may have another audit report (default 1800, "          \
                       "as AWS; 0: no limit)"),
+
+/* ---- answers (mod_acmpca.c) ------------------------------------------------------- */
+
+/** Send body (a bucket of len bytes) and end the response; OK, or
+ *  AP_FILTER_ERROR when the network failed. The content length is set here; the caller
+ *  sets the status and the other headers first. */
+int acmpca_send_body(request_rec *r, apr_bucket *body, apr_size_t len);
 
 /** The GET and HEAD requests of the handler (everything but the API). */
 int acmpca_routes_handle(request_rec *r, acmpca_srv_conf_t *conf, const char *request_id);

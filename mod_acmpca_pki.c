@@ -267,11 +267,9 @@ static int send_bytes(request_rec *r, const void *data, apr_size_t len, const ch
     if ((rc = ap_meets_conditions(r)) != OK) {
         return rc;
     }
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(data, (int)len, r);
-    }
-    return OK;
+    /* Transient: data may be the page files' memory or a pool's. */
+    return acmpca_send_body(r, apr_bucket_transient_create(data, len, r->connection->bucket_alloc),
+                            len);
 }
 
 static int store_failed(request_rec *r, apr_status_t rv, const char *what, const char *request_id)

@@ -153,6 +153,17 @@ static void common_headers(request_rec *r, const char *request_id)
     apr_table_setn(r->headers_out, "x-amz-request-id", request_id);
 }
 
+/* data lives in r->pool, as every answer of these routes does (a CRL copied out of the
+ * cache or read from the store, an OCSP response): a pool bucket hands it to the
+ * network without a copy, where the core output filter would copy a large CRL to set
+ * a transient bucket aside. */
+static int send_bytes(request_rec *r, const unsigned char *data, apr_size_t len)
+{
+    return acmpca_send_body(
+        r, apr_bucket_pool_create((const char *)data, len, r->pool, r->connection->bucket_alloc),
+        len);
+}
+
 /* S3's error document (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). */
 static int s3_error(request_rec *r, int status, const char *code, const char *message,
                     const char *request_id)
@@ -167,38 +178,13 @@ static int s3_error(request_rec *r, int status, const char *code, const char *me
     r->status = status;
     common_headers(r, request_id);
     ap_set_content_type(r, "application/xml");
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(body, (int)len, r);
-    }
-    return OK;
+    return send_bytes(r, (const unsigned char *)body, len);
 }
 
 static int no_such_key(request_rec *r, const char *request_id)
 {
     return s3_error(r, HTTP_NOT_FOUND, "NoSuchKey", "The specified key does not exist.",
                     request_id);
-}
-
-/* data lives in r->pool, as every answer of these routes does (a CRL copied out of the
- * cache or read from the store, an OCSP response): a pool bucket hands it to the
- * network without a copy. ap_rwrite copied it into the brigade's buffer, and the core
- * output filter copied a large CRL once more when it set the transient buckets aside. */
-static int send_bytes(request_rec *r, const unsigned char *data, apr_size_t len)
-{
-    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    apr_bucket_brigade *bb;
-
-    ap_set_content_length(r, (apr_off_t)len);
-    if (r->header_only) {
-        return OK;
-    }
-    bb = apr_brigade_create(r->pool, ba);
-    if (len) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)data, len, r->pool, ba));
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
-    return ap_pass_brigade_fchk(r, bb, NULL);
 }
 
 static int send_object(request_rec *r, const acmpca_served_t *o, const char *request_id)
