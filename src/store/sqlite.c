@@ -1235,6 +1235,12 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
  *   The writes that arrive while another process commits make the next group larger.
  */
 
+/* What a write may change, for the memos of CA records (sqlite_memo.c): only a group
+ * with a write that may change the cas table moves the generation. An issuance, the
+ * most frequent write, then leaves every thread's memo of its CA valid: each one used
+ * to read its CA back from the file, 5 % of an issuance's CPU. */
+enum { SQ_WRITES_OTHER = 0, SQ_WRITES_CAS = 1 };
+
 /** A write run by the leader on its connection: statements only, no BEGIN/COMMIT. */
 typedef apr_status_t sq_write_fn(sq_call_t *call, void *baton);
 
@@ -1242,6 +1248,7 @@ struct sq_job_t {
     sq_write_fn *fn;
     void *baton;
     const char *op;  /* the provider function, for the log */
+    int cas;         /* SQ_WRITES_CAS: may change a CA record, which memos hold */
     apr_pool_t *p;   /* the caller's pool: the caller sleeps while the leader uses it */
     apr_status_t rv; /* the write's own result, then the commit's when that failed */
     int lead;        /* set by the leader handing over: the caller leads the next group */
@@ -1334,32 +1341,38 @@ static volatile apr_uint64_t *gen_of(sq_store_t *st)
     return __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
 }
 
-/* A writer's turn, and the generation odd while it writes. Without the turn the
- * generation stays odd: with writers that do not take turns, memos cannot be trusted. */
-static int write_turn_take(sq_store_t *st)
+/* A writer's turn, and, for a write that may change CA records (cas), the generation
+ * odd while it writes. Without the turn the generation stays odd: with writers that do
+ * not take turns, memos cannot be trusted. Other writes (certificates, revocations,
+ * objects, counters) leave the generation, and every thread's memos, as they are. */
+static int write_turn_take(sq_store_t *st, int cas)
 {
     int turn = writer_turn(st);
 
-    acmpca_sqlite_gen_begin(gen_of(st));
+    if (cas) {
+        acmpca_sqlite_gen_begin(gen_of(st));
+    }
     return turn;
 }
 
-static void write_turn_give(sq_store_t *st, int turn)
+static void write_turn_give(sq_store_t *st, int turn, int cas)
 {
     if (turn >= 0) {
-        acmpca_sqlite_gen_end(gen_of(st));
+        if (cas) {
+            acmpca_sqlite_gen_end(gen_of(st));
+        }
         flock(turn, LOCK_UN);
     }
 }
 
 int acmpca_sqlite_write_turn(acmpca_store_t *s)
 {
-    return write_turn_take(s->impl);
+    return write_turn_take(s->impl, SQ_WRITES_CAS);
 }
 
 void acmpca_sqlite_write_done(acmpca_store_t *s, int turn)
 {
-    write_turn_give(s->impl, turn);
+    write_turn_give(s->impl, turn, SQ_WRITES_CAS);
 }
 
 /* The leader's work: one transaction for every write of jobs. */
@@ -1369,7 +1382,12 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     sq_call_t call;
     sq_job_t *job;
     apr_status_t rv;
-    int turn = write_turn_take(st);
+    int turn, cas = 0;
+
+    for (job = jobs; job; job = job->next) {
+        cas |= job->cas;
+    }
+    turn = write_turn_take(st, cas);
 
     if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS) {
         rv = group_exec(&call, ST_BEGIN);
@@ -1389,7 +1407,7 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
         }
     }
     call_end(&call, rv);
-    write_turn_give(st, turn);
+    write_turn_give(st, turn, cas);
 }
 
 /* The leader, done with group: hand the lead to the first write queued meanwhile, then
@@ -1423,11 +1441,11 @@ static void group_hand_over(sq_store_t *st, sq_job_t *group, sq_job_t *self)
 /* Queue a write and return once it is committed (or has failed). A caller sleeps on a
  * semaphore of its own (on its stack) until the leader posts it: two futex calls per
  * waiting writer, and no thundering herd on the group mutex. */
-static apr_status_t group_write(acmpca_store_t *s, const char *op, sq_write_fn *fn, void *baton,
-                                apr_pool_t *p)
+static apr_status_t group_write(acmpca_store_t *s, const char *op, int cas, sq_write_fn *fn,
+                                void *baton, apr_pool_t *p)
 {
     sq_store_t *st = s->impl;
-    sq_job_t job = {fn, baton, op, p, APR_SUCCESS, 0, {{0}}, NULL};
+    sq_job_t job = {fn, baton, op, cas, p, APR_SUCCESS, 0, {{0}}, NULL};
     sq_job_t *group;
 
     sem_init(&job.posted, 0, 0);
@@ -1501,7 +1519,7 @@ static apr_status_t sq_idem_claim(acmpca_store_t *s, acmpca_idem_t *idem, const 
 {
     claim_args a = {idem, result};
 
-    return group_write(s, "idem_claim", claim_write, &a, p);
+    return group_write(s, "idem_claim", SQ_WRITES_OTHER, claim_write, &a, p);
 }
 
 static apr_status_t sq_idem_get(acmpca_store_t *s, const char *scope, const char *token,
@@ -1573,7 +1591,7 @@ static apr_status_t sq_ca_create(acmpca_store_t *s, acmpca_ca_rec_t *rec,
                                  acmpca_idem_t *idem, const char *idem_result, apr_pool_t *p)
 {
     ca_create_args a = {rec, wrapped_key, keylen, idem, idem_result, 0};
-    apr_status_t rv = group_write(s, "ca_create", ca_create_write, &a, p);
+    apr_status_t rv = group_write(s, "ca_create", SQ_WRITES_CAS, ca_create_write, &a, p);
 
     if (rv == APR_SUCCESS) {
         rec->seq = a.seq;
@@ -1677,7 +1695,7 @@ leave:
 
 static apr_status_t sq_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_pool_t *p)
 {
-    apr_status_t rv = group_write(s, "ca_update", ca_update_write, rec, p);
+    apr_status_t rv = group_write(s, "ca_update", SQ_WRITES_CAS, ca_update_write, rec, p);
 
     if (rv == APR_SUCCESS) {
         rec->version++;
@@ -1699,7 +1717,7 @@ leave:
 
 static apr_status_t sq_ca_purge(acmpca_store_t *s, const char *id, apr_pool_t *p)
 {
-    return group_write(s, "ca_purge", ca_purge_write, (void *)id, p);
+    return group_write(s, "ca_purge", SQ_WRITES_CAS, ca_purge_write, (void *)id, p);
 }
 
 static apr_status_t sq_ca_list(acmpca_store_t *s, const char *account, apr_int64_t after_seq,
@@ -1835,7 +1853,7 @@ static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
 {
     put_args a = {rec, idem};
 
-    return group_write(s, "cert_put", put_write, &a, p);
+    return group_write(s, "cert_put", SQ_WRITES_OTHER, put_write, &a, p);
 }
 
 static apr_status_t sq_cert_get(acmpca_store_t *s, const char *ca_id, const char *serial,
@@ -2069,7 +2087,7 @@ leave:
     if (rv != APR_SUCCESS || ok) {
         return rv;
     }
-    return group_write(s, "crl_index", index_write, (void *)ca_id, p);
+    return group_write(s, "crl_index", SQ_WRITES_OTHER, index_write, (void *)ca_id, p);
 }
 
 typedef struct revoke_args {
@@ -2135,7 +2153,7 @@ static apr_status_t sq_cert_revoke(acmpca_store_t *s, const char *ca_id, const c
 {
     revoke_args a = {ca_id, serial, revoked_at, reason};
 
-    return group_write(s, "cert_revoke", revoke_write, &a, p);
+    return group_write(s, "cert_revoke", SQ_WRITES_OTHER, revoke_write, &a, p);
 }
 
 static apr_status_t sq_cert_count(acmpca_store_t *s, const char *ca_id, int which,
@@ -2422,7 +2440,7 @@ static apr_status_t sq_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_p
                    "ACMPCA0311: sqlite cannot write an object file in %s", dir);
         return rv;
     }
-    rv = group_write(s, "object_put", object_put_write, &a, p);
+    rv = group_write(s, "object_put", SQ_WRITES_OTHER, object_put_write, &a, p);
     /* Whichever file no committed row names any more. */
     if (rv != APR_SUCCESS ? a.file != NULL : a.old != NULL) {
         unlink(apr_pstrcat(p, dir, "/", rv != APR_SUCCESS ? a.file : a.old, NULL));
@@ -2578,7 +2596,7 @@ static apr_status_t report_put_write(sq_call_t *call, void *baton)
 
 static apr_status_t sq_report_put(acmpca_store_t *s, const acmpca_report_rec_t *rec, apr_pool_t *p)
 {
-    return group_write(s, "report_put", report_put_write, (void *)rec, p);
+    return group_write(s, "report_put", SQ_WRITES_OTHER, report_put_write, (void *)rec, p);
 }
 
 /* A report query by ca_id and, when id is not NULL, its id. */
@@ -2651,7 +2669,7 @@ static apr_status_t sq_counter_next(acmpca_store_t *s, const char *name, apr_int
                                     apr_pool_t *p)
 {
     counter_args a = {name, 0};
-    apr_status_t rv = group_write(s, "counter_next", counter_write, &a, p);
+    apr_status_t rv = group_write(s, "counter_next", SQ_WRITES_OTHER, counter_write, &a, p);
 
     /* Only a value whose commit succeeded may be handed out. */
     if (rv == APR_SUCCESS) {
@@ -2690,7 +2708,7 @@ static apr_status_t sq_lock_acquire(acmpca_store_t *s, const char *ca_id, const 
                                     const char *owner, int ttl_ms, int want, apr_pool_t *p)
 {
     lock_args a = {ca_id, name, owner, ttl_ms, want, 0, 0, 0};
-    apr_status_t rv = group_write(s, "lock_acquire", lock_acquire_write, &a, p);
+    apr_status_t rv = group_write(s, "lock_acquire", SQ_WRITES_OTHER, lock_acquire_write, &a, p);
 
     return rv == APR_SUCCESS && a.busy ? APR_EBUSY : rv;
 }
@@ -2717,7 +2735,7 @@ static apr_status_t sq_lock_release(acmpca_store_t *s, const char *ca_id, const 
                                     const char *owner, int *pwanted, apr_pool_t *p)
 {
     lock_args a = {ca_id, name, owner, 0, 0, 0, 0, 0};
-    apr_status_t rv = group_write(s, "lock_release", lock_release_write, &a, p);
+    apr_status_t rv = group_write(s, "lock_release", SQ_WRITES_OTHER, lock_release_write, &a, p);
 
     if (pwanted) {
         *pwanted = rv == APR_SUCCESS && a.wanted;

@@ -1,5 +1,5 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
- * The CA records a thread read from the sqlite store, kept until any process writes.
+ * The CA records a thread read from the sqlite store, kept until any process changes one.
  *
  * Nearly every request reads its CA's record (GetCertificate, Describe, ListTags, a CRL
  * download's freshness check), and each read is a SQLite read transaction: two locks of
@@ -9,11 +9,13 @@
  *
  * The write generation: a counter in the first bytes of the -writer file, mapped shared
  * by every process of the store (the children inherit httpd's mapping; tools map it
- * when they write). A commit leader, holding the -writer lock so that writers take
- * turns, makes it odd before its transaction and the next even number after it, commit
- * or not, and before any caller of that group hears back. A memo made while it was even,
- * from a read made after loading it, is good while the counter still has that value:
- * every write acknowledged before the load is in the read, and any commit since moved
+ * when they write). A commit leader whose group may change a CA record (ca_create,
+ * ca_update, ca_purge, a restore), holding the -writer lock so that writers take turns,
+ * makes it odd before its transaction and the next even number after it, commit or not,
+ * and before any caller of that group hears back; groups that write only other tables
+ * (certificates, objects, counters) leave it. A memo made while it was even, from a
+ * read made after loading it, is good while the counter still has that value: every CA
+ * write acknowledged before the load is in the read, and any such commit since moved
  * the counter. An odd counter (a write under way, or a writer that died in one) makes
  * every read go to the database. Writes that bypass the provider (the sqlite3 shell),
  * or come from a process that cannot map the file for writing, are not seen: the store

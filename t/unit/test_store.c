@@ -1678,15 +1678,19 @@ static void test_sqlite_file(void **state)
 }
 
 /* The memo of CA records (sqlite_memo.c): another handle on the file, as another process
- * would be, writes; this one's next read has it. A writer that died mid-write leaves the
- * generation odd: reads go to the file, and see even what the provider did not write. */
+ * would be, writes; this one's next read has it. Writes of other tables (an issuance)
+ * leave the memos: a change the provider did not make stays unseen through them. A
+ * writer that died mid-write leaves the generation odd: reads go to the file, and see
+ * even what the provider did not write. */
 static void test_sqlite_memo(void **state)
 {
     fx_t *fx = *state;
     const char *path = fx->s->args;
     acmpca_store_t *other;
     acmpca_ca_rec_t rec, *got, *cur;
+    acmpca_cert_rec_t cert = cert_rec("ca-memo", "7f0a");
     volatile apr_uint64_t *gen;
+    apr_uint64_t before;
     apr_int64_t v;
     int fd, i;
 
@@ -1699,6 +1703,18 @@ static void test_sqlite_memo(void **state)
     assert_string_equal(got->doc, "{\"id\":\"ca-memo\"}");
     assert_string_equal(got->account, "111111111111");
 
+    /* Behind the provider's back, then a certificate through it: the memo stays. */
+    fd = open(apr_pstrcat(fx->p, path, "-writer", NULL), O_RDWR);
+    assert_true(fd >= 0);
+    assert_non_null(gen = acmpca_sqlite_gen_map(fd, fx->p));
+    close(fd);
+    before = *gen;
+    sqlite_exec(path, "UPDATE cas SET doc = '{\"unseen\":1}' WHERE id = 'ca-memo'");
+    assert_int_equal(other->provider->cert_put(other, &cert, NULL, fx->p), APR_SUCCESS);
+    assert_int_equal(*gen, before);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
+    assert_string_equal(got->doc, "{\"id\":\"ca-memo\"}");
+
     assert_int_equal(other->provider->ca_get(other, "ca-memo", &cur, fx->p), APR_SUCCESS);
     cur->doc = "{\"v\":2}";
     assert_int_equal(other->provider->ca_update(other, cur, fx->p), APR_SUCCESS);
@@ -1709,10 +1725,6 @@ static void test_sqlite_memo(void **state)
     assert_string_equal(got->doc, "{\"v\":2}");
 
     /* A writer died between its two steps: the generation stays odd. */
-    fd = open(apr_pstrcat(fx->p, path, "-writer", NULL), O_RDWR);
-    assert_true(fd >= 0);
-    assert_non_null(gen = acmpca_sqlite_gen_map(fd, fx->p));
-    close(fd);
     acmpca_sqlite_gen_begin(gen);
     sqlite_exec(path, "UPDATE cas SET doc = '{\"v\":3}', version = 3 WHERE id = 'ca-memo'");
     assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
@@ -1758,6 +1770,7 @@ static void test_sqlite_writer_read_only(void **state)
     const char *path = fx->s->args, *writer = apr_pstrcat(fx->p, path, "-writer", NULL);
     const char *const owned[] = {"", "-wal", "-shm"};
     const uid_t nobody = 65534;
+    acmpca_ca_rec_t ca, *got;
     apr_int64_t v = 0;
     apr_uint64_t before;
     volatile apr_uint64_t *gen;
@@ -1769,6 +1782,7 @@ static void test_sqlite_writer_read_only(void **state)
     if (geteuid() != 0) {
         skip();
     }
+    ca_make(fx, &ca, "ca-ro-writer", "111111111111");
     assert_int_equal(fx->api->counter_next(fx->s, "ro-writer", &v, fx->p), APR_SUCCESS);
     assert_int_equal(v, 1);
     *strrchr(dir, '/') = '\0';
@@ -1797,17 +1811,24 @@ static void test_sqlite_writer_read_only(void **state)
         }
         apr_pool_create(&cp, NULL);
         rv = fx->api->counter_next(fx->s, "ro-writer", &v, cp);
+        if (rv == APR_SUCCESS && v == 2
+            && (rv = fx->api->ca_get(fx->s, "ca-ro-writer", &got, cp)) == APR_SUCCESS) {
+            rv = fx->api->ca_update(fx->s, got, cp);
+        }
         _exit(rv == APR_SUCCESS && v == 2 ? 0 : 1);
     }
     assert_true(pid > 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    /* The child's write is in the file, and it moved the generation (memos are dropped). */
+    /* The child's writes are in the file, and its CA write moved the generation (memos
+     * are dropped): this process reads the new version. */
     assert_int_equal(fx->api->counter_next(fx->s, "ro-writer", &v, fx->p), APR_SUCCESS);
     assert_int_equal(v, 3);
-    assert_true(*gen >= before + 4); /* the child's commit and this one, each odd then even */
+    assert_true(*gen >= before + 2); /* the child's CA commit, odd then even */
     assert_false(*gen & 1);
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-ro-writer", &got, fx->p), APR_SUCCESS);
+    assert_int_equal(got->version, 2);
 }
 
 /**************************************************************************************
