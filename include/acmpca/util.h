@@ -50,6 +50,11 @@ const char *acmpca_time_audit(apr_time_t t, apr_pool_t *p);
 /** Fill buf with len bytes from the CSPRNG; APR_EGENERAL if it fails. */
 apr_status_t acmpca_random(unsigned char *buf, apr_size_t len);
 
+/** As acmpca_random for at most ACMPCA_RANDOM_SMALL_MAX bytes (more go to acmpca_random),
+ *  from a per-thread batch of the CSPRNG's bytes, each handed out once. */
+#define ACMPCA_RANDOM_SMALL_MAX 64
+apr_status_t acmpca_random_small(unsigned char *buf, apr_size_t len);
+
 /** A random lowercase UUID v4. */
 const char *acmpca_uuid(apr_pool_t *p);
 

@@ -223,7 +223,8 @@ static apr_status_t random_serial(unsigned char *serial, acmpca_err_t *err)
     apr_uint64_t ms = (apr_uint64_t)apr_time_as_msec(apr_time_now());
     int i;
 
-    if (acmpca_random(serial + SERIAL_TIME_LEN, SERIAL_LEN - SERIAL_TIME_LEN) != APR_SUCCESS) {
+    if (acmpca_random_small(serial + SERIAL_TIME_LEN, SERIAL_LEN - SERIAL_TIME_LEN)
+        != APR_SUCCESS) {
         return acmpca_err_internal(err, APR_EGENERAL, "random serial");
     }
     for (i = SERIAL_TIME_LEN - 1; i >= 0; i--, ms >>= 8) {

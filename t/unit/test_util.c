@@ -578,6 +578,28 @@ static void test_request_id_fork(void **state)
     }
 }
 
+/* Small draws come from the thread's batch, across its refills, each byte once: no two
+ * 10-byte draws (a serial's random part) alike, whatever sizes come between them; a
+ * draw above the small limit goes to the CSPRNG directly. */
+static void test_random_small(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_hash_t *seen = apr_hash_make(p);
+    unsigned char big[ACMPCA_RANDOM_SMALL_MAX + 1], zero[sizeof(big)] = {0};
+    int i;
+
+    for (i = 0; i < 2000; i++) { /* 2000 x (10 + up to 63) bytes: dozens of batches */
+        unsigned char *b = apr_palloc(p, 10), filler[63];
+
+        assert_int_equal(acmpca_random_small(b, 10), APR_SUCCESS);
+        assert_null(apr_hash_get(seen, b, 10));
+        apr_hash_set(seen, b, 10, b);
+        assert_int_equal(acmpca_random_small(filler, (apr_size_t)(i % 64)), APR_SUCCESS);
+    }
+    assert_int_equal(acmpca_random_small(big, sizeof(big)), APR_SUCCESS);
+    assert_memory_not_equal(big, zero, sizeof(big));
+}
+
 /* One RevocationReason table: the CRL's codes and the sqlite entry table's indexes. */
 static void test_revocation_reasons(void **state)
 {
@@ -623,6 +645,7 @@ int main(void)
         UNIT_TEST(test_json_quote),
         UNIT_TEST(test_request_id),
         UNIT_TEST(test_request_id_fork),
+        UNIT_TEST(test_random_small),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
