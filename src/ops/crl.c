@@ -1,7 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * CRLs (PCA-API.md §7.4): built from the store's revoked certificates, published as an
  * object of the emulated S3 namespace (the periodic job is in crl_job.c). */
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -280,64 +279,6 @@ static apr_status_t publish_once(build_t *b, const char *arn, int *pagain, acmpc
 }
 
 /* ************************************************************************************
- * One rebuild per CA at a time in this process: a revocation that arrives while its
- * CA's CRL is being built marks it dirty and returns; the builder goes once more.
- * (A million entries take seconds; twenty revocations a second must not start twenty.)
- */
-
-#define BUSY_SLOTS 64
-
-static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    char ca_id[40]; /* "" when free */
-    int dirty;
-} busy[BUSY_SLOTS];
-
-/* The slot claimed (>= 0), -1 when another thread builds this CA (now marked dirty),
- * -2 when the table is full (build without coalescing). */
-static int busy_claim(const char *ca_id)
-{
-    int i, free_slot = -2;
-
-    pthread_mutex_lock(&busy_lock);
-    for (i = 0; i < BUSY_SLOTS; i++) {
-        if (!strcmp(busy[i].ca_id, ca_id)) {
-            busy[i].dirty = 1;
-            pthread_mutex_unlock(&busy_lock);
-            return -1;
-        }
-        if (free_slot == -2 && !busy[i].ca_id[0]) {
-            free_slot = i;
-        }
-    }
-    if (free_slot >= 0) {
-        apr_cpystrn(busy[free_slot].ca_id, ca_id, sizeof(busy[free_slot].ca_id));
-        busy[free_slot].dirty = 0;
-    }
-    pthread_mutex_unlock(&busy_lock);
-    return free_slot;
-}
-
-/* Release the slot unless a revocation came in meanwhile or keep (another host wanted
- * a build): then 1, build again. */
-static int busy_release(int slot, int keep)
-{
-    int again;
-
-    if (slot < 0) {
-        return keep;
-    }
-    pthread_mutex_lock(&busy_lock);
-    again = busy[slot].dirty || keep;
-    busy[slot].dirty = 0;
-    if (!again) {
-        busy[slot].ca_id[0] = '\0';
-    }
-    pthread_mutex_unlock(&busy_lock);
-    return again;
-}
-
-/* ************************************************************************************
  * One rebuild per CA at a time across every process and host sharing the store: the
  * store's lock "crl" of the CA (lock_acquire; SET NX PX in Redis). A revocation that
  * finds it taken marks it wanted and returns: the holder builds once more when it
@@ -410,17 +351,23 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
     apr_time_t started;
     apr_status_t rv = APR_SUCCESS;
     const char *owner;
-    int slot, rounds, again, lock, wanted;
+    int slot, rounds, again, lock, wanted, took_over;
     int want = !strcmp(why, ACMPCA_CRL_WHY_REVOCATION);
 
     if (acmpca_arn_parse_ca(&ref, ca_arn, p) != APR_SUCCESS) {
         return APR_EINVAL;
     }
-    if ((slot = busy_claim(ref.id)) == -1) {
+    if ((slot = acmpca_crl_busy_claim(ref.id, &took_over)) == -1) {
         return APR_SUCCESS; /* the running build goes once more for us */
     }
+    if (took_over) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_DEBUG, 0, p,
+                   "ACMPCA0706: CA %s: this revocation takes over the CRL builds from one that "
+                   "built %d times for others",
+                   ref.id, ACMPCA_CRL_BUILDER_PASSES);
+    }
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
-        busy_release(slot, 0);
+        acmpca_crl_busy_release(slot, 0);
         return rv;
     }
     owner = lock_owner(p);
@@ -428,7 +375,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
         apr_pool_clear(ptemp);
         if ((lock = cluster_lock(ctx, ref.id, owner, want, ptemp)) == LOCK_BUSY) {
             /* The holder builds; a local revocation since our claim asks it, wanted. */
-            if (!busy_release(slot, 0)) {
+            if (!acmpca_crl_busy_release(slot, 0)) {
                 break;
             }
             want = 1;
@@ -462,7 +409,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
             }
         }
         wanted = lock == LOCK_HELD && cluster_unlock(ctx, ref.id, owner, ptemp);
-        if (!busy_release(slot, wanted)) {
+        if (!acmpca_crl_busy_release(slot, wanted)) {
             break;
         }
         want = 1; /* another round for a revocation: a busy lock owes us one */

@@ -264,6 +264,22 @@ int acmpca_crl_deferred(const acmpca_env_t *env, const acmpca_ca_t *ca);
 apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
                                 apr_pool_t *p);
 
+/* ---- one CRL build per CA at a time in this process (crl_busy.c) ------------------- */
+
+/* How many times a builder builds for others before a newcomer takes over. */
+#define ACMPCA_CRL_BUILDER_PASSES 2
+
+/** Claim the right to build ca_id's CRL: its slot (>= 0); -1 when another thread builds
+ *  it (marked dirty: that builder goes once more); -2 when the table is full (build
+ *  without coalescing). A caller that arrives after the builder built
+ *  ACMPCA_CRL_BUILDER_PASSES times for others waits for its pass to end and takes over
+ *  (*took_over set). */
+int acmpca_crl_busy_claim(const char *ca_id, int *took_over);
+
+/** Done with a pass of slot: 1, build again (a revocation came meanwhile, or keep: another
+ *  host wanted a build); 0, the slot is released, or handed to a caller that took over. */
+int acmpca_crl_busy_release(int slot, int keep);
+
 /* ---- the per-process cache of CA keys and certificates (ca_cache.c) ---------------- */
 
 /** How many CAs one process keeps unwrapped; the least recently used goes first. */

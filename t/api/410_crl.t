@@ -13,8 +13,9 @@ use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 use ACMPCA::Revoke;
 use HTTP::Date ();
+use POSIX ();
 
-plan tests => 42, need_module('acmpca');
+plan tests => 44, need_module('acmpca');
 use_vhost();
 
 sub pem_crl {
@@ -168,6 +169,31 @@ my $third = $X ? issue_leaf($X) : undef;
 revoke($X ? $X->{arn} : '', $third ? $third->{serial} : '', 'SUPERSEDED');
 my $xe = crl_entries(crl_text(crl_der_from_url($xurl)));
 ok(!$xe->{ $short ? $short->{serial} : '' } && $xe->{ $keep ? $keep->{serial} : '' }, '... and gone from the next one');
+
+# A burst of revocations at once: one builder per CA and process, and a newcomer takes
+# over from a builder that has built twice for others (crl.c busy_claim). Whoever
+# builds, every revocation ends up on the CRL, without the job's help.
+my $B = crl_root(cn => uniq('Burst Root'));
+my @burst = $B ? map { issue_leaf($B, cn => "burst $_") } 1 .. 40 : ();
+my @kids;
+for my $leaf (@burst) {
+    my $pid = fork // BAIL_OUT("fork: $!");
+    if (!$pid) {
+        POSIX::_exit(revoke($B->{arn}, $leaf->{serial}, 'SUPERSEDED') ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $revoked = 0;
+for (@kids) {
+    waitpid($_, 0);
+    $revoked++ if $? == 0;
+}
+is($revoked, 40, 'forty revocations of one CA at once: all answered');
+my $burl = @burst ? cdp_url($burst[0]->{cert}) : undef;
+ok(wait_for(sub {
+    my $e = crl_entries(crl_text(crl_der_from_url($burl)));
+    !grep { !$e->{ $_->{serial} } } @burst;
+}, 10), '... and all forty are on the CRL within seconds (no job needed: its grace is 15 s)');
 
 # The periodic job: one process per host builds a CA's first CRL without any
 # request, and repairs a CRL that lacks a revocation (here written straight into
