@@ -6,12 +6,15 @@
 #           measured: P-256, P-384, P-521, RSA-2048, RSA-4096), httpd serving a static
 #           file of the size of each read answer (read-path ceiling)
 #   peers:  `cfssl serve` with a P-256 CA; moto_server when it is on PATH
+#   the module again on the Redis provider, a private redis-server with appendfsync
+#   always (as durable as SQLite's commits), when redis-server is installed
 #   QUICK=1: short runs, no scale items (under five minutes)
 # The table goes to stdout and, as Markdown and JSON, to bench-results/. Exits 1 when an
 # endpoint of the module errors during a run.
-# Environment: MODULE (build/mod_acmpca.so), CRLBENCH (build/bench/crlbench), BENCH_PORT (first of 4 ports, 18480),
+# Environment: MODULE (build/mod_acmpca.so), CRLBENCH (build/bench/crlbench), BENCH_PORT (first of 5 ports, 18480),
 # BENCH_DURATION, BENCH_RUNS, BENCH_THREADS/BENCH_CONNS (wrk: 2/16), BENCH_KEEP=1 (keep
-# the work directory), BENCH_SCALE_N (1000000), BENCH_NO_MOTO=1 (leave moto out).
+# the work directory), BENCH_SCALE_N (1000000), BENCH_NO_MOTO=1 (leave moto out),
+# BENCH_NO_REDIS=1 (leave the Redis provider out).
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -31,12 +34,12 @@ else
 fi
 export BENCH_DURATION="$DUR" BENCH_RUNS="${BENCH_RUNS:-3}"
 PORT=${BENCH_PORT:-18480}
-API=$PORT STATIC=$((PORT + 1)) CFSSL=$((PORT + 2)) MOTO=$((PORT + 3))
+API=$PORT STATIC=$((PORT + 1)) CFSSL=$((PORT + 2)) MOTO=$((PORT + 3)) REDIS=$((PORT + 4))
 export MODULE="${MODULE:-$ROOT/build/mod_acmpca.so}"
 export CRLBENCH="${CRLBENCH:-$ROOT/build/bench/crlbench}"
 [ -e "$MODULE" ] || { echo "bench: $MODULE is missing: run make first" >&2; exit 2; }
 . "$B/common.sh"
-ports_free bench $API $STATIC $CFSSL $MOTO
+ports_free bench $API $STATIC $CFSSL $MOTO $REDIS
 
 W=$(mktemp -d /tmp/acmpca-bench.XXXXXX)
 chmod 0755 "$W"
@@ -48,6 +51,8 @@ fresh_credentials
 
 cleanup() {
     sh "$B/httpd.sh" stop "$W/httpd" || true
+    sh "$B/httpd.sh" stop "$W/httpd-redis" || true
+    sh "$ROOT/scripts/redis-server.sh" stop "$W/redis" >/dev/null 2>&1 || true
     sh "$B/peers.sh" stop cfssl "$W/peers" || true
     sh "$B/peers.sh" stop moto "$W/peers" || true
     if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $W"; else rm -rf "$W"; fi
@@ -91,43 +96,54 @@ while [ $i -le $NCSR ]; do
     i=$((i + 1))
 done
 
-# ops SERVER URL DIR: every operation against one PCA endpoint (the module or moto).
+want() { [ -z "$only" ] || case " $only " in *" $1 "*) true ;; *) false ;; esac; }
+# ops SERVER URL DIR [OP...]: every operation (or those named) against one PCA endpoint
+# (the module on either store, or moto).
 ops() {
     srv=$1 url=$2 d=$3 fatal="" static=""
-    if [ "$srv" = module ]; then fatal=--fatal; static="--static $W/httpd/htdocs $STATIC"; fi
+    shift 3
+    only="$*"
+    case $srv in
+    module) fatal=--fatal static="--static $W/httpd/htdocs $STATIC" ;;
+    module-redis) fatal=--fatal static="--static $W/httpd-redis/htdocs $STATIC" ;;
+    esac
     st=$d/state.json
     # RevokeCertificate revokes what the P-256 and RSA-2048 CAs issued (as before the other
     # key types were measured: the figure stays comparable from run to run).
     for op in IssueCertificate-P256 IssueCertificate-RSA2048; do
+        want $op || continue
         m "$srv" $op "$url" --sign $op "$st" "$BENCH_CSR" 0 --collect "$d/issued" $fatal
     done
     # A peer's issuance from a CA that has not the op's key (moto makes every CA RSA-2048)
     # would only measure the RSA-2048 row again: n/a.
     for op in $ISSUE_MORE; do
+        want "$op" || continue
         m "$srv" "$op" "$url" --sign "$op" "$st" "$BENCH_CSR" 0 --want-key $fatal
     done
     for op in GetCertificate DescribeCertificateAuthority GetCertificateAuthorityCertificate ListTags; do
+        want $op || continue
         # shellcheck disable=SC2086
         m "$srv" $op "$url" --sign $op "$st" - 1000 $fatal $static
     done
     crl=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["crl_url"] or "")' "$st")
     ocsp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ocsp_url"] or "")' "$st")
-    if [ -n "$crl" ]; then
+    if want CRL-small && [ -n "$crl" ]; then
         "$PY" "$B/rawreq.py" get "$crl" "$d/crl.req"
         # shellcheck disable=SC2086
         m "$srv" CRL-small "$crl" --raw "$d/crl.req" --na-status 404 $fatal $static
-    else
+    elif want CRL-small; then
         echo "{\"server\":\"$srv\",\"op\":\"CRL-small\",\"na\":\"no CRL URL in certificates\"}" >> "$RES"
     fi
-    if [ -n "$ocsp" ] && openssl ocsp -issuer "$d/ca.pem" -cert "$d/cert.pem" -no_nonce \
-            -reqout "$d/ocsp.der" >/dev/null 2>&1; then
+    if want OCSP && [ -n "$ocsp" ] && openssl ocsp -issuer "$d/ca.pem" -cert "$d/cert.pem" \
+            -no_nonce -reqout "$d/ocsp.der" >/dev/null 2>&1; then
         "$PY" "$B/rawreq.py" ocsp "$ocsp" "$d/ocsp.der" "$d/ocsp.req"
         # shellcheck disable=SC2086
         m "$srv" OCSP "$ocsp" --raw "$d/ocsp.req" --na-status 404,405 \
             --want-type application/ocsp-response $fatal $static
-    else
+    elif want OCSP; then
         echo "{\"server\":\"$srv\",\"op\":\"OCSP\",\"na\":\"no OCSP URL in certificates\"}" >> "$RES"
     fi
+    want RevokeCertificate || return 0
     # shellcheck disable=SC2086
     m "$srv" RevokeCertificate "$url" --sign RevokeCertificate "$st" - 0 \
         --once-pool "$d/issued" $fatal $static
@@ -149,6 +165,26 @@ if [ $QUICK = 0 ]; then
     sh "$B/scale.sh" || fail=1
 fi
 sh "$B/httpd.sh" stop "$W/httpd"
+
+# The same operations on the Redis provider (no scale items): its own httpd, its twins.
+if [ -n "${BENCH_NO_REDIS:-}" ]; then
+    echo "== the Redis provider left out (BENCH_NO_REDIS)"
+elif command -v redis-server >/dev/null 2>&1; then
+    echo "== mod_acmpca (redis) on :$API, redis-server on :$REDIS, static files on :$STATIC"
+    spec=$(REDIS_CONF_EXTRA="appendfsync always" \
+        sh "$ROOT/scripts/redis-server.sh" start "$W/redis" "$REDIS")
+    BENCH_STORE=$spec sh "$B/httpd.sh" start "$W/httpd-redis" "$API" "$STATIC"
+    mkdir -p "$W/module-redis"
+    "$PY" "$B/setup.py" "http://127.0.0.1:$API" "$BENCH_CSR" "$W/module-redis"
+    # QUICK: the operations that write or read the store, within its five minutes.
+    # shellcheck disable=SC2046
+    ops module-redis "http://127.0.0.1:$API/" "$W/module-redis" \
+        $([ $QUICK = 1 ] && echo IssueCertificate-P256 GetCertificate RevokeCertificate)
+    sh "$B/httpd.sh" stop "$W/httpd-redis"
+    sh "$ROOT/scripts/redis-server.sh" stop "$W/redis" >/dev/null
+else
+    echo "== redis-server is not installed: no Redis provider rows"
+fi
 
 echo "== cfssl serve (P-256 CA) on :$CFSSL"
 sh "$B/peers.sh" start cfssl "$W/peers" "$CFSSL"

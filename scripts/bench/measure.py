@@ -194,7 +194,8 @@ def main():
                   f"{len(body)} at the probe", file=sys.stderr)
         emit(a, rec)
         if twin:
-            server, a.server = a.server, "static"
+            # module-redis's twins are static-redis: each store's httpd has its own.
+            server, a.server = a.server, "static" + a.server[len("module"):]
             emit(a, dict(median_of(static_runs), size=len(body), runs=static_runs))
             a.server = server
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:

@@ -197,51 +197,28 @@ def crl_row(crl, n):
              "; ".join(goal) or "—", "—", "—"], doc)
 
 
+# The module on the Redis provider repeats the rows of the empty store (no scale items),
+# after the SQLite store's rows, the CRL build and the memory, each against the same
+# kind of limit: its own static twins (static-redis), the same crypto bounds. The peers
+# are compared with the SQLite rows only.
+REDIS = ("module-redis", "static-redis", " (Redis)")
+
+
 def table_rows(meas, speed, crl, mem, n):
     """(table rows, their JSON, notes): notes["peers"] the ratio of each row to each peer
     (their targets), notes["keys"] the peers whose CA had another key than the row's."""
     rows, data, notes = [], [], {"peers": [], "keys": set()}
-    for label, op, (kind, lref), peers in ROWS:
-        label = scale_label(label, n)
-        rec = meas.get(("module", op))
-        if rec is None:
-            continue
-        rps = rec.get("rps")
-        lrec = None
-        if kind == "crypto":
-            lim, what = bound(speed, lref), f"crypto bound ({CA_KEYS.get(lref, lref)} CA)"
-        else:
-            lrec = meas.get(("static" if kind == "static" else "module", lref))
-            lim = lrec.get("rps") if lrec else None
-            what = (f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
-                    if kind == "static" else "empty store")
-            if rec.get("size_mismatch"):
-                what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
-        tcell, tdoc = target(op, rec, lim, lrec if kind == "static" else None)
-        prs, pkeys = {}, {}
-        out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",
-               f"{rec['p99_us'] / 1000:.2f}" if rps else "—",
-               f"{fnum(lim)}/s {what}" if lim else "—", ratio(rps, lim), tcell]
-        for peer in PEERS:
-            prec = meas.get((peer, op.split("@")[0])) if peer in peers else None
-            prs[peer] = prec.get("rps") if prec else None
-            # A peer's CA of another key than the row's (moto makes every CA RSA-2048).
-            odd = ""
-            if prec and prec.get("ca_key") and kind == "crypto" \
-                    and prec["ca_key"] != CA_KEYS.get(lref):
-                odd, pkeys[peer] = "‡", prec["ca_key"]
-                notes["keys"].add((peer, prec["ca_key"]))
-            out.append(f"{ratio(rps, prs[peer])} ({cell(prec)}{odd}/s)" if rps and prs[peer]
-                       else ("—" if prec is None else cell(prec)))
-            if rps and prs[peer] and "@" not in op:
-                notes["peers"].append((peer, op, label, rps / prs[peer]))
-        rows.append(out)
-        data.append({"operation": label, "op": op, "rps": rps, "p50_ms": rec.get("p50_us", 0) / 1000
-                     if rps else None, "p99_ms": rec.get("p99_us", 0) / 1000 if rps else None,
-                     "limit_rps": lim, "limit": what, "ratio_to_limit": rps / lim
-                     if rps and lim else None, "target": tdoc, "peers_rps": prs,
-                     "ratio_to_peers": {p: rps / v for p, v in prs.items() if rps and v},
-                     "peers_ca_key": pkeys, "na": rec.get("na"), "error": rec.get("error")})
+
+    def store_rows(server, static, suffix):
+        for label, op, (kind, lref), peers in ROWS:
+            rec = meas.get((server, op))
+            if rec is not None:
+                row, doc = one_row(meas, speed, notes, scale_label(label, n) + suffix, op,
+                                   rec, (kind, lref, static), peers if not suffix else ())
+                rows.append(row)
+                data.append(dict(doc, store=suffix.strip(" ()").lower() or "sqlite"))
+
+    store_rows("module", "static", "")
     if "module" in crl or "openssl" in crl:
         row, doc = crl_row(crl, n)
         rows.append(row)
@@ -256,7 +233,49 @@ def table_rows(meas, speed, crl, mem, n):
                      f"{mem['after_kb'] / mem['warm_kb']:.2f}× since warm", "—", "—", "—"])
         data.append({"operation": rows[-1][0], "op": "memory",
                      "ratio_since_warm": mem["after_kb"] / mem["warm_kb"], **mem})
+    store_rows(*REDIS)
     return rows, data, notes
+
+
+def one_row(meas, speed, notes, label, op, rec, limit, peers):
+    """One operation's table row and JSON; limit: (kind, op or CA key, static server)."""
+    kind, lref, static = limit
+    rps = rec.get("rps")
+    lrec = None
+    if kind == "crypto":
+        lim, what = bound(speed, lref), f"crypto bound ({CA_KEYS.get(lref, lref)} CA)"
+    else:
+        lrec = meas.get((static if kind == "static" else "module", lref))
+        lim = lrec.get("rps") if lrec else None
+        what = (f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
+                if kind == "static" else "empty store")
+        if rec.get("size_mismatch"):
+            what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
+    tcell, tdoc = target(op, rec, lim, lrec if kind == "static" else None)
+    prs, pkeys = {}, {}
+    out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",
+           f"{rec['p99_us'] / 1000:.2f}" if rps else "—",
+           f"{fnum(lim)}/s {what}" if lim else "—", ratio(rps, lim), tcell]
+    for peer in PEERS:
+        prec = meas.get((peer, op.split("@")[0])) if peer in peers else None
+        prs[peer] = prec.get("rps") if prec else None
+        # A peer's CA of another key than the row's (moto makes every CA RSA-2048).
+        odd = ""
+        if prec and prec.get("ca_key") and kind == "crypto" \
+                and prec["ca_key"] != CA_KEYS.get(lref):
+            odd, pkeys[peer] = "‡", prec["ca_key"]
+            notes["keys"].add((peer, prec["ca_key"]))
+        out.append(f"{ratio(rps, prs[peer])} ({cell(prec)}{odd}/s)" if rps and prs[peer]
+                   else ("—" if prec is None else cell(prec)))
+        if rps and prs[peer] and "@" not in op:
+            notes["peers"].append((peer, op, label, rps / prs[peer]))
+    doc = {"operation": label, "op": op, "rps": rps, "p50_ms": rec.get("p50_us", 0) / 1000
+           if rps else None, "p99_ms": rec.get("p99_us", 0) / 1000 if rps else None,
+           "limit_rps": lim, "limit": what, "ratio_to_limit": rps / lim
+           if rps and lim else None, "target": tdoc, "peers_rps": prs,
+           "ratio_to_peers": {p: rps / v for p, v in prs.items() if rps and v},
+           "peers_ca_key": pkeys, "na": rec.get("na"), "error": rec.get("error")}
+    return out, doc
 
 
 def peer_lines(notes):
