@@ -401,8 +401,8 @@ static void child_init(apr_pool_t *pchild, server_rec *base)
  * client. Left to the core, a small body waits in the output filter until the request
  * is over and is written just before httpd looks for the client's next request, which
  * by then cannot have arrived: the connection goes back to the listener thread and the
- * next request comes to a worker through it, two thread hand-offs per request (about
- * +40 % on GetCertificate and the CRL, `make profile PROFILE_TOOL=wrk`). A larger
+ * next request comes to a worker through it, two thread hand-offs per request (+40 to
+ * +80 % on GetCertificate and the small CRL, `make profile PROFILE_TOOL=wrk`). A larger
  * body keeps the core's asynchronous write completion, which frees the worker. */
 #define FLUSH_AT_ONCE_MAX (16 * 1024)
 

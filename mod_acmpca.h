@@ -8,7 +8,6 @@
 #include <http_config.h>
 
 #include <apr_buckets.h>
-
 #include <apr_hash.h>
 #include <cjson/cJSON.h>
 
