@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
- * Small helpers of the util layer: base64, PEM, time, identifiers. */
+ * Small helpers of the util layer: base64, PEM, time, identifiers, per-thread objects. */
 #ifndef ACMPCA_UTIL_H
 #define ACMPCA_UTIL_H
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <apr_pools.h>
@@ -81,5 +82,26 @@ int acmpca_revocation_reason_code(const char *reason);
 
 /** True if s is a lowercase UUID as the service makes them. */
 int acmpca_is_uuid(const char *s);
+
+/* ---- per-thread objects --------------------------------------------------------------- */
+
+/* An object each thread makes on first use and keeps until it exits (a digest context, a
+ * table of memos, verification keys): static storage, ACMPCA_THREAD_SLOT(make, destroy). */
+typedef struct acmpca_thread_slot_t {
+    void *(*make)(void);     /* a new object, NULL when none can be made */
+    void (*destroy)(void *); /* at the thread's exit */
+    pthread_mutex_t lock;    /* guards making the key */
+    pthread_key_t key;
+    int state; /* 0: no key yet, 1: key made, -1: none can be */
+} acmpca_thread_slot_t;
+
+#define ACMPCA_THREAD_SLOT(make, destroy)                                                          \
+    {                                                                                              \
+        (make), (destroy), PTHREAD_MUTEX_INITIALIZER, 0, 0                                         \
+    }
+
+/** This thread's object of slot, made now if it has none and make is set; NULL when it
+ *  has none (make unset) or none can be had. */
+void *acmpca_thread_obj(acmpca_thread_slot_t *slot, int make);
 
 #endif

@@ -210,13 +210,14 @@ def table_rows(meas, speed, crl, mem, n):
     rows, data, notes = [], [], {"peers": [], "keys": set()}
 
     def store_rows(server, static, suffix):
+        sqlite = server == "module"
         for label, op, (kind, lref), peers in ROWS:
             rec = meas.get((server, op))
             if rec is not None:
                 row, doc = one_row(meas, speed, notes, scale_label(label, n) + suffix, op,
-                                   rec, (kind, lref, static), peers if not suffix else ())
+                                   rec, (kind, lref, static), peers if sqlite else ())
                 rows.append(row)
-                data.append(dict(doc, store=suffix.strip(" ()").lower() or "sqlite"))
+                data.append(dict(doc, store="sqlite" if sqlite else "redis"))
 
     store_rows("module", "static", "")
     if "module" in crl or "openssl" in crl:

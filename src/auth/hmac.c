@@ -24,18 +24,10 @@
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *sha256_md;
-static pthread_key_t ctx_key;
-static int ctx_key_ok;
-
-static void free_ctx(void *ctx)
-{
-    EVP_MD_CTX_free(ctx);
-}
 
 static void fetch_sha256(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    ctx_key_ok = pthread_key_create(&ctx_key, free_ctx) == 0;
 }
 
 static const EVP_MD *sha256(void)
@@ -44,24 +36,25 @@ static const EVP_MD *sha256(void)
     return sha256_md ? sha256_md : EVP_sha256();
 }
 
+static void *ctx_make(void)
+{
+    return EVP_MD_CTX_new();
+}
+
+static void ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 /* A digest context per thread, made once and reset by each EVP_DigestInit_ex2: a fresh
  * EVP_MD_CTX per digest (allocations, the provider's context, init and teardown) cost
  * about as much as hashing a request's few blocks. Freed when the thread exits. Callers
  * here finish with it before they hash anything else. NULL when none can be made. */
+static acmpca_thread_slot_t thread_ctxs = ACMPCA_THREAD_SLOT(ctx_make, ctx_free);
+
 static EVP_MD_CTX *thread_ctx(void)
 {
-    EVP_MD_CTX *ctx;
-
-    sha256();
-    if (!ctx_key_ok) {
-        return NULL;
-    }
-    if (!(ctx = pthread_getspecific(ctx_key)) && (ctx = EVP_MD_CTX_new()) != NULL
-        && pthread_setspecific(ctx_key, ctx) != 0) {
-        EVP_MD_CTX_free(ctx);
-        ctx = NULL;
-    }
-    return ctx;
+    return acmpca_thread_obj(&thread_ctxs, 1);
 }
 
 int acmpca_sha256(unsigned char out[32], const void *data, apr_size_t len)

@@ -22,7 +22,6 @@
  * is the module's to write, as the user it runs as.
  *
  * Per thread, MEMO_SLOTS records, replaced round-robin: no lock at all on a hit. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +30,7 @@
 
 #include <apr_strings.h>
 
+#include "acmpca/util.h"
 #include "sqlite_int.h"
 
 #define GEN_MAP_LEN 4096
@@ -109,15 +109,16 @@ typedef struct memo_table_t {
     unsigned int next;
 } memo_table_t;
 
-static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
-static pthread_key_t memo_key;
-static int memo_key_ok;
-
 static void memo_clear(memo_t *m)
 {
     free((void *)m->rec.account);
     free((void *)m->rec.doc);
     memset(m, 0, sizeof(*m));
+}
+
+static void *memo_table_make(void)
+{
+    return calloc(1, sizeof(memo_table_t));
 }
 
 static void memo_table_free(void *data)
@@ -131,25 +132,12 @@ static void memo_table_free(void *data)
     free(t);
 }
 
-static void memo_key_make(void)
-{
-    memo_key_ok = pthread_key_create(&memo_key, memo_table_free) == 0;
-}
+static acmpca_thread_slot_t memo_tables = ACMPCA_THREAD_SLOT(memo_table_make, memo_table_free);
 
+/* This thread's table, made if make is set and it has none; NULL without one. */
 static memo_table_t *memo_table(int make)
 {
-    memo_table_t *t;
-
-    pthread_once(&memo_once, memo_key_make);
-    if (!memo_key_ok) {
-        return NULL;
-    }
-    if (!(t = pthread_getspecific(memo_key)) && make && (t = calloc(1, sizeof(*t))) != NULL
-        && pthread_setspecific(memo_key, t) != 0) {
-        free(t);
-        t = NULL;
-    }
-    return t;
+    return acmpca_thread_obj(&memo_tables, make);
 }
 
 /* The slot of (store, id), whatever its generation. */

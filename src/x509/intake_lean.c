@@ -32,6 +32,7 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
+#include "acmpca/util.h"
 #include "acmpca/x509.h"
 #include "intake_int.h"
 
@@ -156,9 +157,10 @@ static struct {
     EVP_PKEY *key;
 } protos[CURVES] = {{NID_X9_62_prime256v1, NULL}, {NID_secp384r1, NULL}, {NID_secp521r1, NULL}};
 
-static pthread_once_t thread_keys_once = PTHREAD_ONCE_INIT;
-static pthread_key_t thread_keys_key;
-static int thread_keys_ok;
+static void *thread_keys_make(void)
+{
+    return calloc(CURVES, sizeof(EVP_PKEY *));
+}
 
 static void thread_keys_free(void *data)
 {
@@ -171,27 +173,8 @@ static void thread_keys_free(void *data)
     free(keys);
 }
 
-static void thread_keys_make(void)
-{
-    thread_keys_ok = pthread_key_create(&thread_keys_key, thread_keys_free) == 0;
-}
-
-/* This thread's key slots, one per curve of protos; NULL when none can be had. */
-static EVP_PKEY **thread_keys(void)
-{
-    EVP_PKEY **keys;
-
-    pthread_once(&thread_keys_once, thread_keys_make);
-    if (!thread_keys_ok) {
-        return NULL;
-    }
-    if (!(keys = pthread_getspecific(thread_keys_key)) && (keys = calloc(CURVES, sizeof(*keys)))
-        && pthread_setspecific(thread_keys_key, keys) != 0) {
-        free(keys);
-        keys = NULL;
-    }
-    return keys;
-}
+/* This thread's key slots, one per curve of protos. */
+static acmpca_thread_slot_t thread_keys = ACMPCA_THREAD_SLOT(thread_keys_make, thread_keys_free);
 
 static int curve_index(int curve)
 {
@@ -209,7 +192,7 @@ static int curve_index(int curve)
  * freed): NULL when the curve has no prototype yet or the point is refused. */
 static EVP_PKEY *key_from_proto(int curve, const ASN1_BIT_STRING *point)
 {
-    EVP_PKEY **keys = thread_keys();
+    EVP_PKEY **keys = acmpca_thread_obj(&thread_keys, 1);
     int i = curve_index(curve);
 
     if (!keys || i < 0) {

@@ -2,6 +2,7 @@
  * Unit tests of the util layer: base64, hex, time and identifiers. */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -600,6 +601,49 @@ static void test_random_small(void **state)
     assert_memory_not_equal(big, zero, sizeof(big));
 }
 
+/* Per-thread objects: made on a thread's first use with make, the same one after, none
+ * without make; another thread has its own, destroyed when that thread exits. */
+static int thread_objs_made, thread_objs_destroyed;
+
+static void *thread_obj_make(void)
+{
+    __atomic_add_fetch(&thread_objs_made, 1, __ATOMIC_SEQ_CST);
+    return calloc(1, 16);
+}
+
+static void thread_obj_destroy(void *obj)
+{
+    __atomic_add_fetch(&thread_objs_destroyed, 1, __ATOMIC_SEQ_CST);
+    free(obj);
+}
+
+static acmpca_thread_slot_t test_slot = ACMPCA_THREAD_SLOT(thread_obj_make, thread_obj_destroy);
+
+static void *other_thread(void *mine)
+{
+    void *obj = acmpca_thread_obj(&test_slot, 1);
+
+    return obj && obj != mine && acmpca_thread_obj(&test_slot, 0) == obj ? obj : NULL;
+}
+
+static void test_thread_obj(void **state)
+{
+    pthread_t t;
+    void *mine, *theirs = NULL;
+
+    (void)state;
+    assert_null(acmpca_thread_obj(&test_slot, 0));
+    assert_non_null(mine = acmpca_thread_obj(&test_slot, 1));
+    assert_ptr_equal(acmpca_thread_obj(&test_slot, 1), mine);
+    assert_ptr_equal(acmpca_thread_obj(&test_slot, 0), mine);
+    assert_int_equal(pthread_create(&t, NULL, other_thread, mine), 0);
+    assert_int_equal(pthread_join(t, &theirs), 0);
+    assert_non_null(theirs);
+    assert_int_equal(thread_objs_made, 2);
+    assert_int_equal(thread_objs_destroyed, 1); /* the other thread's, at its exit */
+    assert_ptr_equal(acmpca_thread_obj(&test_slot, 0), mine);
+}
+
 /* One RevocationReason table: the CRL's codes and the sqlite entry table's indexes. */
 static void test_revocation_reasons(void **state)
 {
@@ -646,6 +690,7 @@ int main(void)
         UNIT_TEST(test_request_id),
         UNIT_TEST(test_request_id_fork),
         UNIT_TEST(test_random_small),
+        UNIT_TEST(test_thread_obj),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
