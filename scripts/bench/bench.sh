@@ -96,6 +96,7 @@ while [ $i -le $NCSR ]; do
     i=$((i + 1))
 done
 
+# want OP: OP is among the operations ops() was given ($only), or it was given none.
 want() { [ -z "$only" ] || case " $only " in *" $1 "*) true ;; *) false ;; esac; }
 # ops SERVER URL DIR [OP...]: every operation (or those named) against one PCA endpoint
 # (the module on either store, or moto).
