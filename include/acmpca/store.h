@@ -161,9 +161,11 @@ typedef struct acmpca_store_provider_t {
                                apr_size_t *plen, apr_pool_t *p);
 
     /* Certificates. cert_put: APR_EEXIST when (ca_id, serial) exists, or, with idem,
-     * when the token is claimed (idem->existing = the serial of the first call). */
+     * when the token is claimed (idem->existing = the serial of the first call);
+     * APR_ENOSPC when limit > 0 and the CA has limit certificates already (revoked ones
+     * count), checked in the write itself, so concurrent issuances never pass it. */
     apr_status_t (*cert_put)(acmpca_store_t *s, const acmpca_cert_rec_t *rec, acmpca_idem_t *idem,
-                             apr_pool_t *p);
+                             apr_int64_t limit, apr_pool_t *p);
     apr_status_t (*cert_get)(acmpca_store_t *s, const char *ca_id, const char *serial,
                              acmpca_cert_rec_t **prec, apr_pool_t *p);
     /** APR_NOTFOUND when unknown, APR_EEXIST when already revoked. */

@@ -190,11 +190,25 @@ static apr_status_t prepare(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* The last check of §5.5: the per-CA certificate quota (LimitExceededException). */
+/* The last check of §5.5: the per-CA certificate quota (LimitExceededException). The
+ * store checks it again in the write that stores the certificate (cert_put's limit), so
+ * concurrent issuances never pass it; this read before is only for an issuance with an
+ * idempotency token, so that a refused one does not leave its token claimed. */
+static int quota_of(const issue_ctx *ic)
+{
+    return ic->ctx->env->max_certs_per_ca > 0 ? ic->ctx->env->max_certs_per_ca : MAX_CERTS_PER_CA;
+}
+
+static apr_status_t quota_error(const issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
+{
+    return acmpca_err_set(err, ACMPCA_ERR_LIMIT_EXCEEDED, p,
+                          "The certificate authority %s has reached its limit of %d "
+                          "certificates.",
+                          ic->ca->ref.arn, quota_of(ic));
+}
+
 static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
 {
-    int max =
-        ic->ctx->env->max_certs_per_ca > 0 ? ic->ctx->env->max_certs_per_ca : MAX_CERTS_PER_CA;
     apr_int64_t n = 0;
     apr_status_t rv = ic->ctx->store->provider->cert_count(ic->ctx->store, ic->ca->ref.id,
                                                            ACMPCA_CERT_ITER_ALL, &n, p);
@@ -202,13 +216,7 @@ static apr_status_t check_quota(issue_ctx *ic, acmpca_err_t *err, apr_pool_t *p)
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "counting certificates");
     }
-    if (n >= max) {
-        return acmpca_err_set(err, ACMPCA_ERR_LIMIT_EXCEEDED, p,
-                              "The certificate authority %s has reached its limit of %d "
-                              "certificates.",
-                              ic->ca->ref.arn, max);
-    }
-    return APR_SUCCESS;
+    return n >= quota_of(ic) ? quota_error(ic, err, p) : APR_SUCCESS;
 }
 
 /* A serial (RFC 5280 §4.1.2.2: positive, at most 20 octets, unique per CA) of 16 octets:
@@ -263,8 +271,11 @@ static apr_status_t sign_and_store(issue_ctx *ic, const unsigned char *serial,
     rec.not_after = info.not_after;
     rec.issued_at = ic->ctx->now;
     rec.requested_by = ic->ctx->call->caller.principal;
-    rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, NULL, p);
-    if (rv == APR_SUCCESS) {
+    rv = ic->ctx->store->provider->cert_put(ic->ctx->store, &rec, NULL, quota_of(ic), p);
+    if (rv == APR_ENOSPC) {
+        rv = quota_error(ic, err, p);
+    }
+    else if (rv == APR_SUCCESS) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, APR_SUCCESS, p,
                    "ACMPCA0601: issued certificate %s of CA %s with %s for %s", rec.serial,
                    rec.ca_id, rec.template_arn, rec.requested_by ? rec.requested_by : "-");
@@ -393,7 +404,7 @@ apr_status_t acmpca_op_issue_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
     }
     else {
         if ((rv = prepare(&ic, err, p)) != APR_SUCCESS
-            || (rv = check_quota(&ic, err, p)) != APR_SUCCESS
+            || (token && (rv = check_quota(&ic, err, p)) != APR_SUCCESS)
             || (rv = token ? issue_claimed(&serial, &ic, &idem, err, p)
                            : issue_fresh(&serial, &ic, err, p))
                    != APR_SUCCESS) {

@@ -156,6 +156,7 @@
 #define RC_CONFLICT 3
 #define RC_CLAIMED  4
 #define RC_MORE     5
+#define RC_FULL     6
 
 /**************************************************************************************
  * Scripts
@@ -258,7 +259,8 @@ static const char *const script_src[RS_COUNT] = {
         "return {0}",
 
     /* KEYS: cert, certs, revoked, ca[, idem]
-     * ARGV: serial, nonce, now, result, expires, pexpireat, revoked, field/value... */
+     * ARGV: serial, nonce, now, result, expires, pexpireat, revoked, limit ('0': none),
+     * field/value... */
     [RS_CERT_PUT] =
         "if redis.call('HGET', KEYS[1], 'nonce') == ARGV[2] then"
         "  redis.call('HSET', KEYS[1], 'nonce', ARGV[2])"
@@ -267,8 +269,10 @@ static const char *const script_src[RS_COUNT] = {
         LUA_IDEM_CHECK("KEYS[5]", "ARGV[3]")
         "if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end "
         "if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "
+        "local limit = tonumber(ARGV[8]) "
+        "if limit > 0 and redis.call('ZCARD', KEYS[2]) >= limit then return {6} end "
         LUA_IDEM_CLAIM("KEYS[5]", "ARGV[4]", "ARGV[5]", "ARGV[6]")
-        "redis.call('HSET', KEYS[1], 'nonce', ARGV[2], unpack(ARGV, 8)) "
+        "redis.call('HSET', KEYS[1], 'nonce', ARGV[2], unpack(ARGV, 9)) "
         "redis.call('ZADD', KEYS[2], 0, ARGV[1]) "
         "if ARGV[7] == '1' then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end "
         "return {0}",
@@ -2153,7 +2157,7 @@ static const char *i64_str(apr_int64_t v, apr_pool_t *p)
 }
 
 static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
-                                acmpca_idem_t *idem, apr_pool_t *p)
+                                acmpca_idem_t *idem, apr_int64_t limit, apr_pool_t *p)
 {
     rd_call_t call;
     rd_cmd_t cmd;
@@ -2180,6 +2184,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
     cmd_str(&cmd, nonce_make(call.ptemp));
     idem_args(&cmd, idem, rec->serial);
     cmd_str(&cmd, rec->revoked_at ? "1" : "0");
+    cmd_i64(&cmd, limit > 0 ? limit : 0);
     cmd_field(&cmd, "pem", rec->pem);
     cmd_field(&cmd, "subject", rec->subject);
     cmd_field(&cmd, "tmpl", rec->template_arn);
@@ -2204,6 +2209,9 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         break;
     case RC_NOTFOUND:
         rv = APR_NOTFOUND; /* no such CA, as sqlite's foreign key */
+        break;
+    case RC_FULL:
+        rv = APR_ENOSPC;
         break;
     default:
         rv = call_bad_reply(&call, "cert_put code");
