@@ -76,15 +76,6 @@ const char *acmpca_sigv4_canonical_request(const acmpca_sigv4_req_t *req,
  *  freed memory: OPENSSL_cleanse, which the compiler may not optimise away. */
 void acmpca_auth_wipe(void *secret, apr_size_t len);
 
-/* SHA-256 and HMAC-SHA256 on a digest fetched once per process (src/auth/hmac.c);
- * 1 on success. */
-int acmpca_sha256(unsigned char out[32], const void *data, apr_size_t len);
-int acmpca_hmac_sha256(unsigned char out[32], const void *key, apr_size_t key_len, const void *msg,
-                       apr_size_t msg_len);
-
-/** Lowercase hex SHA-256 of len bytes (64 characters, in p). */
-const char *acmpca_sha256_hex(const void *data, apr_size_t len, apr_pool_t *p);
-
 /** The SigV4 signing key HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  *  "aws4_request"), remembered per process for each (secret, date, region, service) so
  *  that a request costs one HMAC, not five. 1 on success. */

@@ -85,6 +85,15 @@ int acmpca_is_uuid(const char *s);
 
 /* ---- per-thread objects --------------------------------------------------------------- */
 
+/* SHA-256 and HMAC-SHA256 on a digest fetched once per process and a context per thread
+ * (src/util/sha256.c); 1 on success. */
+int acmpca_sha256(unsigned char out[32], const void *data, apr_size_t len);
+int acmpca_hmac_sha256(unsigned char out[32], const void *key, apr_size_t key_len, const void *msg,
+                       apr_size_t msg_len);
+
+/** Lowercase hex SHA-256 of len bytes (64 characters, in p). */
+const char *acmpca_sha256_hex(const void *data, apr_size_t len, apr_pool_t *p);
+
 /* An object each thread makes on first use and keeps until it exits (a digest context, a
  * table of memos, verification keys): static storage, ACMPCA_THREAD_SLOT(make, destroy). */
 typedef struct acmpca_thread_slot_t {

@@ -122,6 +122,17 @@ const acmpca_template_t *acmpca_template_find(const char *template_arn);
 /** The i-th of every template (0, 1, ...), NULL past the last: for listing them all. */
 const acmpca_template_t *acmpca_template_nth(int i);
 
+typedef struct acmpca_cert_info_t {
+    const char *serial_hex;    /* lowercase, no colons, no leading zero octets */
+    const char *serial_colons; /* "e8:cb:..." */
+    apr_time_t not_before;
+    apr_time_t not_after;
+    const char *subject; /* RFC 2253 */
+    int is_ca;
+    int path_len;    /* -1 when unconstrained or not a CA */
+    int self_signed; /* subject == issuer and the signature verifies with its key */
+} acmpca_cert_info_t;
+
 /** What the issuer hands the certificate builder. */
 typedef struct acmpca_issue_t {
     X509_REQ *csr;        /* parsed and verified */
@@ -151,10 +162,11 @@ apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_er
 apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                     apr_pool_t *p);
 
-/** acmpca_cert_issue_lean, and the certificate's PEM text made from the encoding it was
- *  signed with (not encoded again). */
-apr_status_t acmpca_cert_issue_pem(X509 **pcert, const char **ppem, const acmpca_issue_t *in,
-                                   acmpca_err_t *err, apr_pool_t *p);
+/** The certificate acmpca_cert_issue_lean issues, as PEM text made from the encoding it
+ *  was signed with, and its summary (acmpca_cert_info); for the common request it is
+ *  written as DER directly, without an X509 (src/x509/cert_der.c). */
+apr_status_t acmpca_cert_issue_pem(acmpca_cert_info_t *info, const char **ppem,
+                                   const acmpca_issue_t *in, acmpca_err_t *err, apr_pool_t *p);
 
 /** PEM text of a certificate, in p. */
 const char *acmpca_cert_pem(X509 *cert, apr_pool_t *p);
@@ -170,17 +182,6 @@ apr_status_t acmpca_cert_parse(X509 **pcert, const unsigned char *buf, apr_size_
  *  when any block is not a certificate or there is none. */
 apr_status_t acmpca_chain_parse(apr_array_header_t **pchain, const unsigned char *buf,
                                 apr_size_t len, acmpca_err_t *err, apr_pool_t *p);
-
-typedef struct acmpca_cert_info_t {
-    const char *serial_hex;    /* lowercase, no colons, no leading zero octets */
-    const char *serial_colons; /* "e8:cb:..." */
-    apr_time_t not_before;
-    apr_time_t not_after;
-    const char *subject; /* RFC 2253 */
-    int is_ca;
-    int path_len;    /* -1 when unconstrained or not a CA */
-    int self_signed; /* subject == issuer and the signature verifies with its key */
-} acmpca_cert_info_t;
 
 void acmpca_cert_info(acmpca_cert_info_t *info, X509 *cert, apr_pool_t *p);
 

@@ -253,16 +253,13 @@ static apr_status_t sign_and_store(issue_ctx *ic, const unsigned char *serial,
 {
     acmpca_cert_rec_t rec = {0};
     acmpca_cert_info_t info;
-    X509 *cert;
     apr_status_t rv;
 
     ic->issue.serial = serial;
     ic->issue.serial_len = serial_len;
-    /* Only read and encoded below: the lean builder skips re-encoding the subject key. */
-    if ((rv = acmpca_cert_issue_pem(&cert, &rec.pem, &ic->issue, err, p)) != APR_SUCCESS) {
+    if ((rv = acmpca_cert_issue_pem(&info, &rec.pem, &ic->issue, err, p)) != APR_SUCCESS) {
         return rv;
     }
-    acmpca_cert_info(&info, cert, p);
     rec.ca_id = ic->ca->ref.id;
     rec.serial = info.serial_hex;
     rec.subject = info.subject;

@@ -16,6 +16,7 @@
 #include "acmpca/json.h"
 #include "acmpca/util.h"
 #include "acmpca/x509.h"
+#include "cert_int.h"
 #include "sign_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -916,6 +917,45 @@ static apr_status_t cert_issue(X509 **pcert, const unsigned char **pder, apr_siz
     return APR_SUCCESS;
 }
 
+apr_status_t acmpca_cert_template_exts(apr_array_header_t **pexts, const acmpca_issue_t *in,
+                                       apr_pool_t *p)
+{
+    acmpca_err_t err = {0};
+    builder_t b = {0};
+    apr_status_t rv;
+    int i;
+
+    b.raw_spki = 1;
+    b.in = in;
+    b.err = &err;
+    b.p = p;
+    if (!in->tmpl || in->tmpl->root || (rv = issue_check(&b)) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (!(b.x = own(p, X509_new(), x509_cleanup)) || set_pubkey(&b) != 1) {
+        return APR_EGENERAL;
+    }
+    if ((rv = add_template_exts(&b)) != APR_SUCCESS || (rv = profile_check(&b)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pexts = apr_array_make(p, X509_get_ext_count(b.x), sizeof(acmpca_ext_der_t));
+    for (i = 0; i < X509_get_ext_count(b.x); i++) {
+        X509_EXTENSION *ext = X509_get_ext(b.x, i);
+        acmpca_ext_der_t *d = apr_array_push(*pexts);
+        unsigned char *der = NULL;
+        int len = i2d_X509_EXTENSION(ext, &der);
+
+        if (len <= 0) {
+            return APR_EGENERAL;
+        }
+        d->nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        d->der = apr_pmemdup(p, der, (apr_size_t)len);
+        d->len = (apr_size_t)len;
+        OPENSSL_free(der);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t acmpca_cert_issue(X509 **pcert, const acmpca_issue_t *in, acmpca_err_t *err,
                                apr_pool_t *p)
 {
@@ -928,17 +968,26 @@ apr_status_t acmpca_cert_issue_lean(X509 **pcert, const acmpca_issue_t *in, acmp
     return cert_issue(pcert, NULL, NULL, in, 1, err, p);
 }
 
-apr_status_t acmpca_cert_issue_pem(X509 **pcert, const char **ppem, const acmpca_issue_t *in,
-                                   acmpca_err_t *err, apr_pool_t *p)
+apr_status_t acmpca_cert_issue_pem(acmpca_cert_info_t *info, const char **ppem,
+                                   const acmpca_issue_t *in, acmpca_err_t *err, apr_pool_t *p)
 {
     const unsigned char *der;
     apr_size_t len;
-    apr_status_t rv = cert_issue(pcert, &der, &len, in, 1, err, p);
+    X509 *x;
+    apr_status_t rv;
+    int rc = acmpca_cert_der_issue(&der, &len, info, in, p);
 
-    if (rv == APR_SUCCESS) {
-        *ppem = acmpca_pem_cert_der(der, len, p);
+    if (rc < 0) {
+        return acmpca_err_internal(err, APR_EGENERAL, "writing the certificate");
     }
-    return rv;
+    if (rc == 0) {
+        if ((rv = cert_issue(&x, &der, &len, in, 1, err, p)) != APR_SUCCESS) {
+            return rv;
+        }
+        acmpca_cert_info(info, x, p);
+    }
+    *ppem = acmpca_pem_cert_der(der, len, p);
+    return APR_SUCCESS;
 }
 
 /* ******************************************************************************** */

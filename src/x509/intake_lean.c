@@ -271,28 +271,51 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
     return key;
 }
 
+/* ECDSA over info with digest md_nid. SHA-256, the digest of nearly every request, is
+ * hashed apart (a context per thread, acmpca_sha256) and the digest verified with
+ * EVP_PKEY_verify: the same check as EVP_DigestVerify, without fetching the digest by
+ * name and setting up a digest-verify context for each request. */
+static int ecdsa_ok(EVP_PKEY *key, int md_nid, const unsigned char *sig, size_t sig_len,
+                    const unsigned char *info, long info_len)
+{
+    unsigned char digest[32];
+    EVP_PKEY_CTX *pctx;
+    EVP_MD_CTX *mctx;
+    int ok;
+
+    if (md_nid == NID_sha256) {
+        pctx = acmpca_sha256(digest, info, (apr_size_t)info_len)
+                   ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)
+                   : NULL;
+        ok = pctx && EVP_PKEY_verify_init(pctx) == 1
+             && EVP_PKEY_verify(pctx, sig, sig_len, digest, sizeof(digest)) == 1;
+        EVP_PKEY_CTX_free(pctx);
+        return ok;
+    }
+    if (!(mctx = EVP_MD_CTX_new())) {
+        return 0;
+    }
+    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE); /* no copy of the context to verify */
+    ok = EVP_DigestVerifyInit_ex(mctx, NULL, OBJ_nid2sn(md_nid), NULL, NULL, key, NULL) == 1
+         && EVP_DigestVerify(mctx, sig, sig_len, info, (size_t)info_len) == 1;
+    EVP_MD_CTX_free(mctx);
+    return ok;
+}
+
 /* What X509_REQ_verify checks for an EC key: no unused bits in the signature, then
  * ECDSA with the algorithm's digest over the request information. */
 static int signature_ok(const lean_req *req, EVP_PKEY *key, const unsigned char *der, long len)
 {
     const ASN1_OBJECT *obj = NULL;
     const unsigned char *info;
-    EVP_MD_CTX *mctx;
     long info_len;
-    int md_nid = NID_undef, pk_nid = NID_undef, ok;
+    int md_nid = NID_undef, pk_nid = NID_undef;
 
     X509_ALGOR_get0(&obj, NULL, NULL, req->sig_alg);
-    if ((req->signature->flags & 0x07) || !info_bytes(&info, &info_len, der, len)
-        || !OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) || !(mctx = EVP_MD_CTX_new())) {
-        return 0;
-    }
-    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE); /* no copy of the context to verify */
-    ok = EVP_DigestVerifyInit_ex(mctx, NULL, OBJ_nid2sn(md_nid), NULL, NULL, key, NULL) == 1
-         && EVP_DigestVerify(mctx, req->signature->data, (size_t)req->signature->length, info,
-                             (size_t)info_len)
-                == 1;
-    EVP_MD_CTX_free(mctx);
-    return ok;
+    return !(req->signature->flags & 0x07) && info_bytes(&info, &info_len, der, len)
+           && OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid)
+           && ecdsa_ok(key, md_nid, req->signature->data, (size_t)req->signature->length, info,
+                       info_len);
 }
 
 /* ******************************************************************************** */

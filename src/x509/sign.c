@@ -18,10 +18,8 @@
 
 #include "sign_int.h"
 
-#define AID_MAX 128 /* an AlgorithmIdentifier; RSASSA-PSS with all its parameters fits */
-
 /* The DER length octets of n (X.690 §8.1.3); returns their count. */
-static apr_size_t der_len(unsigned char *out, apr_size_t n)
+apr_size_t acmpca_der_len(unsigned char *out, apr_size_t n)
 {
     apr_size_t k = 0, i;
 
@@ -39,81 +37,106 @@ static apr_size_t der_len(unsigned char *out, apr_size_t n)
     return k + 1;
 }
 
-/* The signature's AlgorithmIdentifier into both places X509_sign sets it. */
-static int set_algorithm(X509 *x, EVP_PKEY_CTX *pctx, unsigned char *aid, size_t *paid_len)
+/* The signature's AlgorithmIdentifier (as the signer has it) into both places X509_sign
+ * sets it. */
+static int set_algorithm(X509 *x, const acmpca_signer_t *sg)
 {
-    OSSL_PARAM params[2];
     const ASN1_BIT_STRING *sig;
     const X509_ALGOR *outer;
     X509_ALGOR *inner = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
-    const unsigned char *pp;
+    const unsigned char *pp = sg->aid;
 
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, AID_MAX);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_PKEY_CTX_get_params(pctx, params) <= 0 || !(*paid_len = params[0].return_size)) {
-        return 0;
-    }
     X509_get0_signature(&sig, &outer, x);
-    pp = aid;
-    if (!d2i_X509_ALGOR(&inner, &pp, (long)*paid_len)) {
+    if (!d2i_X509_ALGOR(&inner, &pp, (long)sg->aid_len)) {
         return 0;
     }
-    pp = aid;
-    return d2i_X509_ALGOR((X509_ALGOR **)&outer, &pp, (long)*paid_len) != NULL;
+    pp = sg->aid;
+    return d2i_X509_ALGOR((X509_ALGOR **)&outer, &pp, (long)sg->aid_len) != NULL;
+}
+
+int acmpca_signer_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    OSSL_PARAM params[2];
+
+    memset(sg, 0, sizeof(*sg));
+    sg->key = key;
+    if (!(sg->mctx = EVP_MD_CTX_new())) {
+        return 0;
+    }
+    /* One signature per context: without FINALISE, EVP_DigestSignFinal signs with a copy
+     * of the context (EVP_PKEY_CTX_dup) so that more data could follow. */
+    EVP_MD_CTX_set_flags(sg->mctx, EVP_MD_CTX_FLAG_FINALISE);
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, sg->aid,
+                                                  sizeof(sg->aid));
+    params[1] = OSSL_PARAM_construct_end();
+    return EVP_DigestSignInit(sg->mctx, &pctx, md, NULL, key) == 1
+           && EVP_PKEY_CTX_get_params(pctx, params) > 0
+           && (sg->aid_len = params[0].return_size) > 0;
+}
+
+void acmpca_signer_end(acmpca_signer_t *sg)
+{
+    EVP_MD_CTX_free(sg->mctx);
+    OPENSSL_free(sg->sig);
+    sg->mctx = NULL;
+    sg->sig = NULL;
+}
+
+int acmpca_signer_wrap(acmpca_signer_t *sg, const unsigned char *tbs, apr_size_t tbs_len,
+                       const unsigned char **pder, apr_size_t *plen, apr_pool_t *p)
+{
+    unsigned char head[8], bits_head[8], *der, *o;
+    apr_size_t body, hn, bn;
+    int max_len;
+
+    if ((max_len = EVP_PKEY_get_size(sg->key)) <= 0
+        || !(sg->sig = OPENSSL_malloc(sg->sig_len = (size_t)max_len))
+        || EVP_DigestSign(sg->mctx, sg->sig, &sg->sig_len, tbs, tbs_len) != 1) {
+        return 0;
+    }
+    /* BIT STRING { 0 unused bits, signature } after TBS and algorithm, in a SEQUENCE. */
+    bits_head[0] = V_ASN1_BIT_STRING;
+    bn = 1 + acmpca_der_len(bits_head + 1, sg->sig_len + 1);
+    bits_head[bn++] = 0;
+    body = tbs_len + sg->aid_len + bn + sg->sig_len;
+    head[0] = V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED;
+    hn = 1 + acmpca_der_len(head + 1, body);
+    o = der = apr_palloc(p, hn + body);
+    memcpy(o, head, hn);
+    memcpy(o += hn, tbs, tbs_len);
+    memcpy(o += tbs_len, sg->aid, sg->aid_len);
+    memcpy(o += sg->aid_len, bits_head, bn);
+    memcpy(o + bn, sg->sig, sg->sig_len);
+    *pder = der;
+    *plen = hn + body;
+    return 1;
 }
 
 int acmpca_x509_sign_der(X509 *x, EVP_PKEY *key, const EVP_MD *md, const unsigned char **pder,
                          apr_size_t *plen, apr_pool_t *p)
 {
-    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    unsigned char aid[AID_MAX], *tbs = NULL, *sig = NULL, *der, *o;
-    unsigned char head[8], bits_head[8];
+    acmpca_signer_t sg;
+    unsigned char *tbs = NULL;
     const ASN1_BIT_STRING *cur;
     const X509_ALGOR *ignored;
-    size_t aid_len = 0, sig_len = 0;
-    apr_size_t body, hn, bn;
-    int tbs_len = 0, max_len, ok = 0;
+    int tbs_len = 0, ok = 0;
 
-    if (!mctx) {
-        goto done;
-    }
-    /* One signature per context: without FINALISE, EVP_DigestSignFinal signs with a copy
-     * of the context (EVP_PKEY_CTX_dup) so that more data could follow. */
-    EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE);
-    if (EVP_DigestSignInit(mctx, &pctx, md, NULL, key) != 1
-        || !set_algorithm(x, pctx, aid, &aid_len) || (tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0
-        || (max_len = EVP_PKEY_get_size(key)) <= 0
-        || !(sig = OPENSSL_malloc(sig_len = (size_t)max_len))
-        || EVP_DigestSign(mctx, sig, &sig_len, tbs, (size_t)tbs_len) != 1) {
+    if (!acmpca_signer_begin(&sg, key, md) || !set_algorithm(x, &sg)
+        || (tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0
+        || !acmpca_signer_wrap(&sg, tbs, (apr_size_t)tbs_len, pder, plen, p)) {
         goto done;
     }
     /* The signature into x, with no unused bits, as ASN1_item_sign_ctx leaves it. */
     X509_get0_signature(&cur, &ignored, x);
-    if (!ASN1_BIT_STRING_set((ASN1_BIT_STRING *)cur, sig, (int)sig_len)) {
+    if (!ASN1_BIT_STRING_set((ASN1_BIT_STRING *)cur, sg.sig, (int)sg.sig_len)) {
         goto done;
     }
     ((ASN1_BIT_STRING *)cur)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
     ((ASN1_BIT_STRING *)cur)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-    /* BIT STRING { 0 unused bits, signature } after TBS and algorithm, in a SEQUENCE. */
-    bits_head[0] = V_ASN1_BIT_STRING;
-    bn = 1 + der_len(bits_head + 1, sig_len + 1);
-    bits_head[bn++] = 0;
-    body = (apr_size_t)tbs_len + aid_len + bn + sig_len;
-    head[0] = V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED;
-    hn = 1 + der_len(head + 1, body);
-    o = der = apr_palloc(p, hn + body);
-    memcpy(o, head, hn);
-    memcpy(o += hn, tbs, (size_t)tbs_len);
-    memcpy(o += tbs_len, aid, aid_len);
-    memcpy(o += aid_len, bits_head, bn);
-    memcpy(o + bn, sig, sig_len);
-    *pder = der;
-    *plen = hn + body;
     ok = 1;
 done:
     OPENSSL_free(tbs);
-    OPENSSL_free(sig);
-    EVP_MD_CTX_free(mctx);
+    acmpca_signer_end(&sg);
     return ok;
 }

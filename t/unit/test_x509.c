@@ -16,6 +16,7 @@
 #include "acmpca/err.h"
 #include "acmpca/json.h"
 #include "acmpca/x509.h"
+#include "../../src/x509/cert_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define TPL(n)   ACMPCA_TEMPLATE_ARN_PREFIX n
@@ -184,7 +185,9 @@ static X509 *make_sub(apr_pool_t *p, EVP_PKEY *key, const char *cn, EVP_PKEY *ik
     const char *subject = apr_psprintf(p, "{\"Country\":\"US\",\"CommonName\":\"%s\"}", cn);
     issue_args_t a = {0};
 
-    a.csr = make_csr(p, key, subject, NULL, "SHA256WITHECDSA");
+    a.csr =
+        make_csr(p, key, subject, NULL,
+                 EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? "SHA256WITHRSA" : "SHA256WITHECDSA");
     a.issuer_key = ikey;
     a.issuer_cert = icert;
     a.tmpl = tmpl;
@@ -1071,6 +1074,161 @@ static void test_issue_end_entity(void **state)
     X509_EXTENSION_free(want_san);
 }
 
+/* The first element of a DER SEQUENCE (a Certificate's TBSCertificate), as its bytes. */
+static const unsigned char *first_of(const unsigned char *der, long len, long *pn)
+{
+    const unsigned char *q = der;
+    long n;
+    int tag, cls;
+
+    assert_int_equal(ASN1_get_object(&q, &n, &tag, &cls, len) & 0x80, 0);
+    der = q;
+    assert_int_equal(ASN1_get_object(&q, &n, &tag, &cls, len - (q - der)) & 0x80, 0);
+    *pn = (long)(q - der) + n;
+    return der;
+}
+
+/* One request through both builders: the lean one (cert_der.c) must either decline it
+ * (want 0) or issue what the general one issues, byte for byte (the whole certificate
+ * when the CA key is RSA, whose PKCS #1 v1.5 signature is deterministic; else the
+ * TBSCertificate and a signature that verifies), with the same summary; and
+ * acmpca_cert_issue_pem hands the same out either way. */
+static void same_issue(apr_pool_t *p, const acmpca_issue_t *in, int want, const char *what)
+{
+    acmpca_err_t err = {0}, err2 = {0};
+    acmpca_cert_info_t fast, slow, out;
+    const unsigned char *der = NULL, *q;
+    unsigned char *sder = NULL;
+    apr_size_t len = 0;
+    const char *pem;
+    X509 *x = NULL, *y;
+    long tn, sn;
+    int rc = acmpca_cert_der_issue(&der, &len, &fast, in, p), slen;
+    apr_status_t rv = acmpca_cert_issue_lean(&x, in, &err, p);
+
+    if (rc != want) {
+        fail_msg("%s: the lean builder answered %d, not %d", what, rc, want);
+    }
+    assert_int_equal(acmpca_cert_issue_pem(&out, &pem, in, &err2, p), rv);
+    if (rv != APR_SUCCESS) {
+        assert_int_equal(rc, 0); /* a refusal is the general builder's */
+        assert_string_equal(err.message, err2.message);
+        return;
+    }
+    acmpca_cert_info(&slow, x, p);
+    assert_string_equal(out.serial_hex, slow.serial_hex);
+    assert_string_equal(out.subject, slow.subject);
+    if (rc != 1) {
+        return;
+    }
+    slen = i2d_X509(x, &sder);
+    assert_true(slen > 0);
+    if (EVP_PKEY_get_base_id(in->issuer_key) == EVP_PKEY_RSA) {
+        if ((apr_size_t)slen != len || memcmp(sder, der, len)) {
+            fail_msg("%s: the certificates differ", what);
+        }
+    }
+    else {
+        const unsigned char *a = first_of(der, (long)len, &tn), *b = first_of(sder, slen, &sn);
+
+        if (tn != sn || memcmp(a, b, (size_t)tn)) {
+            fail_msg("%s: the TBSCertificates differ", what);
+        }
+    }
+    q = der;
+    assert_non_null(y = d2i_X509(NULL, &q, (long)len));
+    assert_int_equal(X509_verify(y, in->issuer_key), 1);
+    X509_free(y);
+    OPENSSL_free(sder);
+    assert_string_equal(fast.serial_hex, slow.serial_hex);
+    assert_string_equal(fast.serial_colons, slow.serial_colons);
+    assert_string_equal(fast.subject, slow.subject);
+    assert_true(fast.not_before == slow.not_before && fast.not_after == slow.not_after);
+    assert_int_equal(fast.is_ca, slow.is_ca);
+    assert_int_equal(fast.path_len, slow.path_len);
+    assert_int_equal(fast.self_signed, slow.self_signed);
+}
+
+/* The lean builder against the general one: every template, CSRs with and without a
+ * SubjectAltName or a subject, RSA and EC issuers, CRL and OCSP pointers or none,
+ * serials with leading zeros or the high bit, times on both sides of 2050. */
+static void test_issue_der_same(void **state)
+{
+    static const ext_conf_t san[] = {{NID_subject_alt_name, "DNS:www.example.com,IP:192.0.2.7"}};
+    static const ext_conf_t more[] = {
+        {NID_subject_alt_name, "critical,DNS:a.example.com"},
+        {NID_key_usage, "critical,keyCertSign"},
+        {NID_ext_key_usage, "codeSigning"},
+    };
+    static const unsigned char serial_high[] = {0x00, 0x00, 0x93, 0x01, 0x02};
+    static const unsigned char serial_plain[] = {0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                                                 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+    apr_pool_t *p = *state;
+    EVP_PKEY *rkey = gen(p, "EC_prime256v1"), *ekey = gen(p, "EC_secp384r1");
+    EVP_PKEY *rsa = gen(p, "RSA_2048"), *leaf = gen(p, "EC_prime256v1");
+    EVP_PKEY *leaf384 = gen(p, "EC_secp384r1"), *leaf_rsa = gen(p, "RSA_2048");
+    X509 *root = make_root(p, rkey, "DER Root");
+    X509 *esub = make_sub(p, ekey, "DER EC Issuing", rkey, root,
+                          TPL("SubordinateCACertificate_PathLen1/V1"));
+    X509 *rsub = make_sub(p, rsa, "DER RSA Issuing", rkey, root,
+                          TPL("SubordinateCACertificate_PathLen1/V1"));
+    struct {
+        X509_REQ *csr;
+        int lean; /* an EC key the lean builder takes */
+    } csrs[] = {
+        {ext_csr(p, leaf, "www.example.com", san, COUNT(san)), 1},
+        {ext_csr(p, leaf384, "plain.example.com", NULL, 0), 1},
+        {ext_csr(p, leaf, NULL, more, COUNT(more)), 1},
+        {ext_csr(p, leaf_rsa, "rsa.example.com", san, COUNT(san)), 0},
+    };
+    const char *urls[][2] = {
+        {NULL, NULL},
+        {"http://pki.example.com/bucket/crl/x.crl", NULL},
+        {"http://pki.example.com/bucket/crl/x.crl", "http://ocsp.example.com"},
+    };
+    cJSON *api = json(p, "{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":true}}}");
+    apr_time_t now = apr_time_now();
+    const acmpca_template_t *t;
+    int i, c, u, k;
+
+    for (i = 0; (t = acmpca_template_nth(i)) != NULL; i++) {
+        for (c = 0; c < (int)COUNT(csrs); c++) {
+            for (u = 0; u < (int)COUNT(urls); u++) {
+                for (k = 0; k < 2; k++) {
+                    acmpca_issue_t in = {0};
+                    int want;
+
+                    in.csr = csrs[c].csr;
+                    in.issuer_key = k ? rsa : ekey;
+                    in.issuer_cert = k ? rsub : esub;
+                    in.signing_algorithm = k ? "SHA256WITHRSA" : "SHA384WITHECDSA";
+                    in.tmpl = t;
+                    in.serial = (u + k) % 2 ? serial_high : serial_plain;
+                    in.serial_len = (u + k) % 2 ? sizeof(serial_high) : sizeof(serial_plain);
+                    in.not_before = now - apr_time_from_sec(60);
+                    in.not_after = now + (c == 1 ? 40 * 365 * DAY : 30 * DAY);
+                    in.crl_url = urls[u][0];
+                    in.ocsp_url = urls[u][1];
+                    in.api_passthrough = u == 2 && t->api_passthrough ? api : NULL;
+                    want = csrs[c].lean && !t->root && !t->csr_passthrough && !in.api_passthrough;
+                    if (want && t->blank && t->is_ca) {
+                        want = 0; /* no keyCertSign without ApiPassthrough: a refusal */
+                    }
+                    if (t->root) {
+                        continue; /* a root self-signs the CA's own CSR: not these */
+                    }
+                    same_issue(p, &in, want,
+                               apr_psprintf(p, "%s, CSR %d, URLs %d, %s issuer", t->name, c, u,
+                                            k ? "RSA" : "EC"));
+                    /* A signing algorithm of another key family: both refuse. */
+                    in.signing_algorithm = k ? "SHA256WITHECDSA" : "SHA256WITHRSA";
+                    same_issue(p, &in, 0, apr_psprintf(p, "%s, wrong algorithm", t->name));
+                }
+            }
+        }
+    }
+}
+
 /* UTCTime before 2050, GeneralizedTime from 2050 on (RFC 5280 §4.1.2.5). */
 static void test_issue_validity_encoding(void **state)
 {
@@ -1610,20 +1768,35 @@ static void test_import_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_key_generate),        UNIT_TEST(test_key_unsupported),
-        UNIT_TEST(test_sigalg_check),        UNIT_TEST(test_key_same_public),
-        UNIT_TEST(test_name_from_json),      UNIT_TEST(test_name_string_types),
-        UNIT_TEST(test_name_errors),         UNIT_TEST(test_general_name),
-        UNIT_TEST(test_csr_make_parse),      UNIT_TEST(test_csr_make_errors),
-        UNIT_TEST(test_csr_malformed),       UNIT_TEST(test_csr_subject_or_san),
-        UNIT_TEST(test_template_find),       UNIT_TEST(test_issue_root),
-        UNIT_TEST(test_issue_subordinate),   UNIT_TEST(test_issue_aki_fallback),
-        UNIT_TEST(test_issue_end_entity),    UNIT_TEST(test_issue_validity_encoding),
-        UNIT_TEST(test_issue_errors),        UNIT_TEST(test_passthrough_blank),
-        UNIT_TEST(test_passthrough_ignored), UNIT_TEST(test_passthrough_csr),
-        UNIT_TEST(test_passthrough_errors),  UNIT_TEST(test_cert_parse),
-        UNIT_TEST(test_chain_parse),         UNIT_TEST(test_cert_info_serial),
-        UNIT_TEST(test_import_check),        UNIT_TEST(test_cert_pem),
+        UNIT_TEST(test_key_generate),
+        UNIT_TEST(test_key_unsupported),
+        UNIT_TEST(test_sigalg_check),
+        UNIT_TEST(test_key_same_public),
+        UNIT_TEST(test_name_from_json),
+        UNIT_TEST(test_name_string_types),
+        UNIT_TEST(test_name_errors),
+        UNIT_TEST(test_general_name),
+        UNIT_TEST(test_csr_make_parse),
+        UNIT_TEST(test_csr_make_errors),
+        UNIT_TEST(test_csr_malformed),
+        UNIT_TEST(test_csr_subject_or_san),
+        UNIT_TEST(test_template_find),
+        UNIT_TEST(test_issue_root),
+        UNIT_TEST(test_issue_subordinate),
+        UNIT_TEST(test_issue_aki_fallback),
+        UNIT_TEST(test_issue_end_entity),
+        UNIT_TEST(test_issue_der_same),
+        UNIT_TEST(test_issue_validity_encoding),
+        UNIT_TEST(test_issue_errors),
+        UNIT_TEST(test_passthrough_blank),
+        UNIT_TEST(test_passthrough_ignored),
+        UNIT_TEST(test_passthrough_csr),
+        UNIT_TEST(test_passthrough_errors),
+        UNIT_TEST(test_cert_parse),
+        UNIT_TEST(test_chain_parse),
+        UNIT_TEST(test_cert_info_serial),
+        UNIT_TEST(test_import_check),
+        UNIT_TEST(test_cert_pem),
     };
 
     return cmocka_run_group_tests_name("x509", tests, unit_group_setup, unit_group_teardown);
