@@ -46,6 +46,9 @@
 /* Expired idempotency rows removed per claim: keeps the table near its live size without
  * a sweeper and without making any one write slow. */
 #define SQ_IDEM_REAP 8
+/* WAL pages after which a commit leader checkpoints, once its group is answered: SQLite's
+ * own autocheckpoint threshold. */
+#define SQ_CHECKPOINT_PAGES 1000
 /* Next to the database, as SQLite's -wal and -shm: the commit leaders' lock file. */
 #define SQ_WRITER_SUFFIX "-writer"
 
@@ -425,6 +428,10 @@ typedef struct sq_store_t {
     /* Names this store in the threads' memos: unique in the process, where an address
      * could be reused by a store opened later on another file. */
     apr_uint64_t memo_id;
+    /* The WAL's pages after this process's last commit, and whether one of its threads
+     * checkpoints (see wal_noted). Atomics. */
+    int wal_pages;
+    int checkpointing;
 } sq_store_t;
 
 typedef struct sq_conn_t {
@@ -546,6 +553,20 @@ static int busy_wait(void *baton, int count)
     return 1;
 }
 
+/* The WAL hook of the worker connections, in place of SQLite's autocheckpoint, which
+ * checkpoints inside the COMMIT that crosses its threshold: the group leader copied a
+ * thousand pages to the database file and synced it while every write of its group
+ * waited for their answers. Now the hook only notes the WAL's size; the leader
+ * checkpoints once its group is answered (checkpoint_due), as the same PASSIVE
+ * checkpoint, while the next group commits. */
+static int wal_noted(void *data, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    __atomic_store_n(&((sq_store_t *)data)->wal_pages, pages, __ATOMIC_RELAXED);
+    return SQLITE_OK;
+}
+
 /* The settings every connection needs; synchronous, foreign_keys, cache_size and
  * secure_delete are per connection, not stored in the file. FULL syncs the WAL on every
  * commit: an acknowledged write (an issued certificate, a revocation) survives a power loss.
@@ -558,13 +579,16 @@ static int busy_wait(void *baton, int count)
  * is secret in the clear. CA keys are stored wrapped under the KEK, the rest (certificates,
  * CRLs, reports, idempotency records, locks) is public or harmless; zeroing freed pages
  * only cost I/O: republishing a 49 MB CRL wrote the old one's 49 MB of zeros to the WAL. */
-static int conn_setup(sqlite3 *db)
+static int conn_setup(sqlite3 *db, sq_store_t *st)
 {
     int rc;
 
     sqlite3_extended_result_codes(db, 1);
     if ((rc = sqlite3_busy_handler(db, busy_wait, NULL)) != SQLITE_OK) {
         return rc;
+    }
+    if (st) {
+        sqlite3_wal_hook(db, wal_noted, st); /* in place of the autocheckpoint */
     }
     return sqlite3_exec(db,
                         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
@@ -603,7 +627,7 @@ static apr_status_t conn_open(void **pres, void *params, apr_pool_t *pool)
      * the file and its schema come from open(), in the parent. */
     rc = sqlite3_open_v2(st->path, &conn->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
-        rc = conn_setup(conn->db);
+        rc = conn_setup(conn->db, st);
     }
     if (rc == SQLITE_OK) {
         rc = user_version(conn->db, &version);
@@ -1070,7 +1094,7 @@ static apr_status_t db_prepare(const char *path, apr_pool_t *p)
     rc = sqlite3_open_v2(path, &db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
-        rc = conn_setup(db);
+        rc = conn_setup(db, NULL);
     }
     if (rc != SQLITE_OK) {
         rv = db_failed(db, rc, path, "open", p);
@@ -1438,6 +1462,27 @@ static void group_hand_over(sq_store_t *st, sq_job_t *group, sq_job_t *self)
     }
 }
 
+/* The checkpoint wal_noted leaves to the leaders: a PASSIVE one (it waits for no reader
+ * or writer, and copies what it can), by one thread of the process at a time, on a
+ * connection of its own. A checkpoint that fails is the next leader's to retry. */
+static void checkpoint_due(acmpca_store_t *s, apr_pool_t *p)
+{
+    sq_store_t *st = s->impl;
+    sq_call_t call;
+    int idle = 0;
+
+    if (__atomic_load_n(&st->wal_pages, __ATOMIC_RELAXED) < SQ_CHECKPOINT_PAGES
+        || !__atomic_compare_exchange_n(&st->checkpointing, &idle, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        return;
+    }
+    if (call_begin(&call, s, "checkpoint", p) == APR_SUCCESS) {
+        sqlite3_wal_checkpoint_v2(call.conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        call_end(&call, APR_SUCCESS);
+    }
+    __atomic_store_n(&st->checkpointing, 0, __ATOMIC_RELEASE);
+}
+
 /* Queue a write and return once it is committed (or has failed). A caller sleeps on a
  * semaphore of its own (on its stack) until the leader posts it: two futex calls per
  * waiting writer, and no thundering herd on the group mutex. */
@@ -1468,6 +1513,7 @@ static apr_status_t group_write(acmpca_store_t *s, const char *op, int cas, sq_w
         pthread_mutex_unlock(&st->group_mutex);
         group_commit(s, group);
         group_hand_over(st, group, &job);
+        checkpoint_due(s, p);
     }
     sem_destroy(&job.posted);
     return job.rv;

@@ -1790,6 +1790,35 @@ static void test_sqlite_memo(void **state)
  * still takes its turn at writing: it falls back to a read-only descriptor, whose lock
  * works the same, and moves the generation through the mapping it inherited. Root only:
  * the child becomes nobody. */
+/* The WAL is checkpointed by the commit leaders (checkpoint_due), not inside a COMMIT:
+ * after writes of far more pages than SQ_CHECKPOINT_PAGES it stays near that size, and
+ * the rows are in the database file itself. */
+static void test_sqlite_checkpoint(void **state)
+{
+    fx_t *fx = *state;
+    const char *path = fx->s->args;
+    acmpca_ca_rec_t ca;
+    apr_finfo_t fi;
+    char *pem = apr_palloc(fx->p, 4001);
+    int i;
+
+    ca_make(fx, &ca, "ca-wal", "111111111111");
+    memset(pem, 'P', 4000);
+    pem[4000] = '\0';
+    /* Each certificate takes a page of its own or more: 3,000 pages in all. */
+    for (i = 0; i < 3000; i++) {
+        acmpca_cert_rec_t c = cert_rec("ca-wal", apr_psprintf(fx->p, "%04x", i + 1));
+
+        c.pem = pem;
+        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_SUCCESS);
+    }
+    assert_int_equal(apr_stat(&fi, apr_pstrcat(fx->p, path, "-wal", NULL), APR_FINFO_SIZE, fx->p),
+                     APR_SUCCESS);
+    assert_true(fi.size < 1500 * 4096); /* without checkpoints: over 3,000 pages */
+    assert_int_equal(apr_stat(&fi, path, APR_FINFO_SIZE, fx->p), APR_SUCCESS);
+    assert_true(fi.size > 2000 * 4096);
+}
+
 static void test_sqlite_writer_read_only(void **state)
 {
     fx_t *fx = *state;
@@ -2651,6 +2680,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
         STORE_TEST(test_sqlite_memo, (void *)&backends[0]),
+        STORE_TEST(test_sqlite_checkpoint, (void *)&backends[0]),
         STORE_TEST(test_sqlite_writer_read_only, (void *)&backends[0]),
     };
     const struct CMUnitTest redis_tests[] = {
