@@ -218,7 +218,9 @@ static unsigned char *put_head(unsigned char *o, int tag, apr_size_t n)
 
 static unsigned char *put(unsigned char *o, const void *m, apr_size_t n)
 {
-    memcpy(o, m, n);
+    if (n) { /* m may be NULL then (a template with nothing after the SKI) */
+        memcpy(o, m, n);
+    }
     return o + n;
 }
 
