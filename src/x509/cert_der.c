@@ -40,8 +40,8 @@
 #define TEMPLATE_SLOTS 4 /* CA and template pairs a thread keeps */
 #define KEY_ID_MAX     64
 
-/* One CA and template's extensions: those before the subject key identifier and those
- * after it, as acmpca_cert_template_exts orders them. Filling a slot runs the general
+/* One CA and template's extensions as acmpca_cert_template_exts orders them, without the
+ * subject key identifier, which goes at split. Filling a slot runs the general
  * builder's checks of the request (issue_check: the signing algorithm fits the CA's
  * key; profile_check), so a slot is only used for requests that pass them alike. */
 typedef struct tmpl_exts {
@@ -51,8 +51,8 @@ typedef struct tmpl_exts {
     char *crl_url, *ocsp_url; /* NULL: none */
     char *signing_algorithm;  /* checked against the CA's key when the slot was filled */
     int usable;               /* 0: the general builder decides (a refusal) */
-    unsigned char *before, *after;
-    apr_size_t before_len, after_len;
+    unsigned char *exts;      /* malloc */
+    apr_size_t len, split;
 } tmpl_exts;
 
 typedef struct tmpl_cache {
@@ -65,8 +65,7 @@ static void slot_clear(tmpl_exts *t)
     free(t->crl_url);
     free(t->ocsp_url);
     free(t->signing_algorithm);
-    free(t->before);
-    free(t->after);
+    free(t->exts);
     memset(t, 0, sizeof(*t));
 }
 
@@ -101,22 +100,13 @@ static char *str_dup(const char *s, int *ok)
     return d;
 }
 
-/* Room for n octets (none for 0). */
-static unsigned char *mem_room(apr_size_t n, int *ok)
-{
-    unsigned char *d = n ? malloc(n) : NULL;
-
-    *ok = *ok && (!n || d);
-    return d;
-}
-
 /* Fill t for in from the general builder's extensions. 0: out of memory. */
 static int slot_fill(tmpl_exts *t, const acmpca_issue_t *in, const ASN1_OCTET_STRING *issuer_id,
                      apr_pool_t *p)
 {
     apr_array_header_t *exts = NULL;
     const acmpca_ext_der_t *d;
-    apr_size_t before = 0, after = 0;
+    apr_size_t len = 0;
     int i, ok = 1, ski = -1;
 
     slot_clear(t);
@@ -129,33 +119,29 @@ static int slot_fill(tmpl_exts *t, const acmpca_issue_t *in, const ASN1_OCTET_ST
     if (!ok || acmpca_cert_template_exts(&exts, in, p) != APR_SUCCESS) {
         return ok; /* not usable: the general builder refuses it in its own words */
     }
-    for (i = 0; i < exts->nelts && ski < 0; i++) {
-        if (APR_ARRAY_IDX(exts, i, acmpca_ext_der_t).nid == NID_subject_key_identifier) {
+    for (i = 0; i < exts->nelts; i++) {
+        d = &APR_ARRAY_IDX(exts, i, acmpca_ext_der_t);
+        if (d->nid == NID_subject_key_identifier && ski < 0) {
             ski = i;
+        }
+        else {
+            len += d->len;
         }
     }
     if (ski < 0) {
-        return ok;
+        return 1;
     }
-    for (i = 0; i < exts->nelts; i++) {
-        d = &APR_ARRAY_IDX(exts, i, acmpca_ext_der_t);
-        *(i < ski ? &before : &after) += i == ski ? 0 : d->len;
-    }
-    t->before = mem_room(before, &ok);
-    t->after = mem_room(after, &ok);
-    if (!ok) {
+    if (!(t->exts = malloc(len ? len : 1))) {
         return 0;
     }
     for (i = 0; i < exts->nelts; i++) {
         d = &APR_ARRAY_IDX(exts, i, acmpca_ext_der_t);
-        if (i < ski) {
-            memcpy(t->before + t->before_len, d->der, d->len);
-            t->before_len += d->len;
+        if (i == ski) {
+            t->split = t->len;
+            continue;
         }
-        else if (i > ski) {
-            memcpy(t->after + t->after_len, d->der, d->len);
-            t->after_len += d->len;
-        }
+        memcpy(t->exts + t->len, d->der, d->len);
+        t->len += d->len;
     }
     t->usable = 1;
     return 1;
@@ -218,9 +204,7 @@ static unsigned char *put_head(unsigned char *o, int tag, apr_size_t n)
 
 static unsigned char *put(unsigned char *o, const void *m, apr_size_t n)
 {
-    if (n) { /* m may be NULL then (a template with nothing after the SKI) */
-        memcpy(o, m, n);
-    }
+    memcpy(o, m, n);
     return o + n;
 }
 
@@ -362,8 +346,7 @@ static unsigned char *tbs_write(apr_size_t *plen, const tbs_parts *t, const tmpl
                          ? sizeof(oid_san) + (t->san_critical ? sizeof(critical_true) : 0)
                                + head_len((apr_size_t)t->san->length) + (apr_size_t)t->san->length
                          : 0;
-    apr_size_t exts =
-        x->before_len + head_len(ski) + ski + x->after_len + (t->san ? head_len(san) + san : 0);
+    apr_size_t exts = x->len + head_len(ski) + ski + (t->san ? head_len(san) + san : 0);
     apr_size_t body = sizeof(version_3) + head_len(serial) + serial + sg->aid_len
                       + (apr_size_t)t->issuer_len + head_len(validity) + validity
                       + (apr_size_t)t->subject_len + head_len(spki) + spki
@@ -392,12 +375,12 @@ static unsigned char *tbs_write(apr_size_t *plen, const tbs_parts *t, const tmpl
     *o++ = 0; /* no unused bits */
     o = put(o, t->point, (apr_size_t)t->point_len);
     o = put_head(put_head(o, TAG_EXPLICIT_3, head_len(exts) + exts), TAG_SEQUENCE, exts);
-    o = put(o, x->before, x->before_len);
+    o = put(o, x->exts, x->split);
     o = put(put_head(o, TAG_SEQUENCE, ski), oid_ski, sizeof(oid_ski));
     o = put_head(put_head(o, TAG_OCTET_STRING, 2 + sizeof(t->key_id)), TAG_OCTET_STRING,
                  sizeof(t->key_id));
     o = put(o, t->key_id, sizeof(t->key_id));
-    o = put(o, x->after, x->after_len);
+    o = put(o, x->exts + x->split, x->len - x->split);
     if (t->san) {
         o = put(put_head(o, TAG_SEQUENCE, san), oid_san, sizeof(oid_san));
         if (t->san_critical) {
