@@ -962,7 +962,7 @@ static void test_crl_entries_bulk(void **state)
     fx_t *fx = *state;
     acmpca_ca_rec_t ca;
     const char **serials;
-    int i, n = 600, revoked = 0;
+    int i, n = 3300, revoked = 0; /* revoked: more than one batch of RD_CRL_BATCH */
 
     ca_make(fx, &ca, "ca-bulk", "111111111111");
     serials = apr_pcalloc(fx->p, (size_t)(n + 1) * sizeof(*serials));
