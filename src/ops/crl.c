@@ -363,8 +363,8 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
     if (took_over) {
         acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_DEBUG, 0, p,
                    "ACMPCA0706: CA %s: this revocation takes over the CRL builds from one that "
-                   "built %d times for others",
-                   ref.id, ACMPCA_CRL_BUILDER_PASSES);
+                   "built for others",
+                   ref.id);
     }
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
         acmpca_crl_busy_release(slot, 0);

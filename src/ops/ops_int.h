@@ -268,16 +268,19 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
 
 /* How many times a builder builds for others before a newcomer takes over. */
 #define ACMPCA_CRL_BUILDER_PASSES 2
+/* After a pass of d, a CA's next pass waits until ACMPCA_CRL_PACE * d has gone by. */
+#define ACMPCA_CRL_PACE 3
 
-/** Claim the right to build ca_id's CRL: its slot (>= 0); -1 when another thread builds
- *  it (marked dirty: that builder goes once more); -2 when the table is full (build
- *  without coalescing). A caller that arrives after the builder built
- *  ACMPCA_CRL_BUILDER_PASSES times for others waits for its pass to end and takes over
- *  (*took_over set). */
+/** Claim the right to build ca_id's CRL, and wait for the CA's pace: its slot (>= 0),
+ *  then build; -1 when another thread builds it next (that pass has this caller's
+ *  revocation); -2 when the table is full (build without coalescing). A caller that
+ *  arrives while a builder waits to go again for others, or during its pass once it
+ *  built ACMPCA_CRL_BUILDER_PASSES times for others, takes over (*took_over set). */
 int acmpca_crl_busy_claim(const char *ca_id, int *took_over);
 
-/** Done with a pass of slot: 1, build again (a revocation came meanwhile, or keep: another
- *  host wanted a build); 0, the slot is released, or handed to a caller that took over. */
+/** Done with a pass of slot: 1, build again, the pace waited (a revocation came
+ *  meanwhile, or keep: another host wanted a build); 0, the slot is released, or handed
+ *  to a caller that took over. */
 int acmpca_crl_busy_release(int slot, int keep);
 
 /* ---- the per-process cache of CA keys and certificates (ca_cache.c) ---------------- */

@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * One CRL build per CA at a time in a process (src/ops/crl_busy.c): revocations that
  * arrive during a build are coalesced into the builder's next pass, and after
- * ACMPCA_CRL_BUILDER_PASSES such passes a newcomer takes over. */
+ * ACMPCA_CRL_BUILDER_PASSES such passes a newcomer takes over; passes are paced. */
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include "unit.h"
 #include "../../src/ops/ops_int.h"
@@ -80,11 +81,126 @@ static void test_busy_hands_over(void **state)
     assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+#define PASS_MS 20
+
+/* After a pass of d, the CA's next pass begins ACMPCA_CRL_PACE * d later: the claim
+ * waits for it. Another CA is not held back. */
+static void test_busy_paces(void **state)
+{
+    double t;
+    int slot, other, took_over;
+
+    (void)state;
+    slot = acmpca_crl_busy_claim("ca-pace", &took_over);
+    assert_true(slot >= 0);
+    usleep(PASS_MS * 1000);
+    t = mono_ms(); /* the pass ends after this: the next begins 3 passes after t at least */
+    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    other = acmpca_crl_busy_claim("ca-pace-other", &took_over);
+    assert_true(other >= 0 && other != slot);
+    assert_int_equal(acmpca_crl_busy_release(other, 0), 0);
+    slot = acmpca_crl_busy_claim("ca-pace", &took_over);
+    assert_true(slot >= 0);
+    assert_false(took_over);
+    assert_true(mono_ms() - t >= ACMPCA_CRL_PACE * PASS_MS - 1);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+}
+
+typedef struct {
+    int slot, again;
+    volatile int pacing;
+} builder_t;
+
+/* A pass of PASS_MS, during which a revocation comes; then the paced release. */
+static void *builder(void *arg)
+{
+    builder_t *b = arg;
+
+    usleep(PASS_MS * 1000);
+    __atomic_store_n(&b->pacing, 1, __ATOMIC_RELEASE);
+    b->again = acmpca_crl_busy_release(b->slot, 0);
+    return NULL;
+}
+
+/* A builder that waits for the pace to go again for others gives the lead up to the
+ * next revocation, which builds after the pace; a revocation that arrives while a new
+ * lead waits for its first pass leaves it to that pass. */
+static void test_busy_pacer_taken_over(void **state)
+{
+    builder_t b = {0, -1, 0};
+    pthread_t t;
+    int slot, took_over, i;
+
+    (void)state;
+    b.slot = acmpca_crl_busy_claim("ca-lead", &took_over);
+    assert_true(b.slot >= 0);
+    assert_int_equal(acmpca_crl_busy_claim("ca-lead", &took_over), -1); /* dirty */
+    assert_int_equal(pthread_create(&t, NULL, builder, &b), 0);
+    for (i = 0; i < 500 && !__atomic_load_n(&b.pacing, __ATOMIC_ACQUIRE); i++) {
+        usleep(1000);
+    }
+    /* Until the builder paces (its pace is three passes long), a claim only marks the
+     * slot dirty. */
+    for (i = 0; i < 500 && (slot = acmpca_crl_busy_claim("ca-lead", &took_over)) == -1; i++) {
+        usleep(1000);
+    }
+    assert_int_equal(slot, b.slot);
+    assert_true(took_over);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(b.again, 0); /* it left the pass to us */
+    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+}
+
+typedef struct {
+    int slot, took_over;
+    volatile int claimed;
+} pacer_t;
+
+static void *fresh_lead(void *arg)
+{
+    pacer_t *n = arg;
+
+    n->slot = acmpca_crl_busy_claim("ca-fresh", &n->took_over);
+    __atomic_store_n(&n->claimed, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void test_busy_fresh_lead_covers(void **state)
+{
+    pacer_t n = {0, 0, 0};
+    pthread_t t;
+    int slot, took_over;
+
+    (void)state;
+    slot = acmpca_crl_busy_claim("ca-fresh", &took_over);
+    usleep(PASS_MS * 1000);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(pthread_create(&t, NULL, fresh_lead, &n), 0); /* waits for the pace */
+    usleep(PASS_MS * 1000);
+    assert_false(__atomic_load_n(&n.claimed, __ATOMIC_ACQUIRE));
+    assert_int_equal(acmpca_crl_busy_claim("ca-fresh", &took_over), -1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(n.slot, slot);
+    assert_false(n.took_over);
+    assert_int_equal(acmpca_crl_busy_release(n.slot, 0), 0); /* nothing after its pass */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_busy_coalesces),
         UNIT_TEST(test_busy_hands_over),
+        UNIT_TEST(test_busy_paces),
+        UNIT_TEST(test_busy_pacer_taken_over),
+        UNIT_TEST(test_busy_fresh_lead_covers),
     };
 
     return cmocka_run_group_tests_name("crl_busy", tests, unit_group_setup, unit_group_teardown);
