@@ -255,12 +255,25 @@ apr_status_t acmpca_op_list_cas(cJSON **pout, const acmpca_op_ctx_t *ctx, const 
  * UpdateCertificateAuthority
  */
 
+typedef struct update_baton {
+    const acmpca_op_ctx_t *ctx;
+    const cJSON *in;
+    int crl_on; /* CRLs were off and are turned on */
+} update_baton;
+
+static int crl_enabled(const cJSON *doc)
+{
+    const cJSON *rc = acmpca_json_obj(doc, ACMPCA_K_REVOCATION_CONFIG);
+
+    return acmpca_json_bool(acmpca_json_obj(rc, ACMPCA_K_CRL_CONFIG), ACMPCA_K_ENABLED, 0);
+}
+
 static apr_status_t update(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_pool_t *p)
 {
-    const acmpca_op_ctx_t *ctx = ((const void **)baton)[0];
-    const cJSON *in = ((const void **)baton)[1];
-    const cJSON *revocation = acmpca_json_obj(in, ACMPCA_K_REVOCATION_CONFIG);
-    const char *status = acmpca_json_str(in, ACMPCA_K_STATUS);
+    update_baton *b = baton;
+    const acmpca_op_ctx_t *ctx = b->ctx;
+    const cJSON *revocation = acmpca_json_obj(b->in, ACMPCA_K_REVOCATION_CONFIG);
+    const char *status = acmpca_json_str(b->in, ACMPCA_K_STATUS);
     apr_status_t rv;
 
     if ((rv = acmpca_state_allow("UpdateCertificateAuthority", ca, ctx->now, err, p))
@@ -273,13 +286,17 @@ static apr_status_t update(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_
                               "or DISABLED, not %s.",
                               status);
     }
+    b->crl_on = 0; /* a retry of the write starts over */
     if (revocation) {
+        int was_on = crl_enabled(ca->doc);
+
         if ((rv = acmpca_revocation_check(revocation, err, p)) != APR_SUCCESS) {
             return rv;
         }
         acmpca_json_set(ca->doc, ACMPCA_K_REVOCATION_CONFIG,
                         acmpca_revocation_normalize(
                             revocation, acmpca_json_obj(ca->doc, ACMPCA_K_REVOCATION_CONFIG)));
+        b->crl_on = !was_on && crl_enabled(ca->doc);
     }
     if (status && strcmp(status, acmpca_json_str(ca->doc, ACMPCA_K_STATUS))) {
         acmpca_ca_set_status(ca, status, ctx->now);
@@ -290,10 +307,21 @@ static apr_status_t update(acmpca_ca_t *ca, void *baton, acmpca_err_t *err, apr_
 apr_status_t acmpca_op_update_ca(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                  acmpca_err_t *err, apr_pool_t *p)
 {
-    const void *baton[2] = {ctx, in};
+    update_baton b = {ctx, in, 0};
+    acmpca_op_ctx_t sys;
+    acmpca_ca_t *ca = NULL;
+    apr_status_t rv;
+
     (void)pout;
-    return acmpca_ca_mutate(NULL, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), update, (void *)baton,
-                            err, p);
+    rv = acmpca_ca_mutate(&ca, ctx, acmpca_json_str(in, ACMPCA_K_CA_ARN), update, &b, err, p);
+    /* CRLs turned on again: the object left from before lacks what was revoked since,
+     * and a download serves the object there is. Publish now, as for a revocation
+     * (a big CRL is the job's). A failure is logged; the job retries. */
+    if (rv == APR_SUCCESS && b.crl_on && ca && !acmpca_crl_deferred(ctx->env, ca)) {
+        acmpca_ops_system_ctx(&sys, ctx->env, ca->rec->account, ctx->now);
+        acmpca_crl_publish(&sys, ca->ref.arn, "CRLs turned on", p);
+    }
+    return rv;
 }
 
 /* ************************************************************************************

@@ -11,7 +11,7 @@ use Apache::Test qw(-withtestmore);
 use ACMPCA::Test;
 use ACMPCA::Revoke;
 
-plan tests => 12, need_module('acmpca');
+plan tests => 13, need_module('acmpca');
 use_vhost();
 
 my $R = crl_root(cn => uniq('Fresh Root'));
@@ -32,6 +32,8 @@ sub ocsp_status {
 sub statuses { join ',', map { ocsp_status() } 1 .. $_[0] }
 
 is(statuses(4), 'good,good,good,good', 'OCSP: the same request four times: good');
+# A first CRL, so that turning CRLs off and on below finds an object from before.
+ok(http_get($crl)->code == 200, 'a first CRL, from before the store changes under it');
 # Written straight into the store: the CA's record (and so its version) stays as it was.
 store_revoke_quietly($id, $serial, time * 1_000_000, 'KEY_COMPROMISE');
 is(statuses(4), 'revoked,revoked,revoked,revoked',
@@ -62,7 +64,8 @@ $rc->{CrlConfiguration} = $R ? $R->{revocation}{CrlConfiguration} : {};
 is($st, 200, 'CRL turned on again');
 my $c = http_get($short);
 ok($c->code == 200 && crl_entries(crl_text($c->content))->{$serial},
-    '... the next download: a CRL built afresh, with the revocation the store holds');
+    '... the next download: a CRL built afresh (not the object from before), with the '
+    . 'revocation the store holds');
 my $leaf2 = $R ? issue_leaf($R, cn => 'fresh leaf 2') : undef;
 ok(revoke($R ? $R->{arn} : '', $leaf2 ? $leaf2->{serial} : '', 'SUPERSEDED'), 'another revocation (API)');
 ok(crl_entries(crl_text(http_get($short)->content))->{ $leaf2 ? $leaf2->{serial} : '' }
