@@ -163,9 +163,12 @@ typedef struct acmpca_store_provider_t {
     /* Certificates. cert_put: APR_EEXIST when (ca_id, serial) exists, or, with idem,
      * when the token is claimed (idem->existing = the serial of the first call);
      * APR_ENOSPC when limit > 0 and the CA has limit certificates already (revoked ones
-     * count), checked in the write itself, so concurrent issuances never pass it. */
+     * count), checked in the write itself, so concurrent issuances never pass it;
+     * ACMPCA_ECONFLICT when ca_version > 0 and the CA is not at that version (or gone):
+     * the write stands on the CA record it was decided with. Nothing is written but on
+     * APR_SUCCESS. */
     apr_status_t (*cert_put)(acmpca_store_t *s, const acmpca_cert_rec_t *rec, acmpca_idem_t *idem,
-                             apr_int64_t limit, apr_pool_t *p);
+                             apr_int64_t limit, apr_int64_t ca_version, apr_pool_t *p);
     apr_status_t (*cert_get)(acmpca_store_t *s, const char *ca_id, const char *serial,
                              acmpca_cert_rec_t **prec, apr_pool_t *p);
     /** APR_NOTFOUND when unknown, APR_EEXIST when already revoked. */

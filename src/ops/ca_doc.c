@@ -113,6 +113,27 @@ apr_status_t acmpca_ca_view(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const
     return load(pca, ctx, arn, 1, err, p);
 }
 
+apr_status_t acmpca_ca_view_hint(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                                 apr_pool_t *p)
+{
+    acmpca_err_t ignored = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+    acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
+
+    /* Whatever load() would look further into (a deleted CA may be due for its purge)
+     * is left to it. */
+    if (acmpca_arn_parse_ca(&ca->ref, arn, p) != APR_SUCCESS
+        || strcmp(ca->ref.region, ctx->env->region)
+        || !(ca->doc = (cJSON *)acmpca_ca_doc_hint(&ca->rec, &ca->entry, ctx->store, ca->ref.id, p))
+        || strcmp(ca->rec->account, ca->ref.account)
+        || !strcmp(acmpca_json_str(ca->doc, ACMPCA_K_STATUS), ACMPCA_ST_DELETED)
+        || acmpca_ca_authorize(ctx, ca, &ignored, p) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
+    *pca = ca;
+    return APR_SUCCESS;
+}
+
 const char *acmpca_ca_status(const acmpca_ca_t *ca, apr_time_t now)
 {
     const char *status = acmpca_json_str(ca->doc, ACMPCA_K_STATUS);

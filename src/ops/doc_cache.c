@@ -13,6 +13,9 @@
  *
  * The text itself is the key, so whatever wrote the record (this process, another one,
  * another host), a different text is a miss and gets parsed; answers go with their entry.
+ * An entry also remembers the rest of the newest record read with its text: issuance on
+ * a store shared by hosts starts from it without reading the CA (acmpca_ca_doc_hint),
+ * and its write checks the version.
  * Bounded: DOC_SLOTS documents, least recently used first, ACMPCA_ANSWERS answers each.
  * Documents hold no secret in the clear (the CA key is wrapped). */
 #include <pthread.h>
@@ -32,6 +35,8 @@ struct acmpca_doc_entry_t {
     int refs; /* the slot's and every view's */
     char *text;
     size_t len;
+    char *account;
+    apr_int64_t seq, version; /* of the newest record read with this text */
     cJSON *tree;
     char *answer[ACMPCA_ANSWERS];
     char tag[ACMPCA_ANSWERS][TAG_LEN];
@@ -60,6 +65,7 @@ static void entry_release(acmpca_doc_entry_t *e)
         free(e->answer[i]);
     }
     free(e->text);
+    free(e->account);
     cJSON_Delete(e->tree);
     free(e);
 }
@@ -98,6 +104,9 @@ static acmpca_doc_entry_t *hit(const void *store, const acmpca_ca_rec_t *rec, si
     if (!s || s->e->len != len || memcmp(s->e->text, rec->doc, len)) {
         return NULL;
     }
+    if (rec->version > s->e->version) { /* rewritten with the same text */
+        s->e->version = rec->version;
+    }
     s->used = ++clock_now;
     return s->e;
 }
@@ -127,15 +136,19 @@ static void keep(const void *store, const acmpca_ca_rec_t *rec, size_t len, cons
     acmpca_doc_entry_t *e = calloc(1, sizeof(*e));
     slot_t *s;
 
-    if (!e || !(e->text = malloc(len + 1)) || !(e->tree = cJSON_Duplicate(parsed, 1))) {
+    if (!e || !(e->text = malloc(len + 1)) || !(e->account = strdup(rec->account))
+        || !(e->tree = cJSON_Duplicate(parsed, 1))) {
         if (e) {
             free(e->text);
+            free(e->account);
             free(e);
         }
         return;
     }
     memcpy(e->text, rec->doc, len + 1);
     e->len = len;
+    e->seq = rec->seq;
+    e->version = rec->version;
     e->refs = 1;
     pthread_mutex_lock(&lock);
     if ((s = find(store, rec->id)) != NULL) {
@@ -197,6 +210,35 @@ const cJSON *acmpca_ca_doc_view(acmpca_doc_entry_t **pentry, const void *store,
 {
     *pentry = NULL;
     return load(pentry, store, rec, p);
+}
+
+const cJSON *acmpca_ca_doc_hint(acmpca_ca_rec_t **prec, acmpca_doc_entry_t **pentry,
+                                const void *store, const char *id, apr_pool_t *p)
+{
+    acmpca_ca_rec_t *rec = apr_pcalloc(p, sizeof(*rec));
+    acmpca_doc_entry_t *e = NULL;
+    slot_t *s;
+
+    pthread_mutex_lock(&lock);
+    if ((s = find(store, id)) != NULL) {
+        e = s->e;
+        e->refs++;
+        s->used = ++clock_now;
+        rec->version = e->version;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!e) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, e, view_cleanup, apr_pool_cleanup_null);
+    /* The entry's strings stay as long as the reference just taken. */
+    rec->id = apr_pstrdup(p, id);
+    rec->account = e->account;
+    rec->seq = e->seq;
+    rec->doc = e->text;
+    *prec = rec;
+    *pentry = e;
+    return e->tree;
 }
 
 const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *tag)

@@ -97,6 +97,12 @@ enum {
     ACMPCA_ANSWERS
 };
 
+/** The CA id as this process last read it, without a store read: the record (version
+ *  included) and the cache's tree, held until p goes; NULL when not cached. It may be
+ *  stale: only for a write that checks the version (cert_put's ca_version). */
+const cJSON *acmpca_ca_doc_hint(acmpca_ca_rec_t **prec, acmpca_doc_entry_t **pentry,
+                                const void *store, const char *id, apr_pool_t *p);
+
 /** The answer of kind which rendered for tag, NULL when there is none (or no entry);
  *  valid while the entry is held. */
 const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *tag);
@@ -136,6 +142,12 @@ apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const
  *  own tree, which nobody may change. */
 apr_status_t acmpca_ca_view(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                             acmpca_err_t *err, apr_pool_t *p);
+
+/** acmpca_ca_view from the CA as this process last read it, without a store read (see
+ *  acmpca_ca_doc_hint): APR_NOTFOUND when not cached, or whenever acmpca_ca_view might
+ *  answer differently than APR_SUCCESS. Only for a write that checks ca->rec->version. */
+apr_status_t acmpca_ca_view_hint(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
+                                 apr_pool_t *p);
 
 /** Status as clients see it: ACTIVE/DISABLED become EXPIRED once the CA certificate's
  *  NotAfter has passed. */

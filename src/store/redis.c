@@ -262,11 +262,14 @@ static const char *const script_src[RS_COUNT] = {
 
     /* KEYS: cert, certs, revoked, ca[, idem]
      * ARGV: serial, nonce, now, result, expires, pexpireat, revoked, limit ('0': none),
-     * field/value... */
+     * CA version ('0': any), field/value... */
     [RS_CERT_PUT] =
         "if redis.call('HGET', KEYS[1], 'nonce') == ARGV[2] then"
         "  redis.call('HSET', KEYS[1], 'nonce', ARGV[2])"
         "  return {0} "
+        "end "
+        "if ARGV[9] ~= '0' and redis.call('HGET', KEYS[4], 'version') ~= ARGV[9] then"
+        "  return {3} "
         "end "
         LUA_IDEM_CHECK("KEYS[5]", "ARGV[3]")
         "if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end "
@@ -274,7 +277,7 @@ static const char *const script_src[RS_COUNT] = {
         "local limit = tonumber(ARGV[8]) "
         "if limit > 0 and redis.call('ZCARD', KEYS[2]) >= limit then return {6} end "
         LUA_IDEM_CLAIM("KEYS[5]", "ARGV[4]", "ARGV[5]", "ARGV[6]")
-        "redis.call('HSET', KEYS[1], 'nonce', ARGV[2], unpack(ARGV, 9)) "
+        "redis.call('HSET', KEYS[1], 'nonce', ARGV[2], unpack(ARGV, 10)) "
         "redis.call('ZADD', KEYS[2], 0, ARGV[1]) "
         "if ARGV[7] == '1' then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end "
         "return {0}",
@@ -2176,7 +2179,8 @@ static const char *i64_str(apr_int64_t v, apr_pool_t *p)
 }
 
 static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
-                                acmpca_idem_t *idem, apr_int64_t limit, apr_pool_t *p)
+                                acmpca_idem_t *idem, apr_int64_t limit, apr_int64_t ca_version,
+                                apr_pool_t *p)
 {
     rd_call_t call;
     rd_cmd_t cmd;
@@ -2204,6 +2208,7 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
     idem_args(&cmd, idem, rec->serial);
     cmd_str(&cmd, rec->revoked_at ? "1" : "0");
     cmd_i64(&cmd, limit > 0 ? limit : 0);
+    cmd_i64(&cmd, ca_version > 0 ? ca_version : 0);
     cmd_field(&cmd, "pem", rec->pem);
     cmd_field(&cmd, "subject", rec->subject);
     cmd_field(&cmd, "tmpl", rec->template_arn);
@@ -2231,6 +2236,9 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         break;
     case RC_FULL:
         rv = APR_ENOSPC;
+        break;
+    case RC_CONFLICT:
+        rv = ACMPCA_ECONFLICT;
         break;
     default:
         rv = call_bad_reply(&call, "cert_put code");

@@ -1880,7 +1880,7 @@ static apr_status_t cert_insert(sq_call_t *call, const acmpca_cert_rec_t *rec)
 typedef struct put_args {
     const acmpca_cert_rec_t *rec;
     acmpca_idem_t *idem;
-    apr_int64_t limit;
+    apr_int64_t limit, ca_version;
 } put_args;
 
 /* The quota, read on the leader's connection in the write's savepoint: a page the last
@@ -1899,12 +1899,29 @@ leave:
     return rv;
 }
 
+/* The CA at version, in the write's savepoint. */
+static apr_status_t ca_at(sq_call_t *call, const char *ca_id, apr_int64_t version)
+{
+    sqlite3_stmt *stmt = NULL;
+    apr_status_t rv;
+    int row;
+
+    SQ_OK(stmt_prep(call, &stmt, ST_CA_VERSION, "s", ca_id));
+    SQ_OK(stmt_step(call, stmt, &row));
+    rv = row && sqlite3_column_int64(stmt, 0) == version ? APR_SUCCESS : ACMPCA_ECONFLICT;
+leave:
+    return rv;
+}
+
 /* The claim and the certificate in one savepoint: both or neither. */
 static apr_status_t put_write(sq_call_t *call, void *baton)
 {
     put_args *a = baton;
     apr_status_t rv;
 
+    if (a->ca_version > 0 && (rv = ca_at(call, a->rec->ca_id, a->ca_version)) != APR_SUCCESS) {
+        return rv;
+    }
     if (a->limit > 0 && (rv = under_limit(call, a->rec->ca_id, a->limit)) != APR_SUCCESS) {
         return rv;
     }
@@ -1915,9 +1932,10 @@ static apr_status_t put_write(sq_call_t *call, void *baton)
 }
 
 static apr_status_t sq_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
-                                acmpca_idem_t *idem, apr_int64_t limit, apr_pool_t *p)
+                                acmpca_idem_t *idem, apr_int64_t limit, apr_int64_t ca_version,
+                                apr_pool_t *p)
 {
-    put_args a = {rec, idem, limit};
+    put_args a = {rec, idem, limit, ca_version};
 
     return group_write(s, "cert_put", SQ_WRITES_OTHER, put_write, &a, p);
 }

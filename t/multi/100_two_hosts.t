@@ -27,7 +27,7 @@ my $N = $ENV{ACMPCA_MULTI_N} // ($ENV{ACMPCA_SOAK} ? 5000 : 1000);
 my $CLIENTS = 8;
 
 plan skip_all => 'no private redis-server (make api-redis starts one)' unless $ENV{ACMPCA_TEST_REDIS};
-plan tests => 19, need_module('acmpca');
+plan tests => 21, need_module('acmpca');
 
 # db 3 of the private server: the suite's own vhosts use db 0 and 1.
 (my $store = $ENV{ACMPCA_TEST_REDIS}) =~ s{/\d+$}{/3};
@@ -65,6 +65,37 @@ for my $status (qw(DISABLED ACTIVE)) {
     push @seen, $st == 200 ? $j->{CertificateAuthority}{Status} : "HTTP $st";
 }
 is("@seen", 'DISABLED ACTIVE', '... and describes each status host A sets, at once');
+
+# IssueCertificate on B starts from the CA as B's process last read it, without a store
+# read, and stores the certificate only while the CA is at that version: a status A
+# sets, or a CRL A turns off, shows in B's very next issuance.
+my $hk = openssl_key_csr(subj => '/CN=hint.multi.example.com');
+my %hint = (CertificateAuthorityArn => $CA->{arn}, Csr => b64($hk->{csr}),
+            SigningAlgorithm => $CA->{signing}, Validity => { Type => 'DAYS', Value => 30 });
+sub b_issues {    # over B's children and threads, each with its own last copy
+    my %got;
+    for (1 .. 8) {
+        my($s, $r) = $B->api(IssueCertificate => \%hint);
+        $got{ $s == 200 ? 'issued' : (($r && $r->{__type}) // "HTTP $s") }++;
+    }
+    join '+', sort keys %got;
+}
+my @rounds = (b_issues());
+for my $status (qw(DISABLED ACTIVE)) {
+    $A->api(UpdateCertificateAuthority => { CertificateAuthorityArn => $CA->{arn}, Status => $status });
+    push @rounds, b_issues();
+}
+is("@rounds", 'issued InvalidStateException issued',
+   '... IssueCertificate on B follows each status host A sets, at once');
+my $no_crl = { %$rc, CrlConfiguration => { Enabled => JSON::PP::false() } };
+my @cdps;
+for my $conf ($no_crl, $rc) {
+    $A->api(UpdateCertificateAuthority => { CertificateAuthorityArn => $CA->{arn},
+                                            RevocationConfiguration => $conf });
+    my $leaf = $B->with(sub { issue_get($CA->{arn}, $hk->{csr}, signing => $CA->{signing}) });
+    push @cdps, !$leaf ? 'none issued' : cdp_url($leaf->{cert}) ? 'CDP' : 'no CDP';
+}
+is("@cdps", 'no CDP CDP', '... and the CRL configuration A sets, in the next certificate');
 
 # ... and GetCertificate's (the certificate per serial, the chain per CA document): a
 # renewed CA certificate imported on A is the chain B answers with at once.

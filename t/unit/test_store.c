@@ -541,7 +541,7 @@ static void test_ca_purge(void **state)
 
     ca_make(fx, &rec, "ca-p", "111111111111");
     seq = rec.seq;
-    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, 0, fx->p), APR_SUCCESS);
     assert_int_equal(fx->api->ca_purge(fx->s, "ca-p", fx->p), APR_SUCCESS);
     assert_int_equal(fx->api->ca_get(fx->s, "ca-p", &got, fx->p), APR_NOTFOUND);
     assert_int_equal(fx->api->ca_key_get(fx->s, "ca-p", &key, &len, fx->p), APR_NOTFOUND);
@@ -638,8 +638,8 @@ static void test_idem_cert_put(void **state)
     idem.scope = "issue:ca-i";
     idem.token = "issue-token";
     idem.expires = apr_time_now() + apr_time_from_sec(60);
-    assert_int_equal(fx->api->cert_put(fx->s, &c1, &idem, 0, fx->p), APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &c2, &idem, 0, fx->p), APR_EEXIST);
+    assert_int_equal(fx->api->cert_put(fx->s, &c1, &idem, 0, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, &idem, 0, 0, fx->p), APR_EEXIST);
     assert_string_equal(idem.existing, "0a");
     assert_int_equal(fx->api->cert_get(fx->s, "ca-i", "0b", &got, fx->p), APR_NOTFOUND);
 }
@@ -684,10 +684,10 @@ static void test_cert_put_duplicate(void **state)
 
     ca_make(fx, &ca, "ca-d", "111111111111");
     ca_make(fx, &ca, "ca-e", "111111111111");
-    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_EEXIST);
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_EEXIST);
     /* Serials are unique per CA, not across CAs. */
-    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, 0, fx->p), APR_SUCCESS);
 }
 
 /* cert_put's limit counts the CA's certificates, revoked ones too, in the write itself:
@@ -702,18 +702,43 @@ static void test_cert_put_limit(void **state)
 
     ca_make(fx, &ca, "ca-q", "111111111111");
     ca_make(fx, &ca, "ca-o", "111111111111");
-    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, fx->p), APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &c1, NULL, 2, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c1, NULL, 2, 0, fx->p), APR_SUCCESS);
     assert_int_equal(fx->api->cert_revoke(fx->s, "ca-q", "01", apr_time_now(), "SUPERSEDED", fx->p),
                      APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &c2, NULL, 2, fx->p), APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &c3, NULL, 2, fx->p), APR_ENOSPC);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, NULL, 2, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c3, NULL, 2, 0, fx->p), APR_ENOSPC);
     assert_int_equal(fx->api->cert_get(fx->s, "ca-q", "03", &got, fx->p), APR_NOTFOUND);
     assert_int_equal(fx->api->cert_count(fx->s, "ca-q", ACMPCA_CERT_ITER_ALL, &n, fx->p),
                      APR_SUCCESS);
     assert_int_equal(n, 2);
     /* A higher limit, or none, lets it in. */
-    assert_int_equal(fx->api->cert_put(fx->s, &c3, NULL, 3, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c3, NULL, 3, 0, fx->p), APR_SUCCESS);
+}
+
+/* cert_put's CA version: the certificate is written only while the CA is at the version
+ * its issuance was decided with; ACMPCA_ECONFLICT, and nothing written, once it moved on
+ * or is gone. */
+static void test_cert_put_ca_version(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t c1 = cert_rec("ca-cv", "01"), c2 = cert_rec("ca-cv", "02");
+    acmpca_cert_rec_t gone = cert_rec("ca-none", "01"), *got;
+    apr_int64_t v;
+
+    ca_make(fx, &ca, "ca-cv", "111111111111");
+    v = ca.version;
+    assert_true(v > 0);
+    assert_int_equal(fx->api->cert_put(fx->s, &c1, NULL, 0, v, fx->p), APR_SUCCESS);
+    ca.doc = "{\"id\":\"ca-cv\",\"changed\":true}";
+    assert_int_equal(fx->api->ca_update(fx->s, &ca, fx->p), APR_SUCCESS);
+    assert_true(ca.version > v);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, NULL, 0, v, fx->p), ACMPCA_ECONFLICT);
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-cv", "02", &got, fx->p), APR_NOTFOUND);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, NULL, 1, ca.version, fx->p), APR_ENOSPC);
+    assert_int_equal(fx->api->cert_put(fx->s, &c2, NULL, 0, ca.version, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &gone, NULL, 0, v, fx->p), ACMPCA_ECONFLICT);
 }
 
 static void test_cert_get_revoke(void **state)
@@ -727,7 +752,7 @@ static void test_cert_get_revoke(void **state)
     ca_make(fx, &ca, "ca-r", "111111111111");
     assert_int_equal(fx->api->cert_get(fx->s, "ca-r", "01ab", &got, fx->p), APR_NOTFOUND);
     assert_null(got);
-    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_SUCCESS);
 
     assert_int_equal(fx->api->cert_get(fx->s, "ca-r", "01ab", &got, fx->p), APR_SUCCESS);
     assert_string_equal(got->ca_id, "ca-r");
@@ -823,7 +848,7 @@ static void test_cert_status(void **state)
     assert_int_equal(revoked_at, 0);
     assert_null(reason);
 
-    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, 0, fx->p), APR_SUCCESS);
     assert_int_equal(
         fx->api->cert_status(fx->s, "ca-s", "0a", &version, &found, &revoked_at, &reason, fx->p),
         APR_SUCCESS);
@@ -865,11 +890,11 @@ static void test_cert_iter(void **state)
     ca_make(fx, &ca, "ca-other", "111111111111");
     for (i = 0; i < 5; ++i) {
         acmpca_cert_rec_t rec = cert_rec("ca-it", serials[i]);
-        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, 0, fx->p), APR_SUCCESS);
     }
     {
         acmpca_cert_rec_t rec = cert_rec("ca-other", "09");
-        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, 0, fx->p), APR_SUCCESS);
     }
     assert_int_equal(fx->api->cert_revoke(fx->s, "ca-it", "04", 1, "UNSPECIFIED", fx->p),
                      APR_SUCCESS);
@@ -975,7 +1000,7 @@ static void test_crl_entries_bulk(void **state)
                                                 (unsigned)(i * 7919u % 100003u));
         rec = cert_rec("ca-bulk", serials[i]);
         rec.not_after += apr_time_from_sec(i);
-        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, 0, fx->p), APR_SUCCESS);
     }
     /* Revoked in an order unrelated to the serials'. */
     for (i = 0; i < n; i++) {
@@ -1017,7 +1042,7 @@ static void test_crl_entries_bulk(void **state)
 
         rec.revoked_at = apr_time_from_sec(1750000000);
         rec.revocation_reason = "CESSATION_OF_OPERATION";
-        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, 0, fx->p), APR_SUCCESS);
     }
     assert_crl_walk(fx, "ca-bulk", revoked + 1);
     if (fx->api->crl_index) {
@@ -1321,7 +1346,7 @@ static void test_persist_reopen(void **state)
     ca_make(fx, &rec, "ca-keep", "111111111111");
     rec.doc = "{\"status\":\"ACTIVE\"}";
     assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
-    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, NULL, 0, 0, fx->p), APR_SUCCESS);
     assert_int_equal(fx->api->counter_next(fx->s, "crl:ca-keep", &v, fx->p), APR_SUCCESS);
 
     fx_reopen(fx);
@@ -1413,10 +1438,10 @@ static apr_status_t cert_round(worker_t *w, int i)
     apr_time_t when = APR_TIME_C(1750000000) * APR_USEC_PER_SEC;
     apr_status_t rv;
 
-    if ((rv = api->cert_put(s, &own, NULL, 0, w->p)) != APR_SUCCESS) {
+    if ((rv = api->cert_put(s, &own, NULL, 0, 0, w->p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = api->cert_put(s, &shared, NULL, 0, w->p);
+    rv = api->cert_put(s, &shared, NULL, 0, 0, w->p);
     w->put_won[i] = rv == APR_SUCCESS;
     if (rv != APR_SUCCESS && rv != APR_EEXIST) {
         return rv;
@@ -1736,7 +1761,7 @@ static void test_sqlite_memo(void **state)
     close(fd);
     before = *gen;
     sqlite_exec(path, "UPDATE cas SET doc = '{\"unseen\":1}' WHERE id = 'ca-memo'");
-    assert_int_equal(other->provider->cert_put(other, &cert, NULL, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(other->provider->cert_put(other, &cert, NULL, 0, 0, fx->p), APR_SUCCESS);
     assert_int_equal(*gen, before);
     assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &got, fx->p), APR_SUCCESS);
     assert_string_equal(got->doc, "{\"id\":\"ca-memo\"}");
@@ -1810,7 +1835,7 @@ static void test_sqlite_checkpoint(void **state)
         acmpca_cert_rec_t c = cert_rec("ca-wal", apr_psprintf(fx->p, "%04x", i + 1));
 
         c.pem = pem;
-        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_SUCCESS);
     }
     assert_int_equal(apr_stat(&fi, apr_pstrcat(fx->p, path, "-wal", NULL), APR_FINFO_SIZE, fx->p),
                      APR_SUCCESS);
@@ -1986,7 +2011,7 @@ static void test_redis_layout(void **state)
         APR_SUCCESS);
     idem2 = idem;
     idem2.scope = "IssueCertificate:ca-lay";
-    assert_int_equal(fx->api->cert_put(fx->s, &cert, &idem2, 0, fx->p), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_put(fx->s, &cert, &idem2, 0, 0, fx->p), APR_SUCCESS);
     rep.ca_id = "ca-lay";
     rep.id = "r1";
     rep.status = "SUCCESS";
@@ -2046,7 +2071,7 @@ static void test_redis_many(void **state)
         acmpca_cert_rec_t rec;
         snprintf(serial, sizeof(serial), "%06x", (unsigned)((i * 7919) % N_MANY));
         rec = cert_rec("ca-big", apr_pstrdup(fx->p, serial));
-        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &rec, NULL, 0, 0, fx->p), APR_SUCCESS);
         if (i % 3 == 0) {
             assert_int_equal(fx->api->cert_revoke(fx->s, "ca-big", rec.serial, 1, "X", fx->p),
                              APR_SUCCESS);
@@ -2332,7 +2357,7 @@ static void test_redis_wait(void **state)
         acmpca_ca_rec_t ca;
 
         ca_make(fx, &ca, "ca-w2", "111111111111");
-        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, fx->p), APR_SUCCESS);
+        assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_SUCCESS);
         assert_int_equal(fx->api->cert_revoke(fx->s, "ca-w2", "0a0b", 1, "SUPERSEDED", fx->p),
                          APR_SUCCESS);
         obj.bucket = "wait-bucket";
@@ -2587,7 +2612,7 @@ static void *APR_THREAD_FUNC failover_write(apr_thread_t *thd, void *data)
         apr_pool_clear(p);
         snprintf(serial, sizeof(serial), "%08x", (unsigned)w->tried);
         rec = cert_rec("ca-fo", serial);
-        if (w->s->provider->cert_put(w->s, &rec, NULL, 0, p) == APR_SUCCESS) {
+        if (w->s->provider->cert_put(w->s, &rec, NULL, 0, 0, p) == APR_SUCCESS) {
             w->acked[w->tried] = 1;
         }
         else {
@@ -2722,6 +2747,7 @@ int main(void)
             STORE_TEST(test_idem_claim, be),
             STORE_TEST(test_cert_put_duplicate, be),
             STORE_TEST(test_cert_put_limit, be),
+            STORE_TEST(test_cert_put_ca_version, be),
             STORE_TEST(test_cert_get_revoke, be),
             STORE_TEST(test_cert_iter, be),
             STORE_TEST(test_crl_entries_bulk, be),

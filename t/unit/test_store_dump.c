@@ -189,15 +189,15 @@ static void fill(acmpca_store_t *s, apr_pool_t *p)
     assert_int_equal(api->ca_create(s, &gone, key, 1, NULL, NULL, p), APR_SUCCESS);
     assert_int_equal(api->ca_purge(s, CA_GONE, p), APR_SUCCESS);
     c = cert_of(CA_A, "01ab", 0);
-    assert_int_equal(api->cert_put(s, &c, NULL, 0, p), APR_SUCCESS);
+    assert_int_equal(api->cert_put(s, &c, NULL, 0, 0, p), APR_SUCCESS);
     c = cert_of(CA_A, "02cd", T0 + 99);
-    assert_int_equal(api->cert_put(s, &c, NULL, 0, p), APR_SUCCESS);
+    assert_int_equal(api->cert_put(s, &c, NULL, 0, 0, p), APR_SUCCESS);
     c = cert_of(CA_A, "03ef", 0);
     c.subject = NULL;
-    assert_int_equal(api->cert_put(s, &c, &live, 0, p), APR_SUCCESS);
+    assert_int_equal(api->cert_put(s, &c, &live, 0, 0, p), APR_SUCCESS);
     assert_int_equal(api->cert_revoke(s, CA_A, "03ef", T0 + 7, "SUPERSEDED", p), APR_SUCCESS);
     c = cert_of(CA_B, "7f", 0);
-    assert_int_equal(api->cert_put(s, &c, NULL, 0, p), APR_SUCCESS);
+    assert_int_equal(api->cert_put(s, &c, NULL, 0, 0, p), APR_SUCCESS);
     /* Two reports with one created_at: the one written last is the latest. */
     assert_int_equal(api->report_put(s, &r1, p), APR_SUCCESS);
     assert_int_equal(api->report_put(s, &r0, p), APR_SUCCESS);
