@@ -46,9 +46,6 @@
 /* Expired idempotency rows removed per claim: keeps the table near its live size without
  * a sweeper and without making any one write slow. */
 #define SQ_IDEM_REAP 8
-/* WAL pages after which a commit leader checkpoints, once its group is answered: SQLite's
- * own autocheckpoint threshold. */
-#define SQ_CHECKPOINT_PAGES 1000
 /* Next to the database, as SQLite's -wal and -shm: the commit leaders' lock file. */
 #define SQ_WRITER_SUFFIX "-writer"
 
@@ -1471,7 +1468,7 @@ static void checkpoint_due(acmpca_store_t *s, apr_pool_t *p)
     sq_call_t call;
     int idle = 0;
 
-    if (__atomic_load_n(&st->wal_pages, __ATOMIC_RELAXED) < SQ_CHECKPOINT_PAGES
+    if (__atomic_load_n(&st->wal_pages, __ATOMIC_RELAXED) < ACMPCA_SQLITE_CHECKPOINT_PAGES
         || !__atomic_compare_exchange_n(&st->checkpointing, &idle, 1, 0, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
         return;

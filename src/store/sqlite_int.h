@@ -14,6 +14,13 @@
  *  failure the system's error; anything else APR_EGENERAL. */
 apr_status_t acmpca_sqlite_status(sqlite3 *db, int rc);
 
+/** WAL pages after which a commit leader checkpoints, once its group is answered. Four
+ *  times SQLite's own autocheckpoint threshold: under sustained issuance the checkpoints
+ *  run nearly back to back anyway (the WAL stayed near 4,000 pages with 1,000), and fewer
+ *  of them write each hot page (indexes, counters) and sync the database file fewer
+ *  times: issuance +3.8 % (alternating runs, each pair won). */
+#define ACMPCA_SQLITE_CHECKPOINT_PAGES 4000
+
 /** The directory of the objects stored as files, beside the database at db_path. */
 #define ACMPCA_SQLITE_OBJECTS_DIR(db_path, p) apr_pstrcat((p), (db_path), "-objects", NULL)
 

@@ -1816,22 +1816,24 @@ static void test_sqlite_memo(void **state)
  * works the same, and moves the generation through the mapping it inherited. Root only:
  * the child becomes nobody. */
 /* The WAL is checkpointed by the commit leaders (checkpoint_due), not inside a COMMIT:
- * after writes of far more pages than SQ_CHECKPOINT_PAGES it stays near that size, and
- * the rows are in the database file itself. */
+ * after writes of far more pages than ACMPCA_SQLITE_CHECKPOINT_PAGES it stays near that
+ * size, and the rows are in the database file itself. */
 static void test_sqlite_checkpoint(void **state)
 {
+    enum { LIMIT = ACMPCA_SQLITE_CHECKPOINT_PAGES, PUTS = 3000 };
     fx_t *fx = *state;
     const char *path = fx->s->args;
     acmpca_ca_rec_t ca;
     apr_finfo_t fi;
-    char *pem = apr_palloc(fx->p, 4001);
+    apr_size_t len = (apr_size_t)LIMIT / 1000 * 4000; /* a page or more per 1,000 of LIMIT */
+    char *pem = apr_palloc(fx->p, len + 1);
     int i;
 
     ca_make(fx, &ca, "ca-wal", "111111111111");
-    memset(pem, 'P', 4000);
-    pem[4000] = '\0';
-    /* Each certificate takes a page of its own or more: 3,000 pages in all. */
-    for (i = 0; i < 3000; i++) {
+    memset(pem, 'P', len);
+    pem[len] = '\0';
+    /* 3 * LIMIT pages in all. */
+    for (i = 0; i < PUTS; i++) {
         acmpca_cert_rec_t c = cert_rec("ca-wal", apr_psprintf(fx->p, "%04x", i + 1));
 
         c.pem = pem;
@@ -1839,9 +1841,9 @@ static void test_sqlite_checkpoint(void **state)
     }
     assert_int_equal(apr_stat(&fi, apr_pstrcat(fx->p, path, "-wal", NULL), APR_FINFO_SIZE, fx->p),
                      APR_SUCCESS);
-    assert_true(fi.size < 1500 * 4096); /* without checkpoints: over 3,000 pages */
+    assert_true(fi.size < (apr_off_t)LIMIT * 3 / 2 * 4096); /* without checkpoints: 3 * LIMIT */
     assert_int_equal(apr_stat(&fi, path, APR_FINFO_SIZE, fx->p), APR_SUCCESS);
-    assert_true(fi.size > 2000 * 4096);
+    assert_true(fi.size > (apr_off_t)LIMIT * 2 * 4096);
 }
 
 static void test_sqlite_writer_read_only(void **state)
