@@ -38,8 +38,12 @@ static apr_status_t not_found(acmpca_err_t *err, const char *arn, apr_pool_t *p)
                           arn);
 }
 
+/* How load() reads the CA: a tree of the caller's own, the cache's tree, or the cache's
+ * tree and record without a store read (LOAD_HINT, acmpca_ca_view_hint). */
+enum { LOAD_OWN, LOAD_VIEW, LOAD_HINT };
+
 static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
-                              int view, acmpca_err_t *err, apr_pool_t *p)
+                              int how, acmpca_err_t *err, apr_pool_t *p)
 {
     acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
     apr_status_t rv;
@@ -52,7 +56,13 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     if (strcmp(ca->ref.region, ctx->env->region)) {
         return not_found(err, arn, p);
     }
-    rv = ctx->store->provider->ca_get(ctx->store, ca->ref.id, &ca->rec, p);
+    if (how == LOAD_HINT) {
+        ca->doc = (cJSON *)acmpca_ca_doc_hint(&ca->rec, &ca->entry, ctx->store, ca->ref.id, p);
+        rv = ca->doc ? APR_SUCCESS : APR_NOTFOUND;
+    }
+    else {
+        rv = ctx->store->provider->ca_get(ctx->store, ca->ref.id, &ca->rec, p);
+    }
     if (rv == APR_NOTFOUND) {
         return not_found(err, arn, p);
     }
@@ -63,8 +73,12 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
         return not_found(err, arn, p);
     }
     /* A view shares the cache's tree: nothing below, nor its callers, change it. */
-    ca->doc = view ? (cJSON *)acmpca_ca_doc_view(&ca->entry, ctx->store, ca->rec, p)
-                   : acmpca_ca_doc_parse(ctx->store, ca->rec, p);
+    if (how == LOAD_VIEW) {
+        ca->doc = (cJSON *)acmpca_ca_doc_view(&ca->entry, ctx->store, ca->rec, p);
+    }
+    else if (how == LOAD_OWN) {
+        ca->doc = acmpca_ca_doc_parse(ctx->store, ca->rec, p);
+    }
     if (!ca->doc) {
         return acmpca_err_internal(err, APR_EGENERAL, "unreadable CA document");
     }
@@ -73,15 +87,19 @@ static apr_status_t load_once(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, con
     return APR_SUCCESS;
 }
 
-static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn, int view,
+static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn, int how,
                          acmpca_err_t *err, apr_pool_t *p)
 {
     acmpca_ca_t *ca = NULL;
     apr_time_t until;
     apr_status_t rv;
 
-    if ((rv = load_once(&ca, ctx, arn, view, err, p)) != APR_SUCCESS) {
+    if ((rv = load_once(&ca, ctx, arn, how, err, p)) != APR_SUCCESS) {
         return rv;
+    }
+    /* A deleted CA may be due for its purge: the store decides, not a cached copy. */
+    if (how == LOAD_HINT && !strcmp(acmpca_json_str(ca->doc, ACMPCA_K_STATUS), ACMPCA_ST_DELETED)) {
+        return APR_NOTFOUND;
     }
     /* Past its restoration period a deleted CA is gone for good. */
     until = acmpca_json_time(ca->doc, ACMPCA_K_RESTORABLE_UNTIL);
@@ -104,34 +122,21 @@ static apr_status_t load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const ch
 apr_status_t acmpca_ca_load(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                             acmpca_err_t *err, apr_pool_t *p)
 {
-    return load(pca, ctx, arn, 0, err, p);
+    return load(pca, ctx, arn, LOAD_OWN, err, p);
 }
 
 apr_status_t acmpca_ca_view(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                             acmpca_err_t *err, apr_pool_t *p)
 {
-    return load(pca, ctx, arn, 1, err, p);
+    return load(pca, ctx, arn, LOAD_VIEW, err, p);
 }
 
 apr_status_t acmpca_ca_view_hint(acmpca_ca_t **pca, const acmpca_op_ctx_t *ctx, const char *arn,
                                  apr_pool_t *p)
 {
     acmpca_err_t ignored = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
-    acmpca_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
 
-    /* Whatever load() would look further into (a deleted CA may be due for its purge)
-     * is left to it. */
-    if (acmpca_arn_parse_ca(&ca->ref, arn, p) != APR_SUCCESS
-        || strcmp(ca->ref.region, ctx->env->region)
-        || !(ca->doc = (cJSON *)acmpca_ca_doc_hint(&ca->rec, &ca->entry, ctx->store, ca->ref.id, p))
-        || strcmp(ca->rec->account, ca->ref.account)
-        || !strcmp(acmpca_json_str(ca->doc, ACMPCA_K_STATUS), ACMPCA_ST_DELETED)
-        || acmpca_ca_authorize(ctx, ca, &ignored, p) != APR_SUCCESS) {
-        return APR_NOTFOUND;
-    }
-    ca->ref.arn = acmpca_json_str(ca->doc, ACMPCA_K_ARN);
-    *pca = ca;
-    return APR_SUCCESS;
+    return load(pca, ctx, arn, LOAD_HINT, &ignored, p) == APR_SUCCESS ? APR_SUCCESS : APR_NOTFOUND;
 }
 
 const char *acmpca_ca_status(const acmpca_ca_t *ca, apr_time_t now)
