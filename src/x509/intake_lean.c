@@ -147,9 +147,13 @@ static int info_bytes(const unsigned char **pinfo, long *plen, const unsigned ch
  * a copy of it (EVP_PKEY_dup, about 4 us) whose point each request replaces
  * (EVP_PKEY_set1_encoded_public_key): EVP_PKEY_fromdata builds the curve's group afresh,
  * about 15 us, and a copy per request cost 33k instructions. The point goes through the
- * same EC_POINT_oct2point either way. The prototypes are kept for the life of the
- * process and only ever read; a thread's keys are freed when it exits, and one whose
- * point was refused is dropped (oct2point may have left it half set). */
+ * same EC_POINT_oct2point either way. Each thread key has its verification context, made
+ * once: a context per request (fetching the signature method, initialising it) cost about
+ * a tenth of the check. The context holds the key's own EC_KEY, whose point the next
+ * request sets in place, so each verification reads the point of its own request
+ * (test_lean_key_replaced). The prototypes are kept for the life of the process and only
+ * ever read; a thread's keys are freed when it exits, and one whose point was refused is
+ * dropped with its context (oct2point may have left it half set). */
 #define CURVES 3
 static pthread_mutex_t protos_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -157,18 +161,32 @@ static struct {
     EVP_PKEY *key;
 } protos[CURVES] = {{NID_X9_62_prime256v1, NULL}, {NID_secp384r1, NULL}, {NID_secp521r1, NULL}};
 
+/* A thread's key of one curve and its verification context (NULL until first needed). */
+typedef struct thread_key {
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *verify;
+} thread_key;
+
 static void *thread_keys_make(void)
 {
-    return calloc(CURVES, sizeof(EVP_PKEY *));
+    return calloc(CURVES, sizeof(thread_key));
+}
+
+static void thread_key_drop(thread_key *k)
+{
+    EVP_PKEY_CTX_free(k->verify);
+    EVP_PKEY_free(k->key);
+    k->verify = NULL;
+    k->key = NULL;
 }
 
 static void thread_keys_free(void *data)
 {
-    EVP_PKEY **keys = data;
+    thread_key *keys = data;
     int i;
 
     for (i = 0; i < CURVES; i++) {
-        EVP_PKEY_free(keys[i]);
+        thread_key_drop(&keys[i]);
     }
     free(keys);
 }
@@ -190,25 +208,35 @@ static int curve_index(int curve)
 
 /* The thread's key of curve with the request's point, owned by the thread (not to be
  * freed): NULL when the curve has no prototype yet or the point is refused. */
-static EVP_PKEY *key_from_proto(int curve, const ASN1_BIT_STRING *point)
+static thread_key *key_from_proto(int curve, const ASN1_BIT_STRING *point)
 {
-    EVP_PKEY **keys = acmpca_thread_obj(&thread_keys, 1);
+    thread_key *keys = acmpca_thread_obj(&thread_keys, 1);
     int i = curve_index(curve);
 
     if (!keys || i < 0) {
         return NULL;
     }
-    if (!keys[i]) {
+    if (!keys[i].key) {
         pthread_mutex_lock(&protos_lock);
-        keys[i] = protos[i].key ? EVP_PKEY_dup(protos[i].key) : NULL;
+        keys[i].key = protos[i].key ? EVP_PKEY_dup(protos[i].key) : NULL;
         pthread_mutex_unlock(&protos_lock);
     }
-    if (keys[i]
-        && EVP_PKEY_set1_encoded_public_key(keys[i], point->data, (size_t)point->length) != 1) {
-        EVP_PKEY_free(keys[i]);
-        keys[i] = NULL;
+    if (keys[i].key
+        && EVP_PKEY_set1_encoded_public_key(keys[i].key, point->data, (size_t)point->length) != 1) {
+        thread_key_drop(&keys[i]);
     }
-    return keys[i];
+    return keys[i].key ? &keys[i] : NULL;
+}
+
+/* The thread key's verification context, made on first use; NULL when none can be. */
+static EVP_PKEY_CTX *thread_verify_ctx(thread_key *k)
+{
+    if (!k->verify && (k->verify = EVP_PKEY_CTX_new_from_pkey(NULL, k->key, NULL))
+        && EVP_PKEY_verify_init(k->verify) != 1) {
+        EVP_PKEY_CTX_free(k->verify);
+        k->verify = NULL;
+    }
+    return k->verify;
 }
 
 static EVP_PKEY *key_from_data(int curve, const ASN1_BIT_STRING *point)
@@ -245,14 +273,16 @@ static void proto_keep(int curve, EVP_PKEY *key)
 /* The verification key of an EC SubjectPublicKeyInfo on a named curve the CA certifies,
  * checked on its curve (see the top of the file); NULL for anything else. Not the
  * caller's to free: the thread's key of that curve (good until the thread's next
- * request), or one in p. */
-static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
+ * request), whose verification context *pctx is then, or one in p (*pctx NULL). */
+static EVP_PKEY *ec_key(EVP_PKEY_CTX **pctx, const lean_spki *spki, apr_pool_t *p)
 {
     const ASN1_OBJECT *alg = NULL;
     const void *pval = NULL;
+    thread_key *tk;
     EVP_PKEY *key;
     int ptype = V_ASN1_UNDEF, curve;
 
+    *pctx = NULL;
     /* Every encoding of a finite point is longer than one byte. */
     X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
     if (OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT
@@ -260,8 +290,9 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
         || (spki->key->flags & 0x07)) {
         return NULL;
     }
-    if ((key = key_from_proto(curve, spki->key)) != NULL) {
-        return key;
+    if ((tk = key_from_proto(curve, spki->key)) != NULL) {
+        *pctx = thread_verify_ctx(tk);
+        return tk->key;
     }
     if (!(key = key_from_data(curve, spki->key))) {
         return NULL;
@@ -274,21 +305,27 @@ static EVP_PKEY *ec_key(const lean_spki *spki, apr_pool_t *p)
 /* ECDSA over info with digest md_nid. SHA-256, the digest of nearly every request, is
  * hashed apart (a context per thread, acmpca_sha256) and the digest verified with
  * EVP_PKEY_verify: the same check as EVP_DigestVerify, without fetching the digest by
- * name and setting up a digest-verify context for each request. */
-static int ecdsa_ok(EVP_PKEY *key, int md_nid, const unsigned char *sig, size_t sig_len,
-                    const unsigned char *info, long info_len)
+ * name and setting up a digest-verify context for each request; with vctx, the key's
+ * verification context of its thread, not even a context. */
+static int ecdsa_ok(EVP_PKEY *key, EVP_PKEY_CTX *vctx, int md_nid, const unsigned char *sig,
+                    size_t sig_len, const unsigned char *info, long info_len)
 {
     unsigned char digest[32];
-    EVP_PKEY_CTX *pctx;
+    EVP_PKEY_CTX *pctx = NULL;
     EVP_MD_CTX *mctx;
     int ok;
 
     if (md_nid == NID_sha256) {
-        pctx = acmpca_sha256(digest, info, (apr_size_t)info_len)
-                   ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)
-                   : NULL;
-        ok = pctx && EVP_PKEY_verify_init(pctx) == 1
-             && EVP_PKEY_verify(pctx, sig, sig_len, digest, sizeof(digest)) == 1;
+        if (!acmpca_sha256(digest, info, (apr_size_t)info_len)) {
+            return 0;
+        }
+        if (!vctx) {
+            vctx = pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+            if (pctx && EVP_PKEY_verify_init(pctx) != 1) {
+                vctx = NULL;
+            }
+        }
+        ok = vctx && EVP_PKEY_verify(vctx, sig, sig_len, digest, sizeof(digest)) == 1;
         EVP_PKEY_CTX_free(pctx);
         return ok;
     }
@@ -304,7 +341,8 @@ static int ecdsa_ok(EVP_PKEY *key, int md_nid, const unsigned char *sig, size_t 
 
 /* What X509_REQ_verify checks for an EC key: no unused bits in the signature, then
  * ECDSA with the algorithm's digest over the request information. */
-static int signature_ok(const lean_req *req, EVP_PKEY *key, const unsigned char *der, long len)
+static int signature_ok(const lean_req *req, EVP_PKEY *key, EVP_PKEY_CTX *vctx,
+                        const unsigned char *der, long len)
 {
     const ASN1_OBJECT *obj = NULL;
     const unsigned char *info;
@@ -314,8 +352,8 @@ static int signature_ok(const lean_req *req, EVP_PKEY *key, const unsigned char 
     X509_ALGOR_get0(&obj, NULL, NULL, req->sig_alg);
     return !(req->signature->flags & 0x07) && info_bytes(&info, &info_len, der, len)
            && OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid)
-           && ecdsa_ok(key, md_nid, req->signature->data, (size_t)req->signature->length, info,
-                       info_len);
+           && ecdsa_ok(key, vctx, md_nid, req->signature->data, (size_t)req->signature->length,
+                       info, info_len);
 }
 
 /* ******************************************************************************** */
@@ -365,14 +403,15 @@ static X509_REQ *lean_parse(const unsigned char *buf, apr_size_t len, apr_pool_t
     const unsigned char *der;
     lean_req *lr;
     X509_REQ *req;
+    EVP_PKEY_CTX *vctx;
     EVP_PKEY *key;
     long dlen;
 
     if (acmpca_intake_der(&der, &dlen, buf, len, &ignored, p) != APR_SUCCESS
         || !(lr = lean_decode(der, dlen, p)) || ASN1_INTEGER_get(lr->info->version) != 0
-        || !(key = ec_key(lr->info->spki, p))
+        || !(key = ec_key(&vctx, lr->info->spki, p))
         || acmpca_intake_sigalg(lr->sig_alg, NID_X9_62_id_ecPublicKey, &ignored, p) != APR_SUCCESS
-        || !signature_ok(lr, key, der, dlen) || !(req = request_of(lr, p))
+        || !signature_ok(lr, key, vctx, der, dlen) || !(req = request_of(lr, p))
         || acmpca_intake_content(req, &ignored, p) != APR_SUCCESS) {
         return NULL;
     }

@@ -8,7 +8,14 @@
  * signatureValue }) is put together around those bytes. The AlgorithmIdentifier is the
  * one the signature provider gives for the key and digest, as ASN1_item_sign_ctx asks
  * for it, and x gets the same fields X509_sign would set, so the certificate it holds
- * encodes to the same bytes (test_intake.c checks). */
+ * encodes to the same bytes (test_intake.c checks).
+ *
+ * Setting up a digest-sign context for each certificate (fetching the digest and the
+ * signature method, initialising both) cost about a fifth of a P-256 signature. Each
+ * thread keeps its contexts for the last few (key, digest) pairs it signed with, and signs
+ * the digest of the TBS with EVP_PKEY_sign: the same provider function EVP_DigestSign
+ * ends in, so the same signature (RSA PKCS #1 v1.5 is deterministic; test_x509.c compares). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -16,6 +23,7 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
+#include "acmpca/util.h"
 #include "sign_int.h"
 
 /* The DER length octets of n (X.690 §8.1.3); returns their count. */
@@ -54,13 +62,12 @@ static int set_algorithm(X509 *x, const acmpca_signer_t *sg)
     return d2i_X509_ALGOR((X509_ALGOR **)&outer, &pp, (long)sg->aid_len) != NULL;
 }
 
-int acmpca_signer_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
+/* The digest-sign context of sg, and the AlgorithmIdentifier its provider gives. */
+static int mctx_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
 {
     EVP_PKEY_CTX *pctx = NULL;
     OSSL_PARAM params[2];
 
-    memset(sg, 0, sizeof(*sg));
-    sg->key = key;
     if (!(sg->mctx = EVP_MD_CTX_new())) {
         return 0;
     }
@@ -75,12 +82,143 @@ int acmpca_signer_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
            && (sg->aid_len = params[0].return_size) > 0;
 }
 
+/* A thread's contexts for signing with key and md: the key held (so that its address
+ * names it as long as the slot lives), the digest fetched once, a context to hash the
+ * TBS and one to sign its digest, and the AlgorithmIdentifier the digest-sign context
+ * gives, which the TBS must carry. A thread keeps SIGNER_SLOTS of them, replaced in turn:
+ * a CA key outlives its CA in at most that many slots of each thread that signed with it. */
+#define SIGNER_SLOTS 4
+typedef struct acmpca_signer_slot {
+    EVP_PKEY *key;
+    const EVP_MD *md; /* as the caller names it */
+    EVP_MD *digest;
+    EVP_MD_CTX *hash;
+    EVP_PKEY_CTX *sign;
+    unsigned char aid[ACMPCA_AID_MAX];
+    apr_size_t aid_len;
+} signer_slot;
+
+typedef struct thread_signers {
+    signer_slot slot[SIGNER_SLOTS];
+    unsigned next; /* the slot to replace next */
+} thread_signers;
+
+static void slot_clear(signer_slot *sl)
+{
+    EVP_PKEY_CTX_free(sl->sign);
+    EVP_MD_CTX_free(sl->hash);
+    EVP_MD_free(sl->digest);
+    EVP_PKEY_free(sl->key);
+    memset(sl, 0, sizeof(*sl));
+}
+
+static void *signers_make(void)
+{
+    return calloc(1, sizeof(thread_signers));
+}
+
+static void signers_free(void *data)
+{
+    thread_signers *ts = data;
+    int i;
+
+    for (i = 0; i < SIGNER_SLOTS; i++) {
+        slot_clear(&ts->slot[i]);
+    }
+    free(ts);
+}
+
+static acmpca_thread_slot_t thread_signers_slot = ACMPCA_THREAD_SLOT(signers_make, signers_free);
+
+/* Fill sl for key and md; 0 (sl cleared) when a context cannot be had. */
+static int slot_fill(signer_slot *sl, EVP_PKEY *key, const EVP_MD *md)
+{
+    acmpca_signer_t first;
+    int ok;
+
+    memset(&first, 0, sizeof(first));
+    ok = mctx_begin(&first, key, md) && EVP_PKEY_up_ref(key);
+    if (ok) {
+        sl->key = key;
+        sl->md = md;
+        memcpy(sl->aid, first.aid, first.aid_len);
+        sl->aid_len = first.aid_len;
+        ok = (sl->digest = EVP_MD_fetch(NULL, EVP_MD_get0_name(md), NULL)) != NULL
+             && (sl->hash = EVP_MD_CTX_new()) != NULL
+             && (sl->sign = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) != NULL
+             && EVP_PKEY_sign_init(sl->sign) == 1
+             && EVP_PKEY_CTX_set_signature_md(sl->sign, md) == 1;
+    }
+    EVP_MD_CTX_free(first.mctx);
+    if (!ok) {
+        slot_clear(sl);
+    }
+    return ok;
+}
+
+/* The thread's slot for key and md, filled now if it has none; NULL for a key whose
+ * signature is not over a plain digest of the TBS (SM2 hashes its identity in, RSA-PSS
+ * keys carry parameters), or when none can be had. */
+static signer_slot *slot_for(EVP_PKEY *key, const EVP_MD *md)
+{
+    int type = EVP_PKEY_get_base_id(key), i;
+    thread_signers *ts;
+    signer_slot *sl;
+
+    if (!md || (type != EVP_PKEY_EC && type != EVP_PKEY_RSA)
+        || !(ts = acmpca_thread_obj(&thread_signers_slot, 1))) {
+        return NULL;
+    }
+    for (i = 0; i < SIGNER_SLOTS; i++) {
+        if (ts->slot[i].key == key && ts->slot[i].md == md) {
+            return &ts->slot[i];
+        }
+    }
+    sl = &ts->slot[ts->next++ % SIGNER_SLOTS];
+    slot_clear(sl);
+    return slot_fill(sl, key, md) ? sl : NULL;
+}
+
+int acmpca_signer_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
+{
+    memset(sg, 0, sizeof(*sg));
+    sg->key = key;
+    if ((sg->slot = slot_for(key, md)) != NULL) {
+        memcpy(sg->aid, sg->slot->aid, sg->slot->aid_len);
+        sg->aid_len = sg->slot->aid_len;
+        return 1;
+    }
+    return mctx_begin(sg, key, md);
+}
+
 void acmpca_signer_end(acmpca_signer_t *sg)
 {
     EVP_MD_CTX_free(sg->mctx);
     OPENSSL_free(sg->sig);
     sg->mctx = NULL;
     sg->sig = NULL;
+    sg->slot = NULL;
+}
+
+/* The signature of tbs into sg->sig. */
+static int sign_tbs(acmpca_signer_t *sg, const unsigned char *tbs, apr_size_t tbs_len)
+{
+    signer_slot *sl = sg->slot;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int max_len;
+
+    if ((max_len = EVP_PKEY_get_size(sg->key)) <= 0
+        || !(sg->sig = OPENSSL_malloc(sg->sig_len = (size_t)max_len))) {
+        return 0;
+    }
+    if (!sl) {
+        return EVP_DigestSign(sg->mctx, sg->sig, &sg->sig_len, tbs, tbs_len) == 1;
+    }
+    return EVP_DigestInit_ex2(sl->hash, sl->digest, NULL) == 1
+           && EVP_DigestUpdate(sl->hash, tbs, tbs_len) == 1
+           && EVP_DigestFinal_ex(sl->hash, digest, &n) == 1
+           && EVP_PKEY_sign(sl->sign, sg->sig, &sg->sig_len, digest, n) == 1;
 }
 
 int acmpca_signer_wrap(acmpca_signer_t *sg, const unsigned char *tbs, apr_size_t tbs_len,
@@ -88,11 +226,8 @@ int acmpca_signer_wrap(acmpca_signer_t *sg, const unsigned char *tbs, apr_size_t
 {
     unsigned char head[8], bits_head[8], *der, *o;
     apr_size_t body, hn, bn;
-    int max_len;
 
-    if ((max_len = EVP_PKEY_get_size(sg->key)) <= 0
-        || !(sg->sig = OPENSSL_malloc(sg->sig_len = (size_t)max_len))
-        || EVP_DigestSign(sg->mctx, sg->sig, &sg->sig_len, tbs, tbs_len) != 1) {
+    if (!sign_tbs(sg, tbs, tbs_len)) {
         return 0;
     }
     /* BIT STRING { 0 unused bits, signature } after TBS and algorithm, in a SEQUENCE. */

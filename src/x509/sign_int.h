@@ -13,10 +13,13 @@
 /** The DER length octets of n (X.690 §8.1.3) into out (9 octets at most); their count. */
 apr_size_t acmpca_der_len(unsigned char *out, apr_size_t n);
 
+struct acmpca_signer_slot;
+
 /** One signature of a TBSCertificate, and the Certificate put together around it. */
 typedef struct acmpca_signer_t {
     EVP_PKEY *key;
-    EVP_MD_CTX *mctx;
+    EVP_MD_CTX *mctx;                  /* a digest-sign context of its own, or */
+    struct acmpca_signer_slot *slot;   /* the thread's contexts for key and digest */
     unsigned char aid[ACMPCA_AID_MAX]; /* the signature's AlgorithmIdentifier, DER */
     apr_size_t aid_len;
     unsigned char *sig;

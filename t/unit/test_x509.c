@@ -17,6 +17,7 @@
 #include "acmpca/json.h"
 #include "acmpca/x509.h"
 #include "../../src/x509/cert_int.h"
+#include "../../src/x509/sign_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define TPL(n)   ACMPCA_TEMPLATE_ARN_PREFIX n
@@ -1649,6 +1650,60 @@ static X509 *custom_root(apr_pool_t *p, EVP_PKEY *key, const char *cn, const ext
     return x;
 }
 
+/* acmpca_x509_sign_der signs with the thread's contexts for the key and digest (sign.c):
+ * an RSA signature (PKCS #1 v1.5, deterministic) is byte for byte X509_sign's, the first
+ * time and from the kept contexts; ECDSA signatures verify; and with more keys than a
+ * thread keeps contexts for, each signature is still its own key's. */
+static X509 *signed_copy(apr_pool_t *p, X509 *x, EVP_PKEY *key, const EVP_MD *md,
+                         const unsigned char **pder, apr_size_t *plen)
+{
+    X509 *copy = X509_dup(x);
+    const unsigned char *d;
+
+    assert_non_null(copy);
+    apr_pool_cleanup_register(p, copy, x509_cleanup, apr_pool_cleanup_null);
+    assert_true(acmpca_x509_sign_der(copy, key, md, pder, plen, p));
+    d = *pder;
+    x = d2i_X509(NULL, &d, (long)*plen);
+    assert_non_null(x);
+    assert_int_equal(X509_verify(x, key), 1);
+    X509_free(x);
+    return copy;
+}
+
+static void test_sign_der_kept_contexts(void **state)
+{
+    apr_pool_t *p = *state;
+    EVP_PKEY *rsa = gen(p, "RSA_2048"), *ec[6];
+    X509 *x = custom_root(p, rsa, "sign", NULL, 0, 0, 86400);
+    unsigned char *ref = NULL;
+    const unsigned char *der;
+    apr_size_t len;
+    int ref_len = i2d_X509(x, &ref), round, i;
+
+    assert_true(ref_len > 0);
+    for (round = 0; round < 2; round++) {
+        X509 *copy = signed_copy(p, x, rsa, EVP_sha256(), &der, &len);
+        unsigned char *again = NULL;
+
+        assert_int_equal(len, ref_len);
+        assert_memory_equal(der, ref, len);
+        assert_int_equal(i2d_X509(copy, &again), ref_len); /* x holds what X509_sign sets */
+        assert_memory_equal(again, ref, len);
+        OPENSSL_free(again);
+    }
+    OPENSSL_free(ref);
+    signed_copy(p, x, gen(p, "EC_secp384r1"), EVP_sha384(), &der, &len);
+    for (i = 0; i < 6; i++) {
+        ec[i] = gen(p, "EC_prime256v1");
+    }
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 6; i++) {
+            signed_copy(p, x, ec[i], EVP_sha256(), &der, &len);
+        }
+    }
+}
+
 static apr_array_header_t *chain_of(apr_pool_t *p, X509 *a, X509 *b)
 {
     apr_array_header_t *chain = apr_array_make(p, 2, sizeof(X509 *));
@@ -1797,6 +1852,7 @@ int main(void)
         UNIT_TEST(test_cert_info_serial),
         UNIT_TEST(test_import_check),
         UNIT_TEST(test_cert_pem),
+        UNIT_TEST(test_sign_der_kept_contexts),
     };
 
     return cmocka_run_group_tests_name("x509", tests, unit_group_setup, unit_group_teardown);
