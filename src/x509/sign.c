@@ -62,11 +62,22 @@ static int set_algorithm(X509 *x, const acmpca_signer_t *sg)
     return d2i_X509_ALGOR((X509_ALGOR **)&outer, &pp, (long)sg->aid_len) != NULL;
 }
 
+/* The AlgorithmIdentifier the signature provider gives for pctx's key and digest, into
+ * aid (ACMPCA_AID_MAX octets). */
+static int aid_of(EVP_PKEY_CTX *pctx, unsigned char *aid, apr_size_t *plen)
+{
+    OSSL_PARAM params[2];
+
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, ACMPCA_AID_MAX);
+    params[1] = OSSL_PARAM_construct_end();
+    return EVP_PKEY_CTX_get_params(pctx, params) > 0 && (*plen = params[0].return_size) > 0;
+}
+
 /* The digest-sign context of sg, and the AlgorithmIdentifier its provider gives. */
 static int mctx_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
 {
     EVP_PKEY_CTX *pctx = NULL;
-    OSSL_PARAM params[2];
 
     if (!(sg->mctx = EVP_MD_CTX_new())) {
         return 0;
@@ -74,19 +85,16 @@ static int mctx_begin(acmpca_signer_t *sg, EVP_PKEY *key, const EVP_MD *md)
     /* One signature per context: without FINALISE, EVP_DigestSignFinal signs with a copy
      * of the context (EVP_PKEY_CTX_dup) so that more data could follow. */
     EVP_MD_CTX_set_flags(sg->mctx, EVP_MD_CTX_FLAG_FINALISE);
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, sg->aid,
-                                                  sizeof(sg->aid));
-    params[1] = OSSL_PARAM_construct_end();
     return EVP_DigestSignInit(sg->mctx, &pctx, md, NULL, key) == 1
-           && EVP_PKEY_CTX_get_params(pctx, params) > 0
-           && (sg->aid_len = params[0].return_size) > 0;
+           && aid_of(pctx, sg->aid, &sg->aid_len);
 }
 
 /* A thread's contexts for signing with key and md: the key held (so that its address
  * names it as long as the slot lives), the digest fetched once, a context to hash the
- * TBS and one to sign its digest, and the AlgorithmIdentifier the digest-sign context
- * gives, which the TBS must carry. A thread keeps SIGNER_SLOTS of them, replaced in turn:
- * a CA key outlives its CA in at most that many slots of each thread that signed with it. */
+ * TBS and one to sign its digest, and the AlgorithmIdentifier the provider gives for
+ * them (the same as for a digest-sign context), which the TBS must carry. A thread
+ * keeps SIGNER_SLOTS of them, replaced in turn: a CA key outlives its CA in at most that
+ * many slots of each thread that signed with it. */
 #define SIGNER_SLOTS 4
 typedef struct acmpca_signer_slot {
     EVP_PKEY *key;
@@ -133,27 +141,20 @@ static acmpca_thread_slot_t thread_signers_slot = ACMPCA_THREAD_SLOT(signers_mak
 /* Fill sl for key and md; 0 (sl cleared) when a context cannot be had. */
 static int slot_fill(signer_slot *sl, EVP_PKEY *key, const EVP_MD *md)
 {
-    acmpca_signer_t first;
-    int ok;
-
-    memset(&first, 0, sizeof(first));
-    ok = mctx_begin(&first, key, md) && EVP_PKEY_up_ref(key);
-    if (ok) {
-        sl->key = key;
-        sl->md = md;
-        memcpy(sl->aid, first.aid, first.aid_len);
-        sl->aid_len = first.aid_len;
-        ok = (sl->digest = EVP_MD_fetch(NULL, EVP_MD_get0_name(md), NULL)) != NULL
-             && (sl->hash = EVP_MD_CTX_new()) != NULL
-             && (sl->sign = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) != NULL
-             && EVP_PKEY_sign_init(sl->sign) == 1
-             && EVP_PKEY_CTX_set_signature_md(sl->sign, md) == 1;
+    if (!EVP_PKEY_up_ref(key)) {
+        return 0;
     }
-    EVP_MD_CTX_free(first.mctx);
-    if (!ok) {
+    sl->key = key;
+    sl->md = md;
+    if (!(sl->digest = EVP_MD_fetch(NULL, EVP_MD_get0_name(md), NULL))
+        || !(sl->hash = EVP_MD_CTX_new())
+        || !(sl->sign = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL))
+        || EVP_PKEY_sign_init(sl->sign) != 1 || EVP_PKEY_CTX_set_signature_md(sl->sign, md) != 1
+        || !aid_of(sl->sign, sl->aid, &sl->aid_len)) {
         slot_clear(sl);
+        return 0;
     }
-    return ok;
+    return 1;
 }
 
 /* The thread's slot for key and md, filled now if it has none; NULL for a key whose
