@@ -46,12 +46,15 @@ chmod 0755 "$W"
 RES=$W/results.jsonl
 : > "$RES"
 export BENCH_TMP="$W" BENCH_W="$W" BENCH_RES="$RES" BENCH_API="$API" BENCH_STATIC="$STATIC"
+# scale.sh's empty-store twin takes the peers' ports: they start only after it is done.
+export BENCH_TWIN_API="$CFSSL" BENCH_TWIN_STATIC="$MOTO"
 export BENCH_CSR="$W/csr"
 fresh_credentials
 
 cleanup() {
     sh "$B/httpd.sh" stop "$W/httpd" || true
     sh "$B/httpd.sh" stop "$W/httpd-redis" || true
+    sh "$B/httpd.sh" stop "$W/httpd-empty" || true
     sh "$ROOT/scripts/redis-server.sh" stop "$W/redis" >/dev/null 2>&1 || true
     sh "$B/peers.sh" stop cfssl "$W/peers" || true
     sh "$B/peers.sh" stop moto "$W/peers" || true

@@ -114,14 +114,46 @@ def static_twin(a, size, tmp):
 
 
 def run_all(a, make_batch, mode, twin):
-    """RUNS runs of the operation, each followed by one of the static twin when there is
-    one: side by side in time, a drift of the machine moves both alike."""
-    runs, static_runs = [], []
+    """RUNS runs of the operation, each followed by one of its twin when there is one:
+    side by side in time, a drift of the machine moves both alike. twin: (URL, its
+    make_batch, mode, collect file)."""
+    runs, twin_runs = [], []
     for i in range(a.runs):
         runs.append(checked(i, wrk(a.url, make_batch(i), a, mode, a.collect)))
         if twin:
-            static_runs.append(checked(i, wrk(twin[0], twin[1], a, "cycle", None)))
-    return answered(runs), answered(static_runs)
+            turl, tbatch, tmode, tcollect = twin
+            twin_runs.append(checked(i, wrk(turl, tbatch(i), a, tmode, tcollect)))
+    return answered(runs), answered(twin_runs)
+
+
+def deal_pool(path, runs, tmp, tag):
+    """The certificates of a pool file, each to be revoked once: one for the probe, the
+    rest dealt to the runs (files tmp/<tag>probe, tmp/<tag>pool.<i>). None, or why not."""
+    with open(path) as f:
+        arns = f.read().split()
+    if len(arns) < runs + 1:
+        return f"only {len(arns)} certificates to revoke in {os.path.basename(path)}"
+    with open(os.path.join(tmp, tag + "probe"), "w") as f:
+        f.write(arns.pop() + "\n")
+    for i in range(runs):
+        with open(os.path.join(tmp, f"{tag}pool.{i}"), "w") as f:
+            f.write("\n".join(arns[i::runs]) + "\n")
+    return None
+
+
+def batch_maker(a, tmp, state, tag, pooled):
+    """make_batch(i, probe_only): the request file of run i (signed against state's
+    endpoint right before the run), or of the probe."""
+    def make_batch(i, probe_only=False):
+        if a.raw:
+            return a.raw
+        op, _, extra, n = a.sign
+        if pooled:
+            extra, n = os.path.join(tmp, f"{tag}probe" if probe_only else f"{tag}pool.{i}"), "0"
+        out = os.path.join(tmp, f"{tag}reqs.{i}")
+        sign.write_batch(op, state, extra, 1 if probe_only else int(n), out)
+        return out
+    return make_batch
 
 
 def main():
@@ -135,6 +167,10 @@ def main():
     ap.add_argument("--once-pool")
     ap.add_argument("--collect")
     ap.add_argument("--static", nargs=2)
+    # --twin NAME URL DIR: the same signed operation against a second endpoint (the
+    # empty store beside the seeded one), its state.json and its pool and collect files
+    # (named as this run's) in DIR; its runs alternate with this one's, reported as NAME.
+    ap.add_argument("--twin", nargs=3)
     ap.add_argument("--na-status", default="")
     ap.add_argument("--want-type")
     ap.add_argument("--want-key", action="store_true")
@@ -145,30 +181,24 @@ def main():
     ap.add_argument("--conns", type=int, default=int(os.environ.get("BENCH_CONNS", 16)))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="measure.", dir=os.environ.get("BENCH_TMP"))
-    mode, parts = "cycle", None
-
-    def make_batch(i, probe_only=False):
-        out = os.path.join(tmp, f"reqs.{i}")
-        if a.raw:
-            return a.raw
-        op, state, extra, n = a.sign
-        if parts is not None:
-            extra, n = os.path.join(tmp, "probe" if probe_only else f"pool.{i}"), "0"
-        sign.write_batch(op, state, extra, 1 if probe_only else int(n), out)
-        return out
-
-    if a.once_pool:
-        with open(a.once_pool) as f:
-            arns = f.read().split()
-        if len(arns) < a.runs + 1:
-            emit(a, {"na": f"only {len(arns)} certificates to revoke"})
+    mode, pooled = "cycle", bool(a.once_pool)
+    if pooled:
+        why = deal_pool(a.once_pool, a.runs, tmp, "")
+        if why:
+            emit(a, {"na": why})
             return 0
-        mode, parts = "once", True
-        with open(os.path.join(tmp, "probe"), "w") as f:
-            f.write(arns.pop() + "\n")
-        for i in range(a.runs):
-            with open(os.path.join(tmp, f"pool.{i}"), "w") as f:
-                f.write("\n".join(arns[i::a.runs]) + "\n")
+        mode = "once"
+    make_batch = batch_maker(a, tmp, a.sign[1] if a.sign else None, "", pooled)
+    # The signed twin: the same requests signed for its endpoint, from its own files.
+    twin_files = None
+    if a.twin:
+        tdir = a.twin[2]
+        same = (lambda f: os.path.join(tdir, os.path.basename(f)) if f else None)
+        twin_files = (os.path.join(tdir, "state.json"), same(a.once_pool), same(a.collect))
+        why = pooled and deal_pool(twin_files[1], a.runs, tmp, "twin.")
+        if why:
+            emit(a, {"na": "twin: " + why})
+            return 0
     na_status = {int(s) for s in a.na_status.split(",") if s}
     extra = {}
     if a.sign and a.sign[0] in bodies.ISSUE:
@@ -191,8 +221,16 @@ def main():
             raise RuntimeError(f"probe: HTTP {status} {etype} {body[:200]!r}")
         if a.want_type and (ctype or "").split(";")[0].strip() != a.want_type:
             raise RuntimeError(f"probe: Content-Type {ctype}, not {a.want_type}")
-        twin = static_twin(a, len(body), tmp) if a.static else None
-        runs, static_runs = run_all(a, make_batch, mode, twin)
+        twin, twin_server = None, None
+        if a.static:
+            surl, sraw = static_twin(a, len(body), tmp)
+            # module-redis's twins are static-redis: each store's httpd has its own.
+            twin, twin_server = (surl, lambda i: sraw, "cycle", None), \
+                "static" + a.server[len("module"):]
+        elif twin_files:
+            tbatch = batch_maker(a, tmp, twin_files[0], "twin.", pooled)
+            twin, twin_server = (a.twin[1], tbatch, mode, twin_files[2]), a.twin[0]
+        runs, twin_runs = run_all(a, make_batch, mode, twin)
         rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs, **extra)
         # The static file has the probe's size: say so when the answers grew meanwhile
         # (a CRL rebuilt during the run), as wrk saw them, headers included.
@@ -203,9 +241,8 @@ def main():
                   f"{len(body)} at the probe", file=sys.stderr)
         emit(a, rec)
         if twin:
-            # module-redis's twins are static-redis: each store's httpd has its own.
-            server, a.server = a.server, "static" + a.server[len("module"):]
-            emit(a, dict(median_of(static_runs), size=len(body), runs=static_runs))
+            server, a.server = a.server, twin_server
+            emit(a, dict(median_of(twin_runs), size=len(body), runs=twin_runs))
             a.server = server
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         emit(a, {"error": str(e)})

@@ -13,7 +13,8 @@ import subprocess
 import time
 
 # (label, module op, limit, peers): limit is ("crypto", CA key), ("static", op) - httpd
-# serving a file of the answer's size - or ("empty", op) - the same op on an empty store.
+# serving a file of the answer's size - or ("empty", op) - the same op on the store before
+# it was seeded (its twin, server "empty", else the module's own row).
 ROWS = [
     ("IssueCertificate, P-256 CA", "IssueCertificate-P256", ("crypto", "ecdsap256"),
      ("cfssl", "moto")),
@@ -238,20 +239,6 @@ def table_rows(meas, speed, crl, mem, n):
     return rows, data, notes
 
 
-def as_the_machine_moved(meas, op, lref, lim, what):
-    """An @1M row runs twenty minutes after its empty-store twin, and the VM's speed moves
-    by a tenth or more in that time (DescribeCertificateAuthority, which reads no
-    certificate, came out 0.91x to 1.15x the empty store from run to run). Where both
-    had a static file served right after each run, the limit is the empty store's rate
-    scaled by how the static file's rate moved between the two: what the empty store
-    would have answered on the machine as it was. (limit, its words)"""
-    now, then = meas.get(("static", op)), meas.get(("static", lref))
-    if not (now and then and now.get("rps") and then.get("rps")):
-        return lim, what
-    k = now["rps"] / then["rps"]
-    return lim * k, f"empty store ({fnum(lim)}/s × {k:.2f}, the static file's change)"
-
-
 def one_row(meas, speed, notes, label, op, rec, limit, peers):
     """One operation's table row and JSON; limit: (kind, op or CA key, static server)."""
     kind, lref, static = limit
@@ -266,8 +253,13 @@ def one_row(meas, speed, notes, label, op, rec, limit, peers):
                 if kind == "static" else "empty store")
         if rec.get("size_mismatch"):
             what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
-        if kind == "empty" and lim:
-            lim, what = as_the_machine_moved(meas, op, lref, lim, what)
+        # The @1M runs alternate with the same runs on a copy of the store made before
+        # the seeding (scale.sh): the VM's speed drifts by a tenth or more in the twenty
+        # minutes between the empty store's own rows and these. A result file without
+        # that twin compares with the empty store's own row.
+        twin = meas.get(("empty", op)) if kind == "empty" else None
+        if twin and twin.get("rps"):
+            lrec, lim, what = twin, twin["rps"], "empty store, runs alternating"
     tcell, tdoc = target(op, rec, lim, lrec if kind == "static" else None)
     prs, pkeys = {}, {}
     out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",

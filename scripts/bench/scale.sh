@@ -14,8 +14,11 @@
 #    its TBSCertList is the module's byte for byte); time and peak memory of each;
 #  - the revocation through the API that rebuilds the CRL in httpd (crlbuild.py) and the
 #    N-entry CRL download;
-#  - the operations again with all that stored, each labelled "@1M" (reads and revocation
-#    with a static twin, as on the empty store).
+#  - the operations again with all that stored, each labelled "@1M", every run followed
+#    by the same run on the empty store's twin: the store as the runs before left it,
+#    copied before the seeding and served by a second httpd on BENCH_TWIN_API (and
+#    BENCH_TWIN_STATIC): the two compare on the machine as it is, where the empty
+#    store's own rows ran twenty minutes earlier (the VM's speed drifts by a tenth).
 set -eu
 B=$(dirname "$0")
 PY=${PYTHON:-/usr/bin/python3}
@@ -40,6 +43,15 @@ printf '{"server":"bench","op":"scale","entries":%d,"headroom":%d}\n' "$N" "$hea
 
 echo "== scale: seeding the store (the P-256 CA up to $((N - headroom)), $((N - 1)) revocations)"
 sh "$B/httpd.sh" stop "$W/httpd"
+rm -rf "$W/httpd-empty" "$W/module-empty"
+cp -a "$W/httpd" "$W/httpd-empty"
+mkdir -p "$W/module-empty"
+"$PY" - "$ST" "$W/module-empty/state.json" "http://127.0.0.1:$BENCH_TWIN_API" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+state["endpoint"] = sys.argv[3]  # what sign.py signs for, port included
+json.dump(state, open(sys.argv[2], "w"))
+PY
 db=$W/httpd/store/acmpca.db
 "$PY" "$B/seed.py" "$db" "$(state ca_p256 | sed 's|.*/||')" "=$((N - headroom))" active
 "$PY" "$B/seed.py" "$db" "$(state ca_scale | sed 's|.*/||')" "$((N - 1))" revoked
@@ -68,11 +80,11 @@ if [ -n "$crl" ]; then
     m CRL-1M "$crl" --raw "$W/crl1m.req" --na-status 404 --static "$W/httpd/htdocs" \
         "$BENCH_STATIC" --fatal
 fi
+sh "$B/httpd.sh" start "$W/httpd-empty" "$BENCH_TWIN_API" "$BENCH_TWIN_STATIC"
+twin="--twin empty http://127.0.0.1:$BENCH_TWIN_API/ $W/module-empty"
+# Its twin collects into module-empty/issued1m, the twin revocations' pool.
 m IssueCertificate-P256@1M "$URL" --sign IssueCertificate-P256 "$ST" "$BENCH_CSR" 0 \
-    --collect "$W/module/issued1m" --fatal
-# Each with its static twin, as on the empty store: report.py scales the empty store's
-# rate by how the static rate moved between the two runs (the VM's speed drifts).
-twin="--static $W/httpd/htdocs $BENCH_STATIC"
+    --collect "$W/module/issued1m" $twin --fatal
 m GetCertificate@1M "$URL" --sign GetCertificate "$ST" - 1000 $twin --fatal
 m DescribeCertificateAuthority@1M "$URL" --sign DescribeCertificateAuthority "$ST" - 1000 \
     $twin --fatal
@@ -81,4 +93,5 @@ if [ -s "$W/module/issued1m" ]; then
     m RevokeCertificate@1M "$URL" --sign RevokeCertificate "$ST" - 0 \
         --once-pool "$W/module/issued1m" $twin --fatal
 fi
+sh "$B/httpd.sh" stop "$W/httpd-empty"
 exit $fail
