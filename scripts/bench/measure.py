@@ -113,16 +113,42 @@ def static_twin(a, size, tmp):
     return surl, raw
 
 
-def run_all(a, make_batch, mode, twin):
+# The CA key of each issuance operation, as `openssl speed` names it.
+SPEED_ALGS = {"P-256": "ecdsap256", "P-384": "ecdsap384", "P-521": "ecdsap521",
+              "RSA-2048": "rsa2048", "RSA-4096": "rsa4096"}
+SPEED_SECONDS = 1
+
+
+def speed_bound(alg):
+    """The crypto bound of one issuance on the machine as it is now, as crypto.sh and
+    report.py's bound() make it: 1/(1/sign + 1/verify of a P-256 CSR), `openssl speed`
+    on all cores."""
+    cmd = ["openssl", "speed", "-mr", "-multi", str(len(os.sched_getaffinity(0))),
+           "-seconds", str(SPEED_SECONDS)] + sorted({alg, "ecdsap256"})
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    speed = {}
+    for f in (line.split(":") for line in out.splitlines()):
+        if f[0] in ("+F2", "+F4"):  # rsa / ecdsa: bits, sign/s, verify/s
+            speed[("rsa" if f[0] == "+F2" else "ecdsap") + f[2]] = (float(f[3]), float(f[4]))
+    if alg not in speed or "ecdsap256" not in speed:
+        raise RuntimeError(f"openssl speed printed no result for {alg}: {' '.join(cmd)}")
+    return 1 / (1 / speed[alg][0] + 1 / speed["ecdsap256"][1])
+
+
+def run_all(a, make_batch, mode, twin, alg):
     """RUNS runs of the operation, each followed by one of its twin when there is one:
     side by side in time, a drift of the machine moves both alike. twin: (URL, its
-    make_batch, mode, collect file)."""
+    make_batch, mode, collect file). With alg, each run is followed by its crypto bound
+    measured again (its "bound"): the VM's speed moves by a tenth within the half hour
+    a full run takes."""
     runs, twin_runs = [], []
     for i in range(a.runs):
         runs.append(checked(i, wrk(a.url, make_batch(i), a, mode, a.collect)))
         if twin:
             turl, tbatch, tmode, tcollect = twin
             twin_runs.append(checked(i, wrk(turl, tbatch(i), a, tmode, tcollect)))
+        if alg:
+            runs[-1]["bound"] = speed_bound(alg)
     return answered(runs), answered(twin_runs)
 
 
@@ -171,6 +197,8 @@ def main():
     # empty store beside the seeded one), its state.json and its pool and collect files
     # (named as this run's) in DIR; its runs alternate with this one's, reported as NAME.
     ap.add_argument("--twin", nargs=3)
+    # --speed: each issuance run followed by `openssl speed` for its crypto bound.
+    ap.add_argument("--speed", action="store_true")
     ap.add_argument("--na-status", default="")
     ap.add_argument("--want-type")
     ap.add_argument("--want-key", action="store_true")
@@ -230,8 +258,12 @@ def main():
         elif twin_files:
             tbatch = batch_maker(a, tmp, twin_files[0], "twin.", pooled)
             twin, twin_server = (a.twin[1], tbatch, mode, twin_files[2]), a.twin[0]
-        runs, twin_runs = run_all(a, make_batch, mode, twin)
+        alg = SPEED_ALGS[bodies.ISSUE[a.sign[0]][2]] \
+            if a.speed and a.sign and a.sign[0] in bodies.ISSUE else None
+        runs, twin_runs = run_all(a, make_batch, mode, twin, alg)
         rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs, **extra)
+        if alg:
+            rec["bound"] = statistics.median(r["bound"] for r in runs)
         # The static file has the probe's size: say so when the answers grew meanwhile
         # (a CRL rebuilt during the run), as wrk saw them, headers included.
         seen = statistics.median(r["bytes"] / max(1, r["requests"]) for r in runs)
