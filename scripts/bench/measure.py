@@ -19,6 +19,12 @@
 #     --na-status 404,...       probe answers that mean "not there yet" (n/a)
 #     --want-type TYPE          the Content-Type a successful answer must have
 #     --want-key                an issuance from a CA of another key than the op's is n/a
+#     --twin NAME URL DIR       the same signed requests against a second endpoint (the
+#                               empty store beside the seeded one) after each run, from
+#                               DIR's state.json and its pool and collect files (named as
+#                               this run's); reported as server NAME
+#     --speed                   an issuance run followed by its crypto bound measured
+#                               again (crypto.sh, 1 s): the record's "bound"
 import argparse
 import json
 import os
@@ -34,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bodies  # noqa: E402
 import rawreq  # noqa: E402
+import report  # noqa: E402
 import sign    # noqa: E402
 
 
@@ -113,29 +120,29 @@ def static_twin(a, size, tmp):
     return surl, raw
 
 
-# The CA key of each issuance operation, as `openssl speed` names it.
-SPEED_ALGS = {"P-256": "ecdsap256", "P-384": "ecdsap384", "P-521": "ecdsap521",
-              "RSA-2048": "rsa2048", "RSA-4096": "rsa4096"}
-SPEED_SECONDS = 1
+# The CA key of each issuance operation (bodies.ISSUE), as `openssl speed` names it.
+SPEED_ALGS = {label: alg for alg, label in report.CA_KEYS.items()}
 
 
-def speed_bound(alg):
-    """The crypto bound of one issuance on the machine as it is now, as crypto.sh and
-    report.py's bound() make it: 1/(1/sign + 1/verify of a P-256 CSR), `openssl speed`
-    on all cores."""
-    cmd = ["openssl", "speed", "-mr", "-multi", str(len(os.sched_getaffinity(0))),
-           "-seconds", str(SPEED_SECONDS)] + sorted({alg, "ecdsap256"})
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
-    speed = {}
-    for f in (line.split(":") for line in out.splitlines()):
-        if f[0] in ("+F2", "+F4"):  # rsa / ecdsa: bits, sign/s, verify/s
-            speed[("rsa" if f[0] == "+F2" else "ecdsap") + f[2]] = (float(f[3]), float(f[4]))
-    if alg not in speed or "ecdsap256" not in speed:
-        raise RuntimeError(f"openssl speed printed no result for {alg}: {' '.join(cmd)}")
-    return 1 / (1 / speed[alg][0] + 1 / speed["ecdsap256"][1])
+def speed_bound(alg, tmp):
+    """The crypto bound of one issuance on the machine as it is now: crypto.sh for one
+    second, the bound as the table computes it."""
+    out = os.path.join(tmp, "speed.jsonl")
+    open(out, "w").close()
+    try:
+        subprocess.run(["sh", os.path.join(HERE, "crypto.sh"), out, "1", "1",
+                        *sorted({alg, "ecdsap256"})], check=True, capture_output=True,
+                       timeout=120)
+    except subprocess.CalledProcessError as e:
+        raise RuntimeError(f"crypto.sh {alg}: {e.stderr.strip()[:200]}")
+    _, speed, _ = report.digest(report.load(out)[0])
+    lim = report.bound(speed, alg)
+    if not lim:
+        raise RuntimeError(f"crypto.sh printed no bound for {alg}")
+    return lim
 
 
-def run_all(a, make_batch, mode, twin, alg):
+def run_all(a, make_batch, mode, twin, alg, tmp):
     """RUNS runs of the operation, each followed by one of its twin when there is one:
     side by side in time, a drift of the machine moves both alike. twin: (URL, its
     make_batch, mode, collect file). With alg, each run is followed by its crypto bound
@@ -148,7 +155,7 @@ def run_all(a, make_batch, mode, twin, alg):
             turl, tbatch, tmode, tcollect = twin
             twin_runs.append(checked(i, wrk(turl, tbatch(i), a, tmode, tcollect)))
         if alg:
-            runs[-1]["bound"] = speed_bound(alg)
+            runs[-1]["bound"] = speed_bound(alg, tmp)
     return answered(runs), answered(twin_runs)
 
 
@@ -193,11 +200,7 @@ def main():
     ap.add_argument("--once-pool")
     ap.add_argument("--collect")
     ap.add_argument("--static", nargs=2)
-    # --twin NAME URL DIR: the same signed operation against a second endpoint (the
-    # empty store beside the seeded one), its state.json and its pool and collect files
-    # (named as this run's) in DIR; its runs alternate with this one's, reported as NAME.
     ap.add_argument("--twin", nargs=3)
-    # --speed: each issuance run followed by `openssl speed` for its crypto bound.
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--na-status", default="")
     ap.add_argument("--want-type")
@@ -260,7 +263,7 @@ def main():
             twin, twin_server = (a.twin[1], tbatch, mode, twin_files[2]), a.twin[0]
         alg = SPEED_ALGS[bodies.ISSUE[a.sign[0]][2]] \
             if a.speed and a.sign and a.sign[0] in bodies.ISSUE else None
-        runs, twin_runs = run_all(a, make_batch, mode, twin, alg)
+        runs, twin_runs = run_all(a, make_batch, mode, twin, alg, tmp)
         rec = dict(median_of(runs), size=len(body), content_type=ctype, runs=runs, **extra)
         if alg:
             rec["bound"] = statistics.median(r["bound"] for r in runs)

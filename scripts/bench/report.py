@@ -243,26 +243,27 @@ def one_row(meas, speed, notes, label, op, rec, limit, peers):
     """One operation's table row and JSON; limit: (kind, op or CA key, static server)."""
     kind, lref, static = limit
     rps = rec.get("rps")
-    lrec = None
+    lrec, lim = None, None
     if kind == "crypto":
         lim, what = bound(speed, lref), f"crypto bound ({CA_KEYS.get(lref, lref)} CA)"
         # Measured again after each run (measure.py --speed): the machine as the row saw it.
         if rec.get("bound"):
             lim, what = rec["bound"], what + ", openssl speed after each run"
+    elif kind == "static":
+        lrec = meas.get((static, lref))
+        what = f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
     else:
-        lrec = meas.get((static if kind == "static" else "module", lref))
-        lim = lrec.get("rps") if lrec else None
-        what = (f"static {rec.get('size', lrec.get('size', '?') if lrec else '?')} B"
-                if kind == "static" else "empty store")
-        if rec.get("size_mismatch"):
-            what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
         # The @1M runs alternate with the same runs on a copy of the store made before
-        # the seeding (scale.sh): the VM's speed drifts by a tenth or more in the twenty
-        # minutes between the empty store's own rows and these. A result file without
-        # that twin compares with the empty store's own row.
-        twin = meas.get(("empty", op)) if kind == "empty" else None
-        if twin and twin.get("rps"):
-            lrec, lim, what = twin, twin["rps"], "empty store, runs alternating"
+        # the seeding (scale.sh, server "empty"): the VM's speed drifts by a tenth or more
+        # in the twenty minutes since the empty store's own row, which a result file
+        # without that twin compares with.
+        lrec, what = meas.get(("empty", op)), "empty store, runs alternating"
+        if not (lrec and lrec.get("rps")):
+            lrec, what = meas.get(("module", lref)), "empty store"
+    if lrec:
+        lim = lrec.get("rps")
+    if kind != "crypto" and rec.get("size_mismatch"):
+        what += f" (answers averaged {rec['size_mismatch']:,.0f} B)"
     tcell, tdoc = target(op, rec, lim, lrec if kind == "static" else None)
     prs, pkeys = {}, {}
     out = [label, cell(rec), f"{rec['p50_us'] / 1000:.2f}" if rps else "—",
