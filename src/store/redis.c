@@ -225,13 +225,15 @@ static const char *const script_src[RS_COUNT] = {
         "redis.call('ZADD', KEYS[4], seq, ARGV[1]) "
         "return {0, seq}",
 
-    /* Compare-and-set on version. KEYS: ca. ARGV: doc, version, nonce */
+    /* Compare-and-set on version. KEYS: ca. ARGV: doc, version, nonce, id */
     [RS_CA_UPDATE] =
         "local cur = redis.call('HMGET', KEYS[1], 'version', 'nonce') "
         "if not cur[1] then return {2} end "
         "if cur[1] == ARGV[2] then"
         "  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'nonce', ARGV[3])"
-        "  return {0, redis.call('HINCRBY', KEYS[1], 'version', 1)} "
+        "  local v = redis.call('HINCRBY', KEYS[1], 'version', 1)"
+        "  " ACMPCA_REDIS_LUA_CA_CHANGED("ARGV[4]")
+        "  return {0, v} "
         "end "
         "if cur[2] == ARGV[3] then"
         "  redis.call('HSET', KEYS[1], 'nonce', ARGV[3])"
@@ -258,6 +260,7 @@ static const char *const script_src[RS_COUNT] = {
         "redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]) "
         "redis.call('ZREM', KEYS[7], ARGV[1]) "
         "redis.call('ZREM', KEYS[8], ARGV[1]) "
+        ACMPCA_REDIS_LUA_CA_CHANGED("ARGV[1]")
         "return {0}",
 
     /* KEYS: cert, certs, revoked, ca[, idem]
@@ -404,6 +407,7 @@ typedef struct rd_store_t {
     int wait_timeout_ms;
     acmpca_sentinel_t *sentinel; /* the master is where the sentinels say; NULL: host, sock */
     int failover_ms;             /* sentinel: how long a call keeps following a move */
+    int no_cache;                /* cache=off: every CA read asks the server */
     const char *target;          /* for the log: where, never the password */
 
     apr_pool_t *pool;          /* the store's config-time pool */
@@ -414,6 +418,10 @@ typedef struct rd_store_t {
      * reopened before use, so a server restart costs each process one failed call at
      * most, not one per pooled connection. */
     volatile apr_uint32_t epoch;
+    /* When CA records may come from this thread's memo (memo.c, redis_watch.c); NULL:
+     * never. */
+    acmpca_redis_watch_t *watch;
+    apr_uint64_t memo_id;
 } rd_store_t;
 
 typedef struct rd_conn_t {
@@ -1428,13 +1436,15 @@ enum {
     RD_OPT_TIMEOUT,
     RD_OPT_WAIT,
     RD_OPT_WAIT_TIMEOUT,
+    RD_OPT_CACHE,
     RD_OPT_FAILOVER_WAIT, /* this one and those after it: sentinels only */
     RD_OPT_SENTINEL_USER,
     RD_OPT_SENTINEL_PASSWORD,
     RD_NOPTIONS
 };
 static const char *const rd_option_names[RD_NOPTIONS] = {
-    "db", "timeout", "wait", "wait_timeout", "failover_wait", "sentinel_user", "sentinel_password"};
+    "db",    "timeout",       "wait",          "wait_timeout",
+    "cache", "failover_wait", "sentinel_user", "sentinel_password"};
 
 /* What a query says beyond the store's own settings: the options it gave, and the
  * sentinels' credentials, handed to the sentinel set once all are read. */
@@ -1476,6 +1486,10 @@ static const char *spec_option(rd_store_t *st, rd_query_t *q, const char *opt, a
         break;
     case RD_OPT_WAIT_TIMEOUT: /* WAIT with 0 blocks for ever: never. */
         ok = parse_int(eq + 1, 1, RD_MAX_MS, &st->wait_timeout_ms);
+        break;
+    case RD_OPT_CACHE:
+        ok = !strcmp(eq + 1, "on") || !strcmp(eq + 1, "off");
+        st->no_cache = !strcmp(eq + 1, "off");
         break;
     case RD_OPT_FAILOVER_WAIT:
         ok = parse_int(eq + 1, 0, RD_MAX_MS, &st->failover_ms);
@@ -1576,6 +1590,15 @@ static const char *spec_parse(rd_store_t *st, const char *args, rd_spec_kind kin
     return NULL;
 }
 
+/* The watch's connections: the master's, logged in, as a call's would be. */
+static apr_status_t watch_open(void *baton, redisContext **pctx, apr_pool_t *p)
+{
+    const rd_store_t *st = baton;
+    unsigned int gen;
+
+    return ctx_open(st, apr_time_now() + apr_time_from_msec(st->timeout_ms), pctx, &gen, p);
+}
+
 static const char *create_impl(acmpca_store_t **ps, const char *args, rd_spec_kind kind,
                                const acmpca_store_provider_t *provider, apr_pool_t *p)
 {
@@ -1596,6 +1619,11 @@ static const char *create_impl(acmpca_store_t **ps, const char *args, rd_spec_ki
     }
     st->pool = p;
     if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+        return "cannot create a mutex";
+    }
+    st->memo_id = acmpca_memo_store_id();
+    if (!st->no_cache
+        && !(st->watch = acmpca_redis_watch_create(watch_open, st, &st->epoch, st->target, p))) {
         return "cannot create a mutex";
     }
     s = apr_pcalloc(p, sizeof(*s));
@@ -1878,15 +1906,27 @@ leave:
     return call_end(&call, rv);
 }
 
+/* The generation for memos of CA id taken before the read: 1 when they may be used. */
+static int memo_now(const rd_store_t *st, const char *id, apr_uint64_t *pgen)
+{
+    return acmpca_redis_watch_now(st->watch, id, pgen);
+}
+
 static apr_status_t rd_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
                               apr_pool_t *p)
 {
+    rd_store_t *st = s->impl;
+    apr_uint64_t gen = 0;
+    int memo = memo_now(st, id, &gen);
     rd_call_t call;
     rd_cmd_t cmd;
     redisReply *r;
     apr_status_t rv;
 
     *prec = NULL;
+    if (memo && acmpca_memo_get(st->memo_id, gen, id, prec, p)) {
+        return APR_SUCCESS;
+    }
     RD_OK(call_begin(&call, s, "ca_get", p));
     cmd_init(&cmd, "HMGET", call.ptemp);
     cmd_str(&cmd, key_ca(id, "ca", call.ptemp));
@@ -1895,21 +1935,37 @@ static apr_status_t rd_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     if ((*prec = ca_read(r, p)) == NULL) {
         rv = APR_NOTFOUND;
     }
+    else if (memo) {
+        acmpca_memo_put(st->memo_id, gen, *prec);
+    }
 leave:
     return call_end(&call, rv);
 }
 
 /* The version alone: a few bytes back instead of the whole document. "id" is asked
- * too, as ca_read wants it: a hash without it is no CA. */
+ * too, as ca_read wants it: a hash without it is no CA. With memos on, the version the
+ * memo holds, or the whole record read into it on a miss (as sqlite does). */
 static apr_status_t rd_ca_version(acmpca_store_t *s, const char *id, apr_int64_t *pversion,
                                   apr_pool_t *p)
 {
+    rd_store_t *st = s->impl;
+    acmpca_ca_rec_t *rec;
+    apr_uint64_t gen;
     rd_call_t call;
     rd_cmd_t cmd;
     redisReply *r;
     apr_status_t rv;
 
     *pversion = 0;
+    if (memo_now(st, id, &gen)) {
+        if (acmpca_memo_version(st->memo_id, gen, id, pversion)) {
+            return APR_SUCCESS;
+        }
+        if ((rv = rd_ca_get(s, id, &rec, p)) == APR_SUCCESS) {
+            *pversion = rec->version;
+        }
+        return rv;
+    }
     RD_OK(call_begin(&call, s, "ca_version", p));
     cmd_init(&cmd, "HMGET", call.ptemp);
     cmd_str(&cmd, key_ca(id, "ca", call.ptemp));
@@ -1940,7 +1996,11 @@ static apr_status_t rd_ca_update(acmpca_store_t *s, acmpca_ca_rec_t *rec, apr_po
     cmd_str(&cmd, rec->doc);
     cmd_i64(&cmd, rec->version);
     cmd_str(&cmd, nonce_make(call.ptemp));
-    RD_OK(call_write_script(&call, RS_CA_UPDATE, &cmd, &code, &r));
+    cmd_str(&cmd, rec->id);
+    rv = call_write_script(&call, RS_CA_UPDATE, &cmd, &code, &r);
+    /* Changed, refused on a newer version (a stale memo), or unknown: memos of it go. */
+    acmpca_redis_watch_changed(rec->id);
+    RD_OK(rv);
     switch (code) {
     case RC_OK:
         RD_OK(call_durable(&call));
@@ -2026,6 +2086,7 @@ static apr_status_t rd_ca_purge(acmpca_store_t *s, const char *id, apr_pool_t *p
     while (code == RC_MORE) {
         RD_OK(purge_batch(&call, id, account, &code));
     }
+    acmpca_redis_watch_changed(id);
     if (code == RC_NOTFOUND) {
         /* A concurrent purge finished first, or our last batch did and its reply was lost
          * (retried): the CA is gone either way. */
@@ -2232,12 +2293,14 @@ static apr_status_t rd_cert_put(acmpca_store_t *s, const acmpca_cert_rec_t *rec,
         rv = APR_EEXIST;
         break;
     case RC_NOTFOUND:
-        rv = APR_NOTFOUND; /* no such CA, as sqlite's foreign key */
+        acmpca_redis_watch_changed(rec->ca_id); /* read from a stale memo? */
+        rv = APR_NOTFOUND;                      /* no such CA, as sqlite's foreign key */
         break;
     case RC_FULL:
         rv = APR_ENOSPC;
         break;
     case RC_CONFLICT:
+        acmpca_redis_watch_changed(rec->ca_id); /* the next read of it asks the server */
         rv = ACMPCA_ECONFLICT;
         break;
     default:

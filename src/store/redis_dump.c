@@ -598,6 +598,7 @@ static const char *const load_src[LX_COUNT] = {
         "if tonumber(redis.call('GET', KEYS[5]) or '0') < tonumber(ARGV[3]) then"
         "  redis.call('SET', KEYS[5], ARGV[3]) "
         "end "
+        ACMPCA_REDIS_LUA_CA_CHANGED("ARGV[1]")
         "return {0}",
 
     /* KEYS: cert, certs, revoked, ca. ARGV: serial, revoked, field/value... */

@@ -17,6 +17,31 @@ apr_status_t acmpca_redis_conn_get(acmpca_store_t *s, acmpca_redis_conn_t **pc, 
                                    apr_pool_t *p);
 void acmpca_redis_conn_put(acmpca_redis_conn_t *c, int broken);
 
+/* The watch (redis_watch.c): when a process may answer from the CA records it keeps. */
+
+/** The channel on which every write of a CA record publishes the CA's id. */
+#define ACMPCA_REDIS_CHANNEL "acmpca:ca-changed"
+
+/** Lua: publish the id of a CA whose record changed. A user whose ACL denies the channel
+ *  still writes; the watch of its processes hears nothing, and they read every time. */
+#define ACMPCA_REDIS_LUA_CA_CHANGED(id)                                                            \
+    "redis.pcall('PUBLISH', '" ACMPCA_REDIS_CHANNEL "', " id ") "
+
+typedef struct acmpca_redis_watch_t acmpca_redis_watch_t;
+/** A logged-in connection of its own (not pooled) on *pctx, or a logged failure. */
+typedef apr_status_t acmpca_redis_open_fn(void *baton, redisContext **pctx, apr_pool_t *p);
+
+/** A watch of the server open opens connections to, stopped when pool goes. *loss moves
+ *  whenever the store loses a connection (the watch then subscribes again). */
+acmpca_redis_watch_t *acmpca_redis_watch_create(acmpca_redis_open_fn *open, void *baton,
+                                                const volatile apr_uint32_t *loss,
+                                                const char *target, apr_pool_t *pool);
+/** 1 when memos of CA id may be made and used now, at the generation *pgen (the watch of
+ *  this process is started on first call). */
+int acmpca_redis_watch_now(acmpca_redis_watch_t *w, const char *id, apr_uint64_t *pgen);
+/** The record of CA id changed, or may have: memos of it made before are stale. */
+void acmpca_redis_watch_changed(const char *id);
+
 /* The keys of the layout, in p. */
 const char *acmpca_redis_key_ca(const char *id, const char *what, apr_pool_t *p);
 const char *acmpca_redis_key_cert(const char *ca_id, const char *serial, apr_pool_t *p);

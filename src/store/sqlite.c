@@ -419,7 +419,7 @@ typedef struct sq_store_t {
      * each process for itself (writer_pid): -1 until then, or when it cannot be. */
     int writer_fd;
     pid_t writer_pid;
-    /* The write generation in the -writer file (sqlite_memo.c): mapped by sq_open, or
+    /* The write generation in the -writer file (sqlite_gen.c): mapped by sq_open, or
      * by the first commit of a process that did not open the store; NULL without it. */
     volatile apr_uint64_t *gen;
     /* Names this store in the threads' memos: unique in the process, where an address
@@ -920,8 +920,6 @@ static apr_status_t group_mutex_destroy(void *data)
     return APR_SUCCESS;
 }
 
-static apr_uint64_t memo_ids;
-
 static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
     acmpca_store_t *s;
@@ -948,7 +946,7 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     apr_pool_cleanup_register(p, &st->group_mutex, group_mutex_destroy, apr_pool_cleanup_null);
     st->queue_tail = &st->queue;
     st->writer_fd = -1;
-    st->memo_id = __atomic_add_fetch(&memo_ids, 1, __ATOMIC_RELAXED);
+    st->memo_id = acmpca_memo_store_id();
     s = apr_pcalloc(p, sizeof(*s));
     s->provider = &acmpca_store_sqlite;
     s->args = st->path;
@@ -1256,7 +1254,7 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
  *   The writes that arrive while another process commits make the next group larger.
  */
 
-/* What a write may change, for the memos of CA records (sqlite_memo.c): only a group
+/* What a write may change, for the memos of CA records (sqlite_gen.c): only a group
  * with a write that may change the cas table moves the generation. An issuance, the
  * most frequent write, then leaves every thread's memo of its CA valid: each one used
  * to read its CA back from the file, 5 % of an issuance's CPU. */
@@ -1654,7 +1652,7 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     int row, memo = acmpca_sqlite_gen_now(gen_of(st), &gen);
 
     *prec = NULL;
-    if (memo && acmpca_sqlite_memo_get(st->memo_id, gen, id, prec, p)) {
+    if (memo && acmpca_memo_get(st->memo_id, gen, id, prec, p)) {
         return APR_SUCCESS;
     }
     SQ_OK(call_begin(&call, s, "ca_get", p));
@@ -1666,7 +1664,7 @@ static apr_status_t sq_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t
     }
     *prec = ca_read(stmt, p);
     if (memo) {
-        acmpca_sqlite_memo_put(st->memo_id, gen, *prec);
+        acmpca_memo_put(st->memo_id, gen, *prec);
     }
 leave:
     return call_end(&call, rv);
@@ -1688,7 +1686,7 @@ static apr_status_t sq_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
 
     *pversion = 0;
     if (acmpca_sqlite_gen_now(gen_of(st), &gen)) {
-        if (acmpca_sqlite_memo_version(st->memo_id, gen, id, pversion)) {
+        if (acmpca_memo_version(st->memo_id, gen, id, pversion)) {
             return APR_SUCCESS;
         }
         if ((rv = sq_ca_get(s, id, &rec, p)) == APR_SUCCESS) {

@@ -34,7 +34,7 @@ apr_status_t acmpca_sqlite_object_file_read(const unsigned char **pdata, apr_siz
 int acmpca_sqlite_write_turn(acmpca_store_t *s);
 void acmpca_sqlite_write_done(acmpca_store_t *s, int turn);
 
-/* The write generation and the per-thread memo of CA records (sqlite_memo.c). */
+/* The write generation: when the memo of CA records (memo.c) may be used (sqlite_gen.c). */
 
 /** The counter in the -writer file open on fd (made GEN size by acmpca_sqlite_gen_size),
  *  mapped shared until p is cleared; NULL when it cannot be. */
@@ -46,14 +46,5 @@ void acmpca_sqlite_gen_begin(volatile apr_uint64_t *gen);
 void acmpca_sqlite_gen_end(volatile apr_uint64_t *gen);
 /** The generation now into *pnow: 1 when memos may be made and used at it. */
 int acmpca_sqlite_gen_now(volatile apr_uint64_t *gen, apr_uint64_t *pnow);
-
-/** The record of CA id in this thread's memo at generation gen, copied into p: 1 when
- *  there; acmpca_sqlite_memo_version the version alone. */
-int acmpca_sqlite_memo_get(apr_uint64_t store, apr_uint64_t gen, const char *id,
-                           acmpca_ca_rec_t **prec, apr_pool_t *p);
-int acmpca_sqlite_memo_version(apr_uint64_t store, apr_uint64_t gen, const char *id,
-                               apr_int64_t *pversion);
-/** Remember the record a read made after loading gen found. */
-void acmpca_sqlite_memo_put(apr_uint64_t store, apr_uint64_t gen, const acmpca_ca_rec_t *rec);
 
 #endif

@@ -1728,7 +1728,7 @@ static void test_sqlite_file(void **state)
     sqlite_exec(path, apr_psprintf(fx->p, "PRAGMA user_version = %d", version));
 }
 
-/* The memo of CA records (sqlite_memo.c): another handle on the file, as another process
+/* The memo of CA records (memo.c, sqlite_gen.c): another handle on the file, as another process
  * would be, writes; this one's next read has it. Writes of other tables (an issuance)
  * leave the memos: a change the provider did not make stays unseen through them. A
  * writer that died mid-write leaves the generation odd: reads go to the file, and see
@@ -2102,6 +2102,116 @@ static void test_redis_many(void **state)
         redis_do(fx->spec, "EVAL %s 0", "return #redis.call('KEYS', 'acmpca:{ca-big}:*')"), 0);
     assert_int_equal(fx->api->ca_count(fx->s, NULL, &n, fx->p), APR_SUCCESS);
     assert_int_equal(n, 0);
+}
+
+/* The doc of CA id as the store at s reads it now. */
+static const char *doc_now(acmpca_store_t *s, const char *id, apr_pool_t *p)
+{
+    acmpca_ca_rec_t *got;
+
+    return s->provider->ca_get(s, id, &got, p) == APR_SUCCESS ? got->doc : "(none)";
+}
+
+/* Read through s until the doc of CA id is want, for up to ms: 1 when it was. */
+static int doc_becomes(acmpca_store_t *s, const char *id, const char *want, int ms, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < ms / 10; i++) {
+        if (!strcmp(doc_now(s, id, p), want)) {
+            return 1;
+        }
+        apr_sleep(apr_time_from_msec(10));
+    }
+    return !strcmp(doc_now(s, id, p), want);
+}
+
+/* Whether reads of CA id come from a memo, tried for up to 3 s: the doc changed behind
+ * the provider's back (a raw HSET, which publishes nothing) is not seen. */
+static int memo_used(fx_t *fx, const char *id)
+{
+    const char *key = apr_psprintf(fx->p, "acmpca:{%s}:ca", id), *before;
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        before = doc_now(fx->s, id, fx->p);
+        redis_do(fx->spec, "HSET %s doc {\"raw\":%d}", key, i);
+        if (!strcmp(doc_now(fx->s, id, fx->p), before)) {
+            return 1;
+        }
+        apr_sleep(apr_time_from_msec(10));
+    }
+    return 0;
+}
+
+/* The memo of CA records on redis (memo.c, redis_watch.c). A change made behind the
+ * provider's back (a raw HSET, which publishes nothing) stays unseen through a memo, which
+ * tells the memo is used; another store object, as another host, writes through the
+ * provider and this one's reads have it once the notice arrives; this store's own writes
+ * and the conflicts it meets show in its very next read; a watch that lost its
+ * subscription stops the memos; cache=off never uses one. */
+static void test_redis_memo(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_store_t *other, *plain;
+    acmpca_ca_rec_t rec, *cur;
+    apr_int64_t v;
+    int i;
+
+    ca_make(fx, &rec, "ca-memo", "111111111111");
+    assert_null(acmpca_store_create(&other, fx->spec, fx->sp));
+    assert_int_equal(other->provider->open(other, -1, -1, fx->p), APR_SUCCESS);
+
+    /* The watch starts on first use and hears within a second or so. */
+    assert_true(memo_used(fx, "ca-memo"));
+
+    /* Another host's write: seen once its notice is in. */
+    assert_int_equal(other->provider->ca_get(other, "ca-memo", &cur, fx->p), APR_SUCCESS);
+    cur->doc = "{\"by\":\"other\"}";
+    assert_int_equal(other->provider->ca_update(other, cur, fx->p), APR_SUCCESS);
+    assert_true(doc_becomes(fx->s, "ca-memo", "{\"by\":\"other\"}", 2000, fx->p));
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-memo", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, cur->version);
+
+    /* Its own write: seen at once. */
+    rec.doc = "{\"by\":\"self\"}";
+    rec.version = cur->version;
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), APR_SUCCESS);
+    assert_string_equal(doc_now(fx->s, "ca-memo", fx->p), "{\"by\":\"self\"}");
+
+    /* A version moved behind its back: the memo still says the old one (once it is made
+     * again after the notice of its own write), the update is refused, and the next read
+     * asks the server. */
+    assert_true(memo_used(fx, "ca-memo"));
+    redis_do(fx->spec, "HSET acmpca:{ca-memo}:ca doc {\"raw\":\"v\"} version %d",
+             (int)rec.version + 1);
+    assert_int_equal(fx->api->ca_version(fx->s, "ca-memo", &v, fx->p), APR_SUCCESS);
+    assert_int_equal(v, rec.version);
+    assert_int_equal(fx->api->ca_update(fx->s, &rec, fx->p), ACMPCA_ECONFLICT);
+    assert_string_equal(doc_now(fx->s, "ca-memo", fx->p), "{\"raw\":\"v\"}");
+
+    /* The watch's subscription killed: reads go to the server until it hears again. */
+    redis_do(fx->spec, "CLIENT KILL TYPE pubsub");
+    redis_do(fx->spec, "HSET acmpca:{ca-memo}:ca doc {\"raw\":\"deaf\"}");
+    assert_true(doc_becomes(fx->s, "ca-memo", "{\"raw\":\"deaf\"}", 2000, fx->p));
+
+    /* cache=off: every read asks the server. */
+    assert_null(acmpca_store_create(
+        &plain, apr_pstrcat(fx->p, fx->spec, strchr(fx->spec, '?') ? "&" : "?", "cache=off", NULL),
+        fx->sp));
+    assert_int_equal(plain->provider->open(plain, -1, -1, fx->p), APR_SUCCESS);
+    for (i = 0; i < 3; i++) {
+        redis_do(fx->spec, "HSET acmpca:{ca-memo}:ca doc {\"off\":%d}", i);
+        assert_string_equal(doc_now(plain, "ca-memo", fx->p),
+                            apr_psprintf(fx->p, "{\"off\":%d}", i));
+    }
+
+    /* Purged by the other host: gone here too. */
+    assert_int_equal(other->provider->ca_purge(other, "ca-memo", fx->p), APR_SUCCESS);
+    for (i = 0; i < 200 && fx->api->ca_get(fx->s, "ca-memo", &cur, fx->p) != APR_NOTFOUND; i++) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    assert_int_equal(fx->api->ca_get(fx->s, "ca-memo", &cur, fx->p), APR_NOTFOUND);
 }
 
 /* The server closes every client connection (as on a restart or an idle timeout). A read
@@ -2714,6 +2824,7 @@ int main(void)
         STORE_TEST(test_redis_layout, (void *)BE_REDIS),
         STORE_TEST(test_redis_many, (void *)BE_REDIS),
         STORE_TEST(test_redis_connections_killed, (void *)BE_REDIS),
+        STORE_TEST(test_redis_memo, (void *)BE_REDIS),
         STORE_TEST(test_redis_restart, (void *)BE_REDIS),
         STORE_TEST(test_redis_auth, (void *)BE_REDIS),
         STORE_TEST(test_redis_wait, (void *)BE_REDIS),
