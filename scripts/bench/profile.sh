@@ -15,7 +15,10 @@
 # With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate,
 # then the same for a static file of the answer's size: an A/B check of two builds
 # (MODULE=...) without a profiler's overhead.
-# Environment: MODULE, BENCH_PORT (18580: two ports), PROFILE_KEEP=1 (keep the work
+# With PROFILE_STORE=redis the module runs on the Redis provider instead: a private
+# redis-server (appendfsync always, as make bench runs it) on the third port; perf then
+# samples redis-server beside the httpd children.
+# Environment: MODULE, BENCH_PORT (18580: three ports), PROFILE_KEEP=1 (keep the work
 # directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -35,7 +38,12 @@ callgrind) command -v valgrind >/dev/null || { echo "profile: valgrind is missin
 *) echo "profile: PROFILE_TOOL is perf, callgrind or wrk" >&2; exit 2 ;;
 esac
 . "$B/common.sh"
-ports_free profile $PORT $((PORT + 1))
+ports_free profile $PORT $((PORT + 1)) $((PORT + 2))
+case ${PROFILE_STORE:-sqlite} in
+sqlite) ;;
+redis) [ "$TOOL" != callgrind ] || { echo "profile: callgrind runs on sqlite only" >&2; exit 2; } ;;
+*) echo "profile: PROFILE_STORE is sqlite or redis" >&2; exit 2 ;;
+esac
 
 W=$(mktemp -d /tmp/acmpca-profile.XXXXXX)
 chmod 0755 "$W"
@@ -44,6 +52,7 @@ vg=""
 cleanup() {
     if [ -n "$vg" ]; then kill "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true; fi
     sh "$B/httpd.sh" stop "$W/httpd" || true
+    sh "$ROOT/scripts/redis-server.sh" stop "$W/redis" >/dev/null 2>&1 || true
     if [ -n "${PROFILE_KEEP:-}" ]; then echo "profile: kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -56,6 +65,12 @@ while [ $i -le 100 ]; do
         -subj "/CN=profile-$i.example.com" -out "$W/csr/$i.pem" 2>/dev/null
     i=$((i + 1))
 done
+if [ "${PROFILE_STORE:-sqlite}" = redis ]; then
+    [ "$OP" != CRL-1M ] || { echo "profile: CRL-1M is seeded into sqlite only" >&2; exit 2; }
+    BENCH_STORE=$(REDIS_CONF_EXTRA="appendfsync always" \
+        sh "$ROOT/scripts/redis-server.sh" start "$W/redis" $((PORT + 2)))
+    export BENCH_STORE
+fi
 sh "$B/httpd.sh" start "$W/httpd" "$PORT" $((PORT + 1))
 case $OP in CRL-1M) scale=scale ;; *) scale= ;; esac
 "$PY" "$B/setup.py" "http://127.0.0.1:$PORT" "$W/csr" "$W/module" $scale >/dev/null
@@ -173,6 +188,9 @@ if [ "$TOOL" = wrk ]; then
     exit 0
 fi
 pids=$(pgrep -d, -P "$(cat "$W/httpd/httpd.pid")")
+if [ "${PROFILE_STORE:-sqlite}" = redis ]; then
+    pids="$pids,$(cat "$W/redis/redis.pid")"
+fi
 perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
 load
