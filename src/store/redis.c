@@ -1906,18 +1906,12 @@ leave:
     return call_end(&call, rv);
 }
 
-/* The generation for memos of CA id taken before the read: 1 when they may be used. */
-static int memo_now(const rd_store_t *st, const char *id, apr_uint64_t *pgen)
-{
-    return acmpca_redis_watch_now(st->watch, id, pgen);
-}
-
 static apr_status_t rd_ca_get(acmpca_store_t *s, const char *id, acmpca_ca_rec_t **prec,
                               apr_pool_t *p)
 {
     rd_store_t *st = s->impl;
     apr_uint64_t gen = 0;
-    int memo = memo_now(st, id, &gen);
+    int memo = acmpca_redis_watch_now(st->watch, id, &gen); /* taken before the read */
     rd_call_t call;
     rd_cmd_t cmd;
     redisReply *r;
@@ -1957,7 +1951,7 @@ static apr_status_t rd_ca_version(acmpca_store_t *s, const char *id, apr_int64_t
     apr_status_t rv;
 
     *pversion = 0;
-    if (memo_now(st, id, &gen)) {
+    if (acmpca_redis_watch_now(st->watch, id, &gen)) {
         if (acmpca_memo_version(st->memo_id, gen, id, pversion)) {
             return APR_SUCCESS;
         }

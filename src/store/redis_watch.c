@@ -170,42 +170,17 @@ static int publish(acmpca_redis_watch_t *w, const char *probe, apr_pool_t *p)
     return ok;
 }
 
-/* Subscribed on ctx: wait for the probe to come back, taking other notices on the way. */
-static int hear_probe(acmpca_redis_watch_t *w, redisContext *ctx, const char *probe)
-{
-    apr_time_t until = apr_time_now() + WATCH_LIVE;
-    redisReply *r;
-    const char *text;
-    int broken, heard = 0;
-
-    while (!heard && !w->stop && apr_time_now() < until) {
-        if ((r = next_reply(w, ctx, WATCH_PING_MS, &broken)) != NULL) {
-            text = notice_of(r);
-            if (text && !strcmp(text, probe)) {
-                heard = 1;
-            }
-            else if (text) {
-                take_notice(text);
-            }
-            freeReplyObject(r);
-        }
-        else if (broken) {
-            break;
-        }
-    }
-    return heard;
-}
-
-/* Subscribe, prove that notices arrive, then take them until the connection is lost or
- * goes quiet, the store loses one of its own, or the watch stops: 1 when it heard. */
+/* Subscribe, prove that notices arrive (the probe published through another connection
+ * comes back within WATCH_LIVE), then take them until the connection is lost or goes
+ * quiet, the store loses one of its own, or the watch stops: 1 when it heard. */
 static int watch_once(acmpca_redis_watch_t *w, apr_pool_t *p)
 {
     redisContext *ctx = NULL;
-    redisReply *r;
-    const char *text, *probe;
+    redisReply *r, *m;
+    const char *text, *probe, *why = "the test notice did not come back";
     apr_uint32_t loss = __atomic_load_n(w->loss, __ATOMIC_SEQ_CST);
-    apr_time_t pinged;
-    int broken, heard = 0;
+    apr_time_t start, pinged, now;
+    int broken, hearing = 0;
 
     if (w->open(w->baton, &ctx, p) != APR_SUCCESS) {
         return 0;
@@ -213,52 +188,56 @@ static int watch_once(acmpca_redis_watch_t *w, apr_pool_t *p)
     w->fd = ctx->fd;
     probe = apr_psprintf(p, PROBE_PREFIX "%ld:%u", (long)getpid(), ++w->probes);
     r = redisCommand(ctx, "SUBSCRIBE %s", ACMPCA_REDIS_CHANNEL);
-    if (!r || r->type != REDIS_REPLY_ARRAY || !publish(w, probe, p) || !hear_probe(w, ctx, probe)) {
-        if (!w->stop && !w->warned) {
-            w->warned = 1;
-            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, APR_EGENERAL, p,
-                       "ACMPCA0454: redis %s: no notices on %s (%s): every read asks the "
-                       "server",
-                       w->target, ACMPCA_REDIS_CHANNEL,
-                       r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
-        }
-        goto leave;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        why = r && r->type == REDIS_REPLY_ERROR ? apr_pstrdup(p, r->str) : "no answer";
     }
-    freeReplyObject(r);
-    r = NULL;
-    heard = 1;
-    w->warned = 0;
-    pinged = apr_time_now();
-    __atomic_store_n(&w->heard, pinged, __ATOMIC_SEQ_CST);
-    state_set(w, 1);
-    while (!w->stop && __atomic_load_n(w->loss, __ATOMIC_SEQ_CST) == loss) {
-        if ((r = next_reply(w, ctx, WATCH_PING_MS, &broken)) != NULL) {
-            __atomic_store_n(&w->heard, apr_time_now(), __ATOMIC_SEQ_CST);
-            if ((text = notice_of(r)) != NULL) {
-                take_notice(text);
+    else if (publish(w, probe, p)) {
+        freeReplyObject(r);
+        r = NULL;
+        start = pinged = apr_time_now();
+        __atomic_store_n(&w->heard, start, __ATOMIC_SEQ_CST);
+        while (!w->stop && __atomic_load_n(w->loss, __ATOMIC_SEQ_CST) == loss) {
+            if ((m = next_reply(w, ctx, WATCH_PING_MS, &broken)) != NULL) {
+                __atomic_store_n(&w->heard, apr_time_now(), __ATOMIC_SEQ_CST);
+                if ((text = notice_of(m)) != NULL && !hearing && !strcmp(text, probe)) {
+                    hearing = 1;
+                    w->warned = 0;
+                    state_set(w, 1);
+                }
+                else if (text) {
+                    take_notice(text);
+                }
+                freeReplyObject(m);
+                continue;
             }
-            freeReplyObject(r);
-            r = NULL;
-            continue;
-        }
-        if (broken || apr_time_now() - __atomic_load_n(&w->heard, __ATOMIC_SEQ_CST) > WATCH_LIVE) {
-            break;
-        }
-        if (apr_time_now() - pinged >= apr_time_from_msec(WATCH_PING_MS)) {
-            pinged = apr_time_now();
-            if (redisAppendCommand(ctx, "PING") != REDIS_OK || !send_all(ctx)) {
+            now = apr_time_now();
+            /* Deaf: lost, or nothing for WATCH_LIVE (the probe's time, then a PING's). */
+            if (broken
+                || now - (hearing ? __atomic_load_n(&w->heard, __ATOMIC_SEQ_CST) : start)
+                       > WATCH_LIVE) {
                 break;
             }
+            if (hearing && now - pinged >= apr_time_from_msec(WATCH_PING_MS)) {
+                pinged = now;
+                if (redisAppendCommand(ctx, "PING") != REDIS_OK || !send_all(ctx)) {
+                    break;
+                }
+            }
         }
     }
-leave:
+    if (!hearing && !w->stop && !w->warned) {
+        w->warned = 1;
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_WARNING, APR_EGENERAL, p,
+                   "ACMPCA0454: redis %s: no notices on %s (%s): every read asks the server",
+                   w->target, ACMPCA_REDIS_CHANNEL, why);
+    }
     state_set(w, 0);
     if (r) {
         freeReplyObject(r);
     }
     w->fd = -1;
     redisFree(ctx);
-    return heard;
+    return hearing;
 }
 
 static void *watch_main(void *data)

@@ -2430,6 +2430,44 @@ static void test_redis_auth(void **state)
     assert_null(strstr(log_seen, "s3cr3t"));
 }
 
+/* An ACL user that may subscribe but not publish: its writes still go through (the
+ * notice is published with redis.pcall), and since its watch never gets its own test
+ * notice back, its reads never come from a memo, which the notices of its own writes
+ * would not keep fresh. The log says so once. */
+static void test_redis_memo_no_publish(void **state)
+{
+    fx_t *fx = *state;
+    const char *hostport = strstr(fx->spec, "://") + 3;
+    acmpca_store_t *s;
+    acmpca_ca_rec_t rec = {0}, *got;
+    int i;
+
+    redis_do(fx->spec, "ACL SETUSER acmpca-test reset on >s3cr3t-pw ~acmpca:* &* +@all -publish");
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t-pw@", hostport, NULL), fx->sp));
+    assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
+    rec.id = "ca-nopub";
+    rec.account = "111111111111";
+    rec.doc = "{}";
+    assert_int_equal(s->provider->ca_create(s, &rec, NULL, 0, NULL, NULL, fx->p), APR_SUCCESS);
+    rec.doc = "{\"updated\":1}";
+    assert_int_equal(s->provider->ca_update(s, &rec, fx->p), APR_SUCCESS);
+
+    /* Longer than the watch takes to give up on its test notice. */
+    for (i = 0; i < 150; i++) {
+        assert_int_equal(s->provider->ca_get(s, "ca-nopub", &got, fx->p), APR_SUCCESS);
+        redis_do(fx->spec, "HSET acmpca:{ca-nopub}:ca doc {\"raw\":%d}", i);
+        assert_int_equal(s->provider->ca_get(s, "ca-nopub", &got, fx->p), APR_SUCCESS);
+        assert_string_equal(got->doc, apr_psprintf(fx->p, "{\"raw\":%d}", i));
+        apr_sleep(apr_time_from_msec(10));
+    }
+    log_restore();
+    redis_do(fx->spec, "ACL DELUSER acmpca-test");
+    assert_non_null(strstr(log_seen, "ACMPCA0454: redis acmpca-test@"));
+}
+
 /* wait=1 without a replica: every write fails (after wait_timeout), reads still work. */
 static void test_redis_wait(void **state)
 {
@@ -2825,6 +2863,7 @@ int main(void)
         STORE_TEST(test_redis_many, (void *)BE_REDIS),
         STORE_TEST(test_redis_connections_killed, (void *)BE_REDIS),
         STORE_TEST(test_redis_memo, (void *)BE_REDIS),
+        STORE_TEST(test_redis_memo_no_publish, (void *)BE_REDIS),
         STORE_TEST(test_redis_restart, (void *)BE_REDIS),
         STORE_TEST(test_redis_auth, (void *)BE_REDIS),
         STORE_TEST(test_redis_wait, (void *)BE_REDIS),
