@@ -54,7 +54,8 @@ struct acmpca_redis_watch_t {
     const volatile apr_uint32_t *loss; /* the store's loss epoch */
     const char *target;
     pthread_mutex_t lock; /* guards starting */
-    pid_t pid;            /* the process whose thread runs; 0: none */
+    pid_t pid;            /* the process the watch was started in; 0: none */
+    int running;          /* its thread could be started (else memos stay off there) */
     pthread_t thread;
     int wake[2]; /* a byte on wake[1] stops the thread */
     int fd;      /* the subscribed socket, for a forked child to close */
@@ -270,14 +271,14 @@ static apr_status_t watch_stop(void *data)
     acmpca_redis_watch_t *w = data;
     char byte = 0;
 
-    if (w->pid && w->pid == acmpca_pid()) {
+    if (w->pid && w->pid == acmpca_pid() && w->running) {
         w->stop = 1;
         if (write(w->wake[1], &byte, 1) < 0) { /* the thread still sees stop within a ping */
         }
         pthread_join(w->thread, NULL);
         close(w->wake[0]);
         close(w->wake[1]);
-        w->pid = 0;
+        w->running = 0;
     }
     pthread_mutex_destroy(&w->lock);
     return APR_SUCCESS;
@@ -303,24 +304,26 @@ acmpca_redis_watch_t *acmpca_redis_watch_create(acmpca_redis_open_fn *open, void
 }
 
 /* Under w->lock: the thread of this process, started now. What a parent left behind
- * (its pipe, its socket) is closed here; its thread does not exist in this process. */
+ * (its pipe, its socket) is closed here; its thread does not exist in this process. A
+ * thread that cannot be started is not tried again by every read: memos stay off. */
 static void watch_start(acmpca_redis_watch_t *w, pid_t pid)
 {
     pthread_attr_t attr;
     sigset_t all, old;
     int ok;
 
-    if (w->pid) {
+    if (w->running) {
         close(w->wake[0]);
         close(w->wake[1]);
         if (w->fd >= 0) {
             close(w->fd);
         }
         w->fd = -1;
-        w->pid = 0;
+        w->running = 0;
     }
     w->state |= 1;
     w->stop = 0;
+    __atomic_store_n(&w->pid, pid, __ATOMIC_RELEASE);
     if (pipe(w->wake) != 0) {
         return;
     }
@@ -337,7 +340,7 @@ static void watch_start(acmpca_redis_watch_t *w, pid_t pid)
         close(w->wake[1]);
         return;
     }
-    __atomic_store_n(&w->pid, pid, __ATOMIC_RELEASE);
+    w->running = 1;
 }
 
 int acmpca_redis_watch_now(acmpca_redis_watch_t *w, const char *id, apr_uint64_t *pgen)
