@@ -17,7 +17,8 @@
 # (MODULE=...) without a profiler's overhead.
 # With PROFILE_STORE=redis the module runs on the Redis provider instead: a private
 # redis-server (appendfsync always, as make bench runs it) on the third port; perf then
-# samples redis-server beside the httpd children.
+# samples redis-server beside the httpd children, and the server's INFO commandstats of
+# the measured runs (the time each command took inside it) is printed after them.
 # Environment: MODULE, BENCH_PORT (18580: three ports), PROFILE_KEEP=1 (keep the work
 # directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
 set -eu
@@ -172,6 +173,16 @@ if [ "$TOOL" = callgrind ]; then
     exit 0
 fi
 
+# Redis: counting commands from now on (after the warm-up), and what they took.
+redis_reset() {
+    [ "${PROFILE_STORE:-sqlite}" != redis ] || redis-cli -p $((PORT + 2)) config resetstat >/dev/null
+}
+redis_report() {
+    [ "${PROFILE_STORE:-sqlite}" = redis ] || return 0
+    echo "== redis-server: INFO commandstats of the measured runs"
+    redis-cli -p $((PORT + 2)) info commandstats | tr -d '\r' | grep '^cmdstat_' || true
+}
+
 load() {
     wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
         -s "$B/req.lua" "$URL" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
@@ -179,7 +190,9 @@ load() {
 }
 if [ "$TOOL" = wrk ]; then
     load >/dev/null # warm up
+    redis_reset
     for run in 1 2 3; do load; done
+    redis_report
     static_twin
     echo "== static file of $size bytes"
     URL=http://127.0.0.1:$((PORT + 1))/static.bin
@@ -193,8 +206,10 @@ if [ "${PROFILE_STORE:-sqlite}" = redis ]; then
 fi
 perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
+redis_reset
 load
 wait $rec || true
+redis_report
 echo "== flat profile (self), top 45"
 perf report -i "$W/perf.data" --no-children --stdio --sort dso,sym -g none 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -45

@@ -265,18 +265,21 @@ static const char *const script_src[RS_COUNT] = {
 
     /* KEYS: cert, certs, revoked, ca[, idem]
      * ARGV: serial, nonce, now, result, expires, pexpireat, revoked, limit ('0': none),
-     * CA version ('0': any), field/value... */
+     * CA version ('0': any), field/value...
+     * A taken serial is answered first (its own nonce: an earlier attempt of this call),
+     * and a CA with the version asked for exists: the usual issuance makes five calls. */
     [RS_CERT_PUT] =
-        "if redis.call('HGET', KEYS[1], 'nonce') == ARGV[2] then"
+        "if redis.call('EXISTS', KEYS[1]) == 1 then"
+        "  if redis.call('HGET', KEYS[1], 'nonce') ~= ARGV[2] then return {1} end"
         "  redis.call('HSET', KEYS[1], 'nonce', ARGV[2])"
         "  return {0} "
         "end "
-        "if ARGV[9] ~= '0' and redis.call('HGET', KEYS[4], 'version') ~= ARGV[9] then"
+        "if ARGV[9] == '0' then"
+        "  if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "
+        "elseif redis.call('HGET', KEYS[4], 'version') ~= ARGV[9] then"
         "  return {3} "
         "end "
         LUA_IDEM_CHECK("KEYS[5]", "ARGV[3]")
-        "if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end "
-        "if redis.call('EXISTS', KEYS[4]) == 0 then return {2} end "
         "local limit = tonumber(ARGV[8]) "
         "if limit > 0 and redis.call('ZCARD', KEYS[2]) >= limit then return {6} end "
         LUA_IDEM_CLAIM("KEYS[5]", "ARGV[4]", "ARGV[5]", "ARGV[6]")
