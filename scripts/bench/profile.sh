@@ -6,7 +6,8 @@
 # signed requests of OP, and prints wrk's rate and perf's flat and caller profiles.
 #   profile.sh OP [SECONDS]    OP: IssueCertificate-P256, GetCertificate, ... (sign.py),
 #                              or CRL-small, OCSP (unsigned raw requests, as bench.sh), or
-#                              CRL-1M (a CRL of PROFILE_CRL_N entries, seeded as scale.sh)
+#                              CRL-1M (a CRL of PROFILE_CRL_N entries, seeded as scale.sh);
+#                              RevokeCertificate revokes certificates it issues first
 # With PROFILE_TOOL=callgrind it counts instructions instead, which the load of the
 # machine does not change: httpd -X under callgrind answers PROFILE_N requests of OP over
 # one keep-alive connection (after as many to warm up), then the same for a static file
@@ -44,6 +45,9 @@ case ${PROFILE_STORE:-sqlite} in
 sqlite) ;;
 redis) [ "$TOOL" != callgrind ] || { echo "profile: callgrind runs on sqlite only" >&2; exit 2; } ;;
 *) echo "profile: PROFILE_STORE is sqlite or redis" >&2; exit 2 ;;
+esac
+case $OP/$TOOL in
+RevokeCertificate/callgrind) echo "profile: callgrind replays one request file: not for revocations" >&2; exit 2 ;;
 esac
 
 W=$(mktemp -d /tmp/acmpca-profile.XXXXXX)
@@ -100,13 +104,28 @@ OCSP)
     "$PY" "$B/rawreq.py" ocsp "$URL" "$W/ocsp.der" "$W/reqs" ;;
 IssueCertificate*)
     "$PY" "$B/sign.py" "$OP" "$W/module/state.json" "$W/csr" 0 "$W/reqs" ;;
+RevokeCertificate)
+    # Each certificate can be revoked once: as many are issued first as the four loads
+    # (warm-up and three runs, or one under perf) take, dealt to one request file each
+    # (reqs.N, sent in wrk's once mode); reqs revokes one more, for the static twin's size.
+    "$PY" "$B/sign.py" IssueCertificate-P256 "$W/module/state.json" "$W/csr" 0 "$W/issue.reqs"
+    wrk -t2 -c16 -d$((SECS * 8))s -s "$B/req.lua" "$URL" -- "$W/issue.reqs" cycle 2 \
+        "$W/issued" >/dev/null
+    for n in 0 1 2 3; do
+        awk -v n=$n 'NR > 1 && NR % 4 == n' "$W/issued" > "$W/pool.$n"
+        "$PY" "$B/sign.py" RevokeCertificate "$W/module/state.json" "$W/pool.$n" 0 "$W/reqs.$n"
+    done
+    head -1 "$W/issued" > "$W/pool.twin"
+    "$PY" "$B/sign.py" RevokeCertificate "$W/module/state.json" "$W/pool.twin" 0 "$W/reqs"
+    MODE=once ;;
 *)
     "$PY" "$B/sign.py" "$OP" "$W/module/state.json" - 1000 "$W/reqs" ;;
 esac
 
 # A static file of the size of OP's answer on the static port, and its request.
 static_twin() {
-    "$PY" "$B/sendn.py" 127.0.0.1 "$PORT" "$W/reqs" 1
+    # (a revocation's request works once: the size is that of its first answer)
+    [ "${MODE:-cycle}" != cycle ] || "$PY" "$B/sendn.py" 127.0.0.1 "$PORT" "$W/reqs" 1
     size=$("$PY" - "$W/reqs" "$PORT" <<'PYEOF'
 import socket, sys
 data = open(sys.argv[1], "rb").read()
@@ -183,20 +202,23 @@ redis_report() {
     redis-cli -p $((PORT + 2)) info commandstats | tr -d '\r' | grep '^cmdstat_' || true
 }
 
-load() {
+load() { # [N]: the requests of load N (RevokeCertificate: each sent once), else reqs
+    reqs=$W/reqs
+    [ "${MODE:-cycle}" = cycle ] || reqs=$W/reqs.$1
     wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
-        -s "$B/req.lua" "$URL" -- "$W/reqs" cycle "${BENCH_THREADS:-2}" |
+        -s "$B/req.lua" "$URL" -- "$reqs" "${MODE:-cycle}" "${BENCH_THREADS:-2}" |
         grep '^{' || true
 }
 if [ "$TOOL" = wrk ]; then
-    load >/dev/null # warm up
+    load 0 >/dev/null # warm up
     redis_reset
-    for run in 1 2 3; do load; done
+    for run in 1 2 3; do load $run; done
     redis_report
     static_twin
     echo "== static file of $size bytes"
     URL=http://127.0.0.1:$((PORT + 1))/static.bin
     cp "$W/static.req" "$W/reqs"
+    MODE=cycle
     for run in 1 2 3; do load; done
     exit 0
 fi
@@ -207,7 +229,7 @@ fi
 perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
 redis_reset
-load
+load 1
 wait $rec || true
 redis_report
 echo "== flat profile (self), top 45"
