@@ -192,7 +192,10 @@ static int watch_once(acmpca_redis_watch_t *w, apr_pool_t *p)
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         why = r && r->type == REDIS_REPLY_ERROR ? apr_pstrdup(p, r->str) : "no answer";
     }
-    else if (publish(w, probe, p)) {
+    else if (!publish(w, probe, p)) {
+        why = "the test notice could not be published";
+    }
+    else {
         freeReplyObject(r);
         r = NULL;
         start = pinged = apr_time_now();
@@ -271,7 +274,7 @@ static apr_status_t watch_stop(void *data)
     acmpca_redis_watch_t *w = data;
     char byte = 0;
 
-    if (w->pid && w->pid == acmpca_pid() && w->running) {
+    if (w->running && w->pid == acmpca_pid()) {
         w->stop = 1;
         if (write(w->wake[1], &byte, 1) < 0) { /* the thread still sees stop within a ping */
         }

@@ -688,6 +688,9 @@ static void test_cert_put_duplicate(void **state)
     assert_int_equal(fx->api->cert_put(fx->s, &c, NULL, 0, 0, fx->p), APR_EEXIST);
     /* Serials are unique per CA, not across CAs. */
     assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, 0, fx->p), APR_SUCCESS);
+    /* No such CA: APR_NOTFOUND (sqlite's foreign key, the script's check). */
+    other = cert_rec("ca-none", "7f01");
+    assert_int_equal(fx->api->cert_put(fx->s, &other, NULL, 0, 0, fx->p), APR_NOTFOUND);
 }
 
 /* cert_put's limit counts the CA's certificates, revoked ones too, in the write itself:
@@ -2573,6 +2576,38 @@ static void test_redis_late_reply(void **state)
     assert_string_equal(got->id, "ca-late-a");
 }
 
+/* A certificate whose reply is lost (its connection timed out while the server was busy,
+ * after it had the script) is sent again on a new connection: the script finds its own
+ * nonce on the certificate and answers success, not "serial taken". */
+static void test_redis_lost_reply_retry(void **state)
+{
+    fx_t *fx = *state;
+    acmpca_store_t *s;
+    acmpca_ca_rec_t ca;
+    acmpca_cert_rec_t first = cert_rec("ca-lost", "0c0c"), c = cert_rec("ca-lost", "0c0d"), *back;
+    apr_thread_t *busy;
+    apr_status_t rv;
+
+    assert_null(acmpca_store_create(&s, apr_pstrcat(fx->p, fx->spec, "?timeout=400", NULL), fx->p));
+    ca_make(fx, &ca, "ca-lost", "111111111111");
+    /* The pool's connection exists and has the script before the server stalls: the
+     * first attempt sends the write itself, and its loss is not a first connect. */
+    assert_int_equal(s->provider->cert_put(s, &first, NULL, 0, 0, fx->p), APR_SUCCESS);
+
+    assert_int_equal(apr_thread_create(&busy, NULL, redis_busy, (void *)fx->spec, fx->p),
+                     APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(150));
+    log_seen[0] = '\0';
+    acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
+    assert_int_equal(s->provider->cert_put(s, &c, NULL, 0, 0, fx->p), APR_SUCCESS);
+    log_restore();
+    assert_non_null(strstr(log_seen, "ACMPCA0412: redis cert_put"));
+    assert_int_equal(apr_thread_join(&rv, busy), APR_SUCCESS);
+    assert_int_equal(fx->api->cert_get(fx->s, "ca-lost", "0c0d", &back, fx->p), APR_SUCCESS);
+    /* A new call with the same serial is refused: the nonce is the call's own. */
+    assert_int_equal(s->provider->cert_put(s, &c, NULL, 0, 0, fx->p), APR_EEXIST);
+}
+
 /**************************************************************************************
  * redis via Sentinel: specs, sentinels that cannot answer, a failover under writes
  */
@@ -2864,6 +2899,7 @@ int main(void)
         STORE_TEST(test_redis_connections_killed, (void *)BE_REDIS),
         STORE_TEST(test_redis_memo, (void *)BE_REDIS),
         STORE_TEST(test_redis_memo_no_publish, (void *)BE_REDIS),
+        STORE_TEST(test_redis_lost_reply_retry, (void *)BE_REDIS),
         STORE_TEST(test_redis_restart, (void *)BE_REDIS),
         STORE_TEST(test_redis_auth, (void *)BE_REDIS),
         STORE_TEST(test_redis_wait, (void *)BE_REDIS),
