@@ -2390,12 +2390,22 @@ static void log_restore(void)
     acmpca_log_set(getenv("ACMPCA_TEST_LOG") ? log_stderr : NULL, ACMPCA_LOG_DEBUG, NULL);
 }
 
+/* A store on the test server as the ACL user of userinfo ("user:password"). */
+static acmpca_store_t *store_as(fx_t *fx, const char *userinfo, apr_pool_t *pool)
+{
+    acmpca_store_t *s;
+
+    assert_null(acmpca_store_create(
+        &s, apr_pstrcat(fx->p, "redis://", userinfo, "@", strstr(fx->spec, "://") + 3, NULL),
+        pool));
+    return s;
+}
+
 /* An ACL user: the right password works, a wrong one is a clear failure (at post_config
  * and in the workers), and the password is never in the log. */
 static void test_redis_auth(void **state)
 {
     fx_t *fx = *state;
-    const char *hostport = strstr(fx->spec, "://") + 3;
     acmpca_store_t *s;
     acmpca_ca_rec_t rec = {0}, *got;
     apr_status_t rv;
@@ -2404,16 +2414,14 @@ static void test_redis_auth(void **state)
     log_seen[0] = '\0';
     acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
 
-    assert_null(acmpca_store_create(
-        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t%2Dpw@", hostport, NULL), fx->p));
+    s = store_as(fx, "acmpca-test:s3cr3t%2Dpw", fx->p);
     assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
     rec.id = "ca-auth";
     rec.account = "111111111111";
     rec.doc = "{}";
     assert_int_equal(s->provider->ca_create(s, &rec, NULL, 0, NULL, NULL, fx->p), APR_SUCCESS);
 
-    assert_null(acmpca_store_create(
-        &s, apr_pstrcat(fx->p, "redis://acmpca-test:wrong-pw@", hostport, NULL), fx->p));
+    s = store_as(fx, "acmpca-test:wrong-pw", fx->p);
     assert_int_not_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
     rv = s->provider->ca_get(s, "ca-auth", &got, fx->p);
     assert_int_not_equal(rv, APR_SUCCESS);
@@ -2421,8 +2429,7 @@ static void test_redis_auth(void **state)
 
     /* A user that may not touch our keys: a configuration error, found at post_config. */
     redis_do(fx->spec, "ACL SETUSER acmpca-test reset on >s3cr3t-pw ~other:* +@all");
-    assert_null(acmpca_store_create(
-        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t-pw@", hostport, NULL), fx->p));
+    s = store_as(fx, "acmpca-test:s3cr3t-pw", fx->p);
     assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_EACCES);
     assert_non_null(strstr(log_seen, "ACMPCA0409: redis acmpca-test@"));
 
@@ -2440,7 +2447,6 @@ static void test_redis_auth(void **state)
 static void test_redis_memo_no_publish(void **state)
 {
     fx_t *fx = *state;
-    const char *hostport = strstr(fx->spec, "://") + 3;
     acmpca_store_t *s;
     acmpca_ca_rec_t rec = {0}, *got;
     int i;
@@ -2448,8 +2454,7 @@ static void test_redis_memo_no_publish(void **state)
     redis_do(fx->spec, "ACL SETUSER acmpca-test reset on >s3cr3t-pw ~acmpca:* &* +@all -publish");
     log_seen[0] = '\0';
     acmpca_log_set(log_keep, ACMPCA_LOG_DEBUG, NULL);
-    assert_null(acmpca_store_create(
-        &s, apr_pstrcat(fx->p, "redis://acmpca-test:s3cr3t-pw@", hostport, NULL), fx->sp));
+    s = store_as(fx, "acmpca-test:s3cr3t-pw", fx->sp);
     assert_int_equal(s->provider->open(s, -1, -1, fx->p), APR_SUCCESS);
     rec.id = "ca-nopub";
     rec.account = "111111111111";
