@@ -48,6 +48,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->max_body = -1;
     conf->max_cas = -1;
     conf->max_certs = -1;
+    conf->crl_sync_ms = -1;
     return conf;
 }
 
@@ -74,6 +75,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     conf->max_cas = add->max_cas >= 0 ? add->max_cas : base->max_cas;
     conf->max_certs = add->max_certs >= 0 ? add->max_certs : base->max_certs;
+    conf->crl_sync_ms = add->crl_sync_ms >= 0 ? add->crl_sync_ms : base->crl_sync_ms;
     conf->visible = acmpca_visible_merge(p, base->visible, add->visible); /* _pki.c */
     return conf;
 }
@@ -263,6 +265,20 @@ static const char *cmd_ACMPCAMaxCertificatesPerCA(cmd_parms *cmd, void *dc, cons
     return parse_count(cmd, arg, 1000000000, &acmpca_srv_conf(cmd->server)->max_certs);
 }
 
+static const char *cmd_ACMPCACrlSyncTime(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dc;
+
+    if (*end || end == arg || v < 0 || v > 60000) {
+        return apr_psprintf(cmd->pool, "%s '%s': expected milliseconds from 0 to 60000",
+                            cmd->cmd->name, arg);
+    }
+    acmpca_srv_conf(cmd->server)->crl_sync_ms = (int)v;
+    return NULL;
+}
+
 #define SRV_ONLY RSRC_CONF
 static const command_rec acmpca_cmds[] = {
     AP_INIT_TAKE1("ACMPCAStore", cmd_ACMPCAStore, NULL, SRV_ONLY,
@@ -289,6 +305,10 @@ static const command_rec acmpca_cmds[] = {
                   SRV_ONLY, "Most CAs an account may have, deleted ones included (default 200)"),
     AP_INIT_TAKE1("ACMPCAMaxCertificatesPerCA", cmd_ACMPCAMaxCertificatesPerCA, NULL, SRV_ONLY,
                   "Most certificates a CA may issue, revoked ones included (default 1000000)"),
+    AP_INIT_TAKE1("ACMPCACrlSyncTime", cmd_ACMPCACrlSyncTime, NULL, SRV_ONLY,
+                  "Milliseconds a revocation may wait for its CA's CRL: it rebuilds the CRL "
+                  "before it answers while that takes no longer, else a builder thread does "
+                  "right after (default 20; 0: always after)"),
     /* The repository, metrics and logging directives (mod_acmpca_pki.c, _status.c). */
     ACMPCA_VISIBLE_CMDS
         /* CRL job and audit report directives (mod_acmpca_routes.c). */
@@ -354,6 +374,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         conf->env.public_url = conf->public_url ? conf->public_url : default_public_url(s, pconf);
         conf->env.max_cas = conf->max_cas > 0 ? conf->max_cas : DEFAULT_MAX_CAS;
         conf->env.max_certs_per_ca = conf->max_certs > 0 ? conf->max_certs : DEFAULT_MAX_CERTS;
+        /* env: 0 is the default, a negative value "never before the answer". */
+        conf->env.crl_sync_time = conf->crl_sync_ms < 0    ? 0
+                                  : conf->crl_sync_ms == 0 ? -1
+                                                           : apr_time_from_msec(conf->crl_sync_ms);
         if (conf->max_body < 0) {
             conf->max_body = DEFAULT_MAX_BODY;
         }

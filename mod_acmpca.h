@@ -58,6 +58,7 @@ typedef struct acmpca_srv_conf_t {
     apr_off_t max_body;
     int max_cas;
     int max_certs;                         /* per CA */
+    int crl_sync_ms;                       /* ACMPCACrlSyncTime; -1: not set */
     acmpca_env_t env;                      /* built in post_config */
     struct acmpca_visible_conf_t *visible; /* mod_acmpca_pki.c; NULL: all defaults */
 } acmpca_srv_conf_t;

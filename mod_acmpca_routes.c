@@ -688,11 +688,20 @@ static apr_status_t stop_crl_job(void *data)
     return APR_SUCCESS;
 }
 
+/* The revocations' CRL builder thread (src/ops/crl_builder.c) uses the stores too. */
+static apr_status_t stop_crl_builder(void *data)
+{
+    (void)data;
+    acmpca_crl_builder_stop();
+    return APR_SUCCESS;
+}
+
 static void routes_child_init(apr_pool_t *pchild, server_rec *s)
 {
     (void)s;
     job_stopped = 0;
     apr_pool_pre_cleanup_register(pchild, NULL, stop_crl_job);
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_crl_builder);
 }
 
 static apr_status_t crl_watchdog(int state, void *data, apr_pool_t *pool)

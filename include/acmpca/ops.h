@@ -27,6 +27,10 @@ typedef struct acmpca_env_t {
      * most this many revoked certificates; above, the CRL job republishes it
      * (ACMPCACrlSyncEntries): 0 means the default, 100,000; a negative value no limit. */
     apr_int64_t crl_sync_entries;
+    /* Below that, a revocation waits for the rebuild while the CA's last CRL took at most
+     * this long to build; a slower one is left to the process's CRL builder thread
+     * (ACMPCACrlSyncTime): 0 means the default, 20 ms; a negative value never waits. */
+    apr_interval_time_t crl_sync_time;
 } acmpca_env_t;
 
 /** Who is calling (from SigV4 or httpd's authentication). */

@@ -56,6 +56,10 @@ int acmpca_object_readable(const acmpca_env_t *env, const acmpca_served_t *obj,
  *  (mod_watchdog singleton), not once per worker. */
 apr_status_t acmpca_crl_refresh_all(const acmpca_env_t *env, apr_time_t now, apr_pool_t *p);
 
+/** Stop this process's CRL builder thread (src/ops/crl_builder.c), after the pass under
+ *  way: before the stores close, when the process exits. Nothing when none runs. */
+void acmpca_crl_builder_stop(void);
+
 /** An OCSP answer: always a DER OCSPResponse to send with 200 (RFC 6960 §2.3 errors are
  *  responses too). */
 typedef struct acmpca_ocsp_reply_t {

@@ -7,7 +7,8 @@
 #   httpd.sh stop DIR                         stops it and waits (bounded) for the exit
 # Environment: HTTPD (default /usr/sbin/apache2), MODULE (the .so to load),
 # BENCH_AKID / BENCH_SECRET (the access key written into credentials.json), BENCH_STORE
-# (ACMPCAStore; default sqlite:DIR/store/acmpca.db).
+# (ACMPCAStore; default sqlite:DIR/store/acmpca.db), BENCH_LOGLEVEL (LogLevel, default
+# warn; info logs every request and CRL build, for a look at what a run did).
 set -eu
 HTTPD=${HTTPD:-/usr/sbin/apache2}
 MODS=/usr/lib/apache2/modules
@@ -34,7 +35,7 @@ Listen 127.0.0.1:$api
 Listen 127.0.0.1:$static
 PidFile $dir/httpd.pid
 ErrorLog $dir/logs/error_log
-LogLevel warn
+LogLevel ${BENCH_LOGLEVEL:-warn}
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
 LoadModule acmpca_module $MODULE

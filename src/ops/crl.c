@@ -15,8 +15,11 @@
 /* A CRL of this many entries takes about 50 ms to rebuild here: above it a revocation
  * leaves the rebuild to the CRL job (acmpca_crl_deferred). */
 #define DEFAULT_SYNC_ENTRIES 100000
-#define ETAG_TAIL            1024
-#define PUBLISH_ROUNDS       4 /* rebuilds after losing a race to a newer CRL */
+/* A revocation builds its CRL while it would wait at most this long for it (the pace of
+ * crl_busy.c included); beyond, the process's CRL builder thread does, right after. */
+#define DEFAULT_SYNC_TIME apr_time_from_msec(20)
+#define ETAG_TAIL         1024
+#define PUBLISH_ROUNDS    4 /* rebuilds after losing a race to a newer CRL */
 /* A local status: a CRL with a higher number was recorded while ours was built. */
 #define CRL_SUPERSEDED (APR_OS_START_USERERR + 401)
 
@@ -343,15 +346,52 @@ static const char *lock_owner(apr_pool_t *p)
     return acmpca_hex(r, sizeof(r), 0, p);
 }
 
-apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
-                                apr_pool_t *p)
+/* Publish rounds until no newer CRL came in between (publish_once). */
+static apr_status_t build_rounds(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *ca_id,
+                                 const char *why, apr_pool_t *ptemp)
+{
+    apr_status_t rv = APR_SUCCESS;
+    apr_time_t started;
+    int rounds, again;
+
+    for (rounds = 0, again = 1; again && rounds < PUBLISH_ROUNDS; rounds++) {
+        acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
+        build_t b = {0};
+        acmpca_op_ctx_t round_ctx = *ctx;
+
+        /* Each round is a new CRL of now, in memory of its own: the big buffer goes as
+         * soon as the object is written. */
+        apr_pool_clear(ptemp);
+        round_ctx.now = apr_time_now();
+        b.ctx = &round_ctx;
+        started = apr_time_now();
+        rv = publish_once(&b, ca_arn, &again, &err, ptemp);
+        if (rv != APR_SUCCESS) {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause ? err.cause : rv, ptemp,
+                       "ACMPCA0701: CA %s: the CRL could not be published (%s): %s", ca_id, why,
+                       err.message ? err.message : "failed");
+            break;
+        }
+        if (b.der) {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, ptemp,
+                       "ACMPCA0702: CA %s: CRL %" APR_INT64_T_FMT " published to %s/%s "
+                       "(%" APR_SIZE_T_FMT " entries, %" APR_SIZE_T_FMT " bytes, %s, %.2f s)",
+                       ca_id, b.rec.number, b.rec.bucket, b.rec.key, b.count, b.len, why,
+                       (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
+        }
+    }
+    return rv;
+}
+
+/* hand_off: a request that builds its own pass only (acmpca_crl_publish_revocation). */
+static apr_status_t publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
+                            int hand_off, apr_pool_t *p)
 {
     acmpca_ca_ref_t ref;
     apr_pool_t *ptemp;
-    apr_time_t started;
     apr_status_t rv = APR_SUCCESS;
     const char *owner;
-    int slot, rounds, again, lock, wanted, took_over;
+    int slot, again, lock, wanted, took_over;
     int want = !strcmp(why, ACMPCA_CRL_WHY_REVOCATION);
 
     if (acmpca_arn_parse_ca(&ref, ca_arn, p) != APR_SUCCESS) {
@@ -367,7 +407,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
                    ref.id);
     }
     if ((rv = apr_pool_create(&ptemp, p)) != APR_SUCCESS) {
-        acmpca_crl_busy_release(slot, 0);
+        acmpca_crl_busy_release(slot, 0, 0);
         return rv;
     }
     owner = lock_owner(p);
@@ -375,45 +415,47 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
         apr_pool_clear(ptemp);
         if ((lock = cluster_lock(ctx, ref.id, owner, want, ptemp)) == LOCK_BUSY) {
             /* The holder builds; a local revocation since our claim asks it, wanted. */
-            if (!acmpca_crl_busy_release(slot, 0)) {
-                break;
-            }
-            want = 1;
-            continue;
+            again = acmpca_crl_busy_release(slot, 0, hand_off);
         }
-        for (rounds = 0, again = 1; again && rounds < PUBLISH_ROUNDS; rounds++) {
-            acmpca_err_t err = {ACMPCA_ERR_NONE, NULL, APR_SUCCESS};
-            build_t b = {0};
-            acmpca_op_ctx_t round_ctx = *ctx;
-
-            /* Each round is a new CRL of now, in memory of its own: the big buffer goes
-             * as soon as the object is written. */
-            apr_pool_clear(ptemp);
-            round_ctx.now = apr_time_now();
-            b.ctx = &round_ctx;
-            started = apr_time_now();
-            rv = publish_once(&b, ca_arn, &again, &err, ptemp);
-            if (rv != APR_SUCCESS) {
-                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, err.cause ? err.cause : rv, ptemp,
-                           "ACMPCA0701: CA %s: the CRL could not be published (%s): %s", ref.id,
-                           why, err.message ? err.message : "failed");
-                break;
-            }
-            if (b.der) {
-                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, ptemp,
-                           "ACMPCA0702: CA %s: CRL %" APR_INT64_T_FMT " published to %s/%s "
-                           "(%" APR_SIZE_T_FMT " entries, %" APR_SIZE_T_FMT " bytes, %s, "
-                           "%.2f s)",
-                           ref.id, b.rec.number, b.rec.bucket, b.rec.key, b.count, b.len, why,
-                           (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
-            }
+        else {
+            rv = build_rounds(ctx, ca_arn, ref.id, why, ptemp);
+            wanted = lock == LOCK_HELD && cluster_unlock(ctx, ref.id, owner, ptemp);
+            again = acmpca_crl_busy_release(slot, wanted, hand_off);
         }
-        wanted = lock == LOCK_HELD && cluster_unlock(ctx, ref.id, owner, ptemp);
-        if (!acmpca_crl_busy_release(slot, wanted)) {
+        /* The passes for others are the builder thread's; if it cannot take them, ours. */
+        if (again == ACMPCA_CRL_BUSY_OWED
+            && (acmpca_crl_builder_queue(ctx->env, ctx->account, ca_arn)
+                || (slot = acmpca_crl_busy_claim(ref.id, &took_over)) == -1)) {
+            again = 0;
+        }
+        if (!again) {
             break;
         }
         want = 1; /* another round for a revocation: a busy lock owes us one */
     }
     apr_pool_destroy(ptemp);
     return rv;
+}
+
+apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
+                                apr_pool_t *p)
+{
+    return publish(ctx, ca_arn, why, 0, p);
+}
+
+int acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p)
+{
+    apr_interval_time_t limit =
+        ctx->env->crl_sync_time ? ctx->env->crl_sync_time : DEFAULT_SYNC_TIME;
+
+    if ((limit < 0 || acmpca_crl_busy_wait(ca->ref.id) > limit)
+        && acmpca_crl_builder_queue(ctx->env, ctx->account, ca->ref.arn)) {
+        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
+                   "ACMPCA0712: CA %s: the CRL builder of this process republishes its CRL "
+                   "with this revocation",
+                   ca->ref.id);
+        return 0;
+    }
+    publish(ctx, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, 1, p);
+    return 1;
 }

@@ -19,7 +19,11 @@
  * for others, nor waits for more than one pass and one pace of another's. The last
  * builder still goes on until no revocation is left out, so nothing is left for later.
  * Across processes and hosts, crl.c's store lock takes over. A CA's pace is remembered
- * after its builder leaves, for the next one. */
+ * after its builder leaves, for the next one.
+ *
+ * A revocation (acmpca_crl_publish_revocation) builds one pass at most, its own, and
+ * only when acmpca_crl_busy_wait foresees a short wait for it: the passes for others
+ * are the process's CRL builder thread's (crl_builder.c), which goes on as above. */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -39,15 +43,16 @@ static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_handed; /* on CLOCK_MONOTONIC: see busy_init */
 static pthread_once_t busy_once = PTHREAD_ONCE_INIT;
 static struct {
-    char ca_id[40];       /* "" when free */
-    int state;            /* IDLE (only the pace is kept), PACING or BUILDING */
-    int built;            /* the thread that paces has built a pass already */
-    int dirty;            /* a revocation came since the pass under way began */
-    int passes;           /* the builder's passes for others so far */
-    int successor;        /* NO_SUCCESSOR, SUCCESSOR_WAITS or SUCCESSOR_LEADS */
-    unsigned int lead;    /* bumped when a newcomer takes the lead from a pacing builder */
-    apr_time_t pass_from; /* when the pass under way began */
-    apr_time_t next_from; /* the earliest start of the CA's next pass */
+    char ca_id[40];                /* "" when free */
+    int state;                     /* IDLE (only the pace is kept), PACING or BUILDING */
+    int built;                     /* the thread that paces has built a pass already */
+    int dirty;                     /* a revocation came since the pass under way began */
+    int passes;                    /* the builder's passes for others so far */
+    int successor;                 /* NO_SUCCESSOR, SUCCESSOR_WAITS or SUCCESSOR_LEADS */
+    unsigned int lead;             /* bumped when a newcomer takes the lead from a pacing builder */
+    apr_time_t pass_from;          /* when the pass under way began */
+    apr_time_t next_from;          /* the earliest start of the CA's next pass */
+    apr_interval_time_t last_pass; /* how long the CA's last pass took; 0: none yet */
 } busy[BUSY_SLOTS];
 
 static void busy_init(void)
@@ -151,16 +156,50 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
     return slot;
 }
 
-int acmpca_crl_busy_release(int slot, int keep)
+apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
+{
+    apr_time_t now = busy_now();
+    apr_interval_time_t wait = 0, last;
+    int i;
+
+    pthread_mutex_lock(&busy_lock);
+    for (i = 0; i < BUSY_SLOTS; i++) {
+        if (strcmp(busy[i].ca_id, ca_id)) {
+            continue;
+        }
+        last = busy[i].last_pass;
+        /* What acmpca_crl_busy_claim would do: leave it to the builder, or take over. */
+        if (busy[i].state == BUILDING
+            && (busy[i].passes < ACMPCA_CRL_BUILDER_PASSES || busy[i].successor != NO_SUCCESSOR)) {
+            wait = 0;
+        }
+        else if (busy[i].state == BUILDING) { /* the rest of its pass, a pace, ours */
+            wait = (busy[i].pass_from + last > now ? busy[i].pass_from + last - now : 0)
+                   + (ACMPCA_CRL_PACE + 1) * last;
+        }
+        else if (busy[i].state == PACING && !busy[i].built) {
+            wait = 0;
+        }
+        else { /* idle or pacing: the rest of the pace, then our pass */
+            wait = (busy[i].next_from > now ? busy[i].next_from - now : 0) + last;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&busy_lock);
+    return wait;
+}
+
+int acmpca_crl_busy_release(int slot, int keep, int hand_off)
 {
     apr_time_t now = busy_now();
     int again;
 
     if (slot < 0) {
-        return keep;
+        return keep && hand_off ? ACMPCA_CRL_BUSY_OWED : keep;
     }
     pthread_mutex_lock(&busy_lock);
-    busy[slot].next_from = now + ACMPCA_CRL_PACE * (now - busy[slot].pass_from);
+    busy[slot].last_pass = now - busy[slot].pass_from;
+    busy[slot].next_from = now + ACMPCA_CRL_PACE * busy[slot].last_pass;
     if (busy[slot].successor == SUCCESSOR_WAITS) { /* it builds next, for keep's host too */
         busy[slot].successor = SUCCESSOR_LEADS;
         busy[slot].state = PACING;
@@ -172,6 +211,10 @@ int acmpca_crl_busy_release(int slot, int keep)
     again = busy[slot].dirty || keep;
     if (!again) {
         busy[slot].state = IDLE;
+    }
+    else if (hand_off) { /* the next pass is the caller's to pass on: it claims anew */
+        busy[slot].state = IDLE;
+        again = ACMPCA_CRL_BUSY_OWED;
     }
     else {
         busy[slot].passes++;

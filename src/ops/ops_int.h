@@ -262,6 +262,11 @@ int acmpca_crl_target(const acmpca_ca_t *ca, apr_time_t now, const char **pbucke
  *  env->crl_sync_entries allows, so a rebuild would cost the request seconds. */
 int acmpca_crl_deferred(const acmpca_env_t *env, const acmpca_ca_t *ca);
 
+/** Queue the CA for this process's CRL builder thread (crl_builder.c), started on first
+ *  use: 1 when queued (or already), 0 when it cannot be (the thread cannot start, the
+ *  queue is full, the process is exiting): the caller builds then. */
+int acmpca_crl_builder_queue(const acmpca_env_t *env, const char *account, const char *ca_arn);
+
 /* The reason a revocation passes to acmpca_crl_publish: a build that finds another host
  * building asks it to build once more, since that build may have missed this entry. */
 #define ACMPCA_CRL_WHY_REVOCATION "revocation"
@@ -275,6 +280,14 @@ int acmpca_crl_deferred(const acmpca_env_t *env, const acmpca_ca_t *ca);
  *  retries them. ctx->account must be the CA's account. */
 apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
                                 apr_pool_t *p);
+
+/** A revocation's rebuild of the CA's CRL (revoke.c): as acmpca_crl_publish, unless it
+ *  would keep the request waiting longer than env->crl_sync_time (acmpca_crl_busy_wait,
+ *  ACMPCACrlSyncTime): then the process's CRL builder thread (crl_builder.c) builds
+ *  instead, right after. A revocation that builds builds one pass, its own: the passes
+ *  for revocations that came meanwhile go to the builder thread too. 1 when this call
+ *  built (or left it to a build under way), 0 when it left it to the builder thread. */
+int acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p);
 
 /* ---- one CRL build per CA at a time in this process (crl_busy.c) ------------------- */
 
@@ -292,8 +305,16 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over);
 
 /** Done with a pass of slot: 1, build again, the pace waited (a revocation came
  *  meanwhile, or keep: another host wanted a build); 0, the slot is released, or handed
- *  to a caller that took over. */
-int acmpca_crl_busy_release(int slot, int keep);
+ *  to a caller that took over. With hand_off, a caller that builds one pass only: the
+ *  slot is released, and ACMPCA_CRL_BUSY_OWED when another pass is due (to queue for
+ *  the process's CRL builder, or to claim anew). */
+int acmpca_crl_busy_release(int slot, int keep, int hand_off);
+#define ACMPCA_CRL_BUSY_OWED 2
+
+/** About how long a revocation of ca_id that builds its CRL would wait now before that
+ *  CRL is out: the rest of the CA's pace, a pass under way it would take over, its own
+ *  pass, as this process's last pass of the CA took. 0 when no wait is foreseen. */
+apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id);
 
 /* ---- the per-process cache of CA keys and certificates (ca_cache.c) ---------------- */
 

@@ -1,7 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * RevokeCertificate (PCA-API.md §5.9): the revocation is recorded, then the CA's CRL is
- * rebuilt at once rather than some 30 minutes later as on AWS (§11.20), unless it is big:
- * then the CRL job republishes it at its next run (crl.c acmpca_crl_deferred). */
+ * rebuilt at once rather than some 30 minutes later as on AWS (§11.20): before the answer
+ * while that is quick, right after it (the process's CRL builder, crl_builder.c) once the
+ * CRL has grown slow to build, and at the CRL job's next run when it is big (crl.c
+ * acmpca_crl_deferred). */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -153,6 +155,6 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
         return APR_SUCCESS;
     }
     acmpca_ops_system_ctx(&sys, ctx->env, ca->rec->account, ctx->now);
-    acmpca_crl_publish(&sys, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, p);
+    acmpca_crl_publish_revocation(&sys, ca, p);
     return APR_SUCCESS;
 }

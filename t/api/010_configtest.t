@@ -47,6 +47,8 @@ my @bad = (
     ['ACMPCACrlSyncEntries 0',            'ACMPCACrlSyncEntries', '0', qr/unlimited/],
     ['ACMPCACrlSyncEntries many',         'ACMPCACrlSyncEntries', 'many', qr/1 to 100000000/],
     ["<VirtualHost 127.0.0.1:9>\n    ACMPCACrlSyncEntries 5\n</VirtualHost>", 'ACMPCACrlSyncEntries', undef, qr/VirtualHost/],
+    ['ACMPCACrlSyncTime -1',              'ACMPCACrlSyncTime', '-1', qr/0 to 60000/],
+    ['ACMPCACrlSyncTime 20ms',            'ACMPCACrlSyncTime', '20ms', qr/milliseconds/],
     ['ACMPCAAuditReportInterval -1',      'ACMPCAAuditReportInterval', '-1', qr/604800/],
     ['ACMPCAAuditReportInterval 1w',      'ACMPCAAuditReportInterval', '1w', undef],
     ['ACMPCAPublicRepository nonsense=1', 'ACMPCAPublicRepository', 'nonsense=1', qr/tag:/],

@@ -23,13 +23,13 @@ static void test_busy_coalesces(void **state)
     assert_int_equal(acmpca_crl_busy_claim("ca-coalesce", &took_over), -1);
     other = acmpca_crl_busy_claim("ca-other", &took_over);
     assert_true(other >= 0 && other != slot);
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 1);  /* one more pass for both */
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);  /* nothing new: released */
-    assert_int_equal(acmpca_crl_busy_release(other, 1), 1); /* keep: another host wants one */
-    assert_int_equal(acmpca_crl_busy_release(other, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 1);  /* one more pass for both */
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);  /* nothing new: released */
+    assert_int_equal(acmpca_crl_busy_release(other, 1, 0), 1); /* keep: another host wants one */
+    assert_int_equal(acmpca_crl_busy_release(other, 0, 0), 0);
     slot = acmpca_crl_busy_claim("ca-coalesce", &took_over);
     assert_true(slot >= 0);
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
 }
 
 typedef struct {
@@ -60,7 +60,7 @@ static void test_busy_hands_over(void **state)
     assert_true(slot >= 0);
     for (i = 0; i < ACMPCA_CRL_BUILDER_PASSES; i++) {
         assert_int_equal(acmpca_crl_busy_claim("ca-handover", &took_over), -1);
-        assert_int_equal(acmpca_crl_busy_release(slot, 0), 1);
+        assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 1);
     }
     assert_int_equal(pthread_create(&t, NULL, newcomer, &n), 0);
     /* It waits for the builder's pass: it cannot have the slot before the release. */
@@ -69,16 +69,16 @@ static void test_busy_hands_over(void **state)
     }
     assert_false(__atomic_load_n(&n.done, __ATOMIC_ACQUIRE));
     assert_int_equal(acmpca_crl_busy_claim("ca-handover", &took_over), -1); /* one waits */
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);                  /* handed over: stop */
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);               /* handed over: stop */
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(n.slot, slot);
     assert_true(n.took_over);
     /* The newcomer's first pass has everything so far: nothing left, released. */
-    assert_int_equal(acmpca_crl_busy_release(n.slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(n.slot, 0, 0), 0);
     slot = acmpca_crl_busy_claim("ca-handover", &took_over);
     assert_true(slot >= 0);
     assert_false(took_over);
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
 }
 
 static double mono_ms(void)
@@ -103,15 +103,15 @@ static void test_busy_paces(void **state)
     assert_true(slot >= 0);
     usleep(PASS_MS * 1000);
     t = mono_ms(); /* the pass ends after this: the next begins 3 passes after t at least */
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
     other = acmpca_crl_busy_claim("ca-pace-other", &took_over);
     assert_true(other >= 0 && other != slot);
-    assert_int_equal(acmpca_crl_busy_release(other, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(other, 0, 0), 0);
     slot = acmpca_crl_busy_claim("ca-pace", &took_over);
     assert_true(slot >= 0);
     assert_false(took_over);
     assert_true(mono_ms() - t >= ACMPCA_CRL_PACE * PASS_MS - 1);
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
 }
 
 typedef struct {
@@ -126,7 +126,7 @@ static void *builder(void *arg)
 
     usleep(PASS_MS * 1000);
     __atomic_store_n(&b->pacing, 1, __ATOMIC_RELEASE);
-    b->again = acmpca_crl_busy_release(b->slot, 0);
+    b->again = acmpca_crl_busy_release(b->slot, 0, 0);
     return NULL;
 }
 
@@ -156,7 +156,7 @@ static void test_busy_pacer_taken_over(void **state)
     assert_true(took_over);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(b.again, 0); /* it left the pass to us */
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
 }
 
 typedef struct {
@@ -182,7 +182,7 @@ static void test_busy_fresh_lead_covers(void **state)
     (void)state;
     slot = acmpca_crl_busy_claim("ca-fresh", &took_over);
     usleep(PASS_MS * 1000);
-    assert_int_equal(acmpca_crl_busy_release(slot, 0), 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 0), 0);
     assert_int_equal(pthread_create(&t, NULL, fresh_lead, &n), 0); /* waits for the pace */
     usleep(PASS_MS * 1000);
     assert_false(__atomic_load_n(&n.claimed, __ATOMIC_ACQUIRE));
@@ -190,17 +190,44 @@ static void test_busy_fresh_lead_covers(void **state)
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(n.slot, slot);
     assert_false(n.took_over);
-    assert_int_equal(acmpca_crl_busy_release(n.slot, 0), 0); /* nothing after its pass */
+    assert_int_equal(acmpca_crl_busy_release(n.slot, 0, 0), 0); /* nothing after its pass */
+}
+
+/* A revocation that builds one pass only (hand_off): one that came during its pass, or
+ * another host's wish, makes its release say another pass is owed, and leaves the slot
+ * to whoever claims it next (the process's CRL builder). What a revocation would wait:
+ * nothing for a CA never built here or while a builder will go again; after a pass, the
+ * rest of the pace and a pass. */
+static void test_busy_hand_off_and_wait(void **state)
+{
+    apr_interval_time_t w;
+    int slot, took_over;
+
+    (void)state;
+    assert_int_equal(acmpca_crl_busy_wait("ca-handoff"), 0);
+    slot = acmpca_crl_busy_claim("ca-handoff", &took_over);
+    assert_true(slot >= 0);
+    assert_int_equal(acmpca_crl_busy_wait("ca-handoff"), 0);
+    usleep(PASS_MS * 1000);
+    assert_int_equal(acmpca_crl_busy_claim("ca-handoff", &took_over), -1); /* dirty */
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 1), ACMPCA_CRL_BUSY_OWED);
+    w = acmpca_crl_busy_wait("ca-handoff");
+    assert_true(w >= apr_time_from_msec((ACMPCA_CRL_PACE + 1) * PASS_MS - 2));
+    slot = acmpca_crl_busy_claim("ca-handoff", &took_over); /* free: the pace, then ours */
+    assert_true(slot >= 0);
+    assert_false(took_over);
+    assert_int_equal(acmpca_crl_busy_release(slot, 1, 1), ACMPCA_CRL_BUSY_OWED);
+    slot = acmpca_crl_busy_claim("ca-handoff", &took_over);
+    assert_true(slot >= 0);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 1), 0); /* nothing new: done */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        UNIT_TEST(test_busy_coalesces),
-        UNIT_TEST(test_busy_hands_over),
-        UNIT_TEST(test_busy_paces),
-        UNIT_TEST(test_busy_pacer_taken_over),
-        UNIT_TEST(test_busy_fresh_lead_covers),
+        UNIT_TEST(test_busy_coalesces),        UNIT_TEST(test_busy_hand_off_and_wait),
+        UNIT_TEST(test_busy_hands_over),       UNIT_TEST(test_busy_paces),
+        UNIT_TEST(test_busy_pacer_taken_over), UNIT_TEST(test_busy_fresh_lead_covers),
     };
 
     return cmocka_run_group_tests_name("crl_busy", tests, unit_group_setup, unit_group_teardown);

@@ -1,0 +1,160 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ * The CRL builder of a process: one thread that republishes the CRLs of revocations that
+ * did not wait for them (acmpca_crl_revoker_builds), so that a CRL which has grown slow
+ * to build costs the revoking request nothing. The revocation is on the CRL moments after
+ * the answer instead of before it, still long before the 30 minutes AWS allows; OCSP
+ * answers "revoked" at once either way.
+ *
+ * The thread starts with the process's first queued CA and stops with the process
+ * (acmpca_crl_builder_stop, a pre-cleanup of the child's pool: the store must outlive
+ * it). It builds the queued CAs one at a time through acmpca_crl_publish, whose claim
+ * paces a CA's passes and hands a build that runs elsewhere in the process the
+ * revocation instead; the store's lock does so across processes and hosts. A CA queued
+ * again while it is built is built again after. A CA left queued when the process goes
+ * is the CRL job's: it repairs a CRL that lacks revocations (crl_job.c). */
+#include <pthread.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acmpca/log.h"
+#include "acmpca/util.h"
+#include "ops_int.h"
+
+#define QUEUE_SLOTS 64
+#define ARN_BYTES   160 /* arn:aws:acm-pca:<region>:<account>:certificate-authority/<uuid> */
+
+typedef struct queued_ca {
+    const acmpca_env_t *env;
+    char account[16];
+    char arn[ARN_BYTES];
+} queued_ca;
+
+static pthread_mutex_t builder_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t builder_wake = PTHREAD_COND_INITIALIZER;
+static struct {
+    pid_t pid; /* of the process whose thread runs; 0: none */
+    pthread_t thread;
+    int stopping;
+    int n;
+    queued_ca queue[QUEUE_SLOTS];
+} builder;
+
+/* Under builder_lock: the first queued CA into *out, 0 once the builder is to stop. */
+static int next_ca(queued_ca *out)
+{
+    while (!builder.n && !builder.stopping) {
+        pthread_cond_wait(&builder_wake, &builder_lock);
+    }
+    if (builder.stopping) {
+        return 0;
+    }
+    *out = builder.queue[0];
+    memmove(&builder.queue[0], &builder.queue[1], (size_t)(--builder.n) * sizeof(queued_ca));
+    return 1;
+}
+
+static void *builder_main(void *arg)
+{
+    apr_pool_t *p = NULL;
+    queued_ca ca;
+    int left;
+    (void)arg;
+
+    /* A pool with an allocator of its own: nothing here contends with the workers. */
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        p = NULL;
+    }
+    pthread_mutex_lock(&builder_lock);
+    while (next_ca(&ca)) {
+        pthread_mutex_unlock(&builder_lock);
+        if (p) {
+            acmpca_op_ctx_t sys;
+
+            acmpca_ops_system_ctx(&sys, ca.env, ca.account, apr_time_now());
+            acmpca_crl_publish(&sys, ca.arn, ACMPCA_CRL_WHY_REVOCATION, p);
+            apr_pool_clear(p);
+        }
+        pthread_mutex_lock(&builder_lock);
+    }
+    left = builder.n;
+    pthread_mutex_unlock(&builder_lock);
+    if (p) {
+        if (left) {
+            acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
+                       "ACMPCA0713: the process exits with %d CRLs left to build: the CRL job "
+                       "republishes them",
+                       left);
+        }
+        apr_pool_destroy(p);
+    }
+    return NULL;
+}
+
+/* Under builder_lock: this process's builder runs, started now if need be. A thread
+ * inherited through fork is not running in this process: its state is forgotten. */
+static int builder_running(void)
+{
+    pid_t pid = acmpca_pid();
+
+    if (builder.pid == pid) {
+        return 1;
+    }
+    builder.pid = 0;
+    builder.n = 0;
+    builder.stopping = 0;
+    if (pthread_create(&builder.thread, NULL, builder_main, NULL) != 0) {
+        return 0;
+    }
+    builder.pid = pid;
+    return 1;
+}
+
+int acmpca_crl_builder_queue(const acmpca_env_t *env, const char *account, const char *ca_arn)
+{
+    int i, queued = 0;
+
+    if (strlen(ca_arn) >= ARN_BYTES || strlen(account) >= sizeof(builder.queue[0].account)) {
+        return 0;
+    }
+    pthread_mutex_lock(&builder_lock);
+    if (builder.stopping || !builder_running()) {
+        pthread_mutex_unlock(&builder_lock);
+        return 0;
+    }
+    for (i = 0; i < builder.n && !queued; i++) {
+        queued = builder.queue[i].env == env && !strcmp(builder.queue[i].arn, ca_arn);
+    }
+    if (!queued && builder.n < QUEUE_SLOTS) {
+        queued_ca *q = &builder.queue[builder.n++];
+
+        q->env = env;
+        apr_cpystrn(q->account, account, sizeof(q->account));
+        apr_cpystrn(q->arn, ca_arn, sizeof(q->arn));
+        queued = 1;
+        pthread_cond_signal(&builder_wake);
+    }
+    pthread_mutex_unlock(&builder_lock);
+    return queued;
+}
+
+void acmpca_crl_builder_stop(void)
+{
+    pthread_t thread;
+
+    pthread_mutex_lock(&builder_lock);
+    if (builder.pid != acmpca_pid()) {
+        pthread_mutex_unlock(&builder_lock);
+        return;
+    }
+    builder.stopping = 1;
+    thread = builder.thread;
+    pthread_cond_broadcast(&builder_wake);
+    pthread_mutex_unlock(&builder_lock);
+    /* Waits for a pass under way: it uses the store, which goes after this. */
+    pthread_join(thread, NULL);
+    pthread_mutex_lock(&builder_lock);
+    builder.pid = 0;
+    builder.n = 0;
+    pthread_mutex_unlock(&builder_lock);
+}
