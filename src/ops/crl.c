@@ -443,7 +443,7 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
     return publish(ctx, ca_arn, why, 0, p);
 }
 
-int acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p)
+void acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p)
 {
     apr_interval_time_t limit =
         ctx->env->crl_sync_time ? ctx->env->crl_sync_time : DEFAULT_SYNC_TIME;
@@ -454,8 +454,7 @@ int acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t 
                    "ACMPCA0712: CA %s: the CRL builder of this process republishes its CRL "
                    "with this revocation",
                    ca->ref.id);
-        return 0;
+        return;
     }
-    publish(ctx, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, 1, p);
-    return 1;
+    publish(ctx, ca->ref.arn, ACMPCA_CRL_WHY_REVOCATION, 1, p); /* failures are logged */
 }

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <apr_allocator.h>
 #include <apr_strings.h>
 
 #include "acmpca/log.h"
@@ -23,6 +24,7 @@
 
 #define QUEUE_SLOTS 64
 #define ARN_BYTES   160 /* arn:aws:acm-pca:<region>:<account>:certificate-authority/<uuid> */
+#define MAX_FREE    (2 * 1024 * 1024) /* bytes the builder's allocator keeps between passes */
 
 typedef struct queued_ca {
     const acmpca_env_t *env;
@@ -56,14 +58,23 @@ static int next_ca(queued_ca *out)
 
 static void *builder_main(void *arg)
 {
+    apr_allocator_t *a;
     apr_pool_t *p = NULL;
     queued_ca ca;
     int left;
     (void)arg;
 
-    /* A pool with an allocator of its own: nothing here contends with the workers. */
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
-        p = NULL;
+    /* A pool with an allocator of its own (nothing here contends with the workers) that
+     * gives a big CRL's memory back once it is written. */
+    if (apr_allocator_create(&a) == APR_SUCCESS) {
+        apr_allocator_max_free_set(a, MAX_FREE);
+        if (apr_pool_create_unmanaged_ex(&p, NULL, a) == APR_SUCCESS) {
+            apr_allocator_owner_set(a, p);
+        }
+        else {
+            apr_allocator_destroy(a);
+            p = NULL;
+        }
     }
     pthread_mutex_lock(&builder_lock);
     while (next_ca(&ca)) {

@@ -174,14 +174,15 @@ apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
             wait = 0;
         }
         else if (busy[i].state == BUILDING) { /* the rest of its pass, a pace, ours */
-            wait = (busy[i].pass_from + last > now ? busy[i].pass_from + last - now : 0)
-                   + (ACMPCA_CRL_PACE + 1) * last;
+            wait = busy[i].pass_from + last > now ? busy[i].pass_from + last - now : 0;
+            wait = (wait > last ? last : wait) + (ACMPCA_CRL_PACE + 1) * last;
         }
         else if (busy[i].state == PACING && !busy[i].built) {
             wait = 0;
         }
-        else { /* idle or pacing: the rest of the pace, then our pass */
-            wait = (busy[i].next_from > now ? busy[i].next_from - now : 0) + last;
+        else { /* idle or pacing: the rest of the pace (pace_then_build's), then our pass */
+            wait = busy[i].next_from > now ? busy[i].next_from - now : 0;
+            wait = (wait > PACE_MAX ? PACE_MAX : wait) + last;
         }
         break;
     }

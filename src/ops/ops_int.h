@@ -285,9 +285,9 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
  *  would keep the request waiting longer than env->crl_sync_time (acmpca_crl_busy_wait,
  *  ACMPCACrlSyncTime): then the process's CRL builder thread (crl_builder.c) builds
  *  instead, right after. A revocation that builds builds one pass, its own: the passes
- *  for revocations that came meanwhile go to the builder thread too. 1 when this call
- *  built (or left it to a build under way), 0 when it left it to the builder thread. */
-int acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p);
+ *  for revocations that came meanwhile go to the builder thread too. */
+void acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca,
+                                   apr_pool_t *p);
 
 /* ---- one CRL build per CA at a time in this process (crl_busy.c) ------------------- */
 
