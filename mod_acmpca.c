@@ -239,15 +239,18 @@ static const char *cmd_ACMPCAMaxBodySize(cmd_parms *cmd, void *dc, const char *a
     return NULL;
 }
 
-/* A whole number from 1 to max, or the error text naming the directive. */
-static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t max, int *out)
+/* A whole number (what: "a number", "milliseconds") from min to max, or the error text
+ * naming the directive. */
+static const char *parse_range(cmd_parms *cmd, const char *arg, const char *what, apr_int64_t min,
+                               apr_int64_t max, int *out)
 {
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
 
-    if (*end || end == arg || v < 1 || v > max) {
-        return apr_psprintf(cmd->pool, "%s '%s': expected a number from 1 to %" APR_INT64_T_FMT,
-                            cmd->cmd->name, arg, max);
+    if (*end || end == arg || v < min || v > max) {
+        return apr_psprintf(cmd->pool,
+                            "%s '%s': expected %s from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, what, min, max);
     }
     *out = (int)v;
     return NULL;
@@ -256,27 +259,21 @@ static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t max,
 static const char *cmd_ACMPCAMaxCertificateAuthorities(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return parse_count(cmd, arg, 1000000, &acmpca_srv_conf(cmd->server)->max_cas);
+    return parse_range(cmd, arg, "a number", 1, 1000000, &acmpca_srv_conf(cmd->server)->max_cas);
 }
 
 static const char *cmd_ACMPCAMaxCertificatesPerCA(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return parse_count(cmd, arg, 1000000000, &acmpca_srv_conf(cmd->server)->max_certs);
+    return parse_range(cmd, arg, "a number", 1, 1000000000,
+                       &acmpca_srv_conf(cmd->server)->max_certs);
 }
 
 static const char *cmd_ACMPCACrlSyncTime(cmd_parms *cmd, void *dc, const char *arg)
 {
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
     (void)dc;
-
-    if (*end || end == arg || v < 0 || v > 60000) {
-        return apr_psprintf(cmd->pool, "%s '%s': expected milliseconds from 0 to 60000",
-                            cmd->cmd->name, arg);
-    }
-    acmpca_srv_conf(cmd->server)->crl_sync_ms = (int)v;
-    return NULL;
+    return parse_range(cmd, arg, "milliseconds", 0, 60000,
+                       &acmpca_srv_conf(cmd->server)->crl_sync_ms);
 }
 
 #define SRV_ONLY RSRC_CONF

@@ -101,6 +101,29 @@ static int pace_then_build(int i)
     return 1;
 }
 
+/* Under busy_lock: the slot of ca_id, or -1. */
+static int slot_of(const char *ca_id)
+{
+    int i;
+
+    for (i = 0; i < BUSY_SLOTS; i++) {
+        if (!strcmp(busy[i].ca_id, ca_id)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Under busy_lock: does a revocation that comes now leave slot i to its builder, whose
+ * next pass has it? Otherwise it takes over (from a builder that has built enough
+ * for others, or one that waits to go again), or builds on an idle slot. */
+static int covered(int i)
+{
+    return busy[i].state == BUILDING
+               ? busy[i].passes < ACMPCA_CRL_BUILDER_PASSES || busy[i].successor != NO_SUCCESSOR
+               : busy[i].state == PACING && !busy[i].built; /* its first pass is after us */
+}
+
 int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
 {
     apr_time_t now = busy_now();
@@ -122,10 +145,12 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
     }
     if (slot >= 0 && busy[slot].state == BUILDING) {
         busy[slot].dirty = 1;
-        if (busy[slot].passes < ACMPCA_CRL_BUILDER_PASSES || busy[slot].successor != NO_SUCCESSOR) {
-            pthread_mutex_unlock(&busy_lock);
-            return -1;
-        }
+    }
+    if (slot >= 0 && covered(slot)) {
+        pthread_mutex_unlock(&busy_lock);
+        return -1;
+    }
+    if (slot >= 0 && busy[slot].state == BUILDING) {
         busy[slot].successor = SUCCESSOR_WAITS;
         while (busy[slot].successor != SUCCESSOR_LEADS) {
             pthread_cond_wait(&busy_handed, &busy_lock);
@@ -134,10 +159,6 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
         *took_over = 1;
     }
     else if (slot >= 0 && busy[slot].state == PACING) {
-        if (!busy[slot].built) { /* its first pass begins after us */
-            pthread_mutex_unlock(&busy_lock);
-            return -1;
-        }
         busy[slot].lead++; /* the builder waiting to go again leaves it to us */
         pthread_cond_broadcast(&busy_handed);
         *took_over = 1;
@@ -163,28 +184,16 @@ apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
     int i;
 
     pthread_mutex_lock(&busy_lock);
-    for (i = 0; i < BUSY_SLOTS; i++) {
-        if (strcmp(busy[i].ca_id, ca_id)) {
-            continue;
-        }
+    if ((i = slot_of(ca_id)) >= 0 && !covered(i)) {
         last = busy[i].last_pass;
-        /* What acmpca_crl_busy_claim would do: leave it to the builder, or take over. */
-        if (busy[i].state == BUILDING
-            && (busy[i].passes < ACMPCA_CRL_BUILDER_PASSES || busy[i].successor != NO_SUCCESSOR)) {
-            wait = 0;
-        }
-        else if (busy[i].state == BUILDING) { /* the rest of its pass, a pace, ours */
+        if (busy[i].state == BUILDING) { /* the rest of its pass, a pace, ours */
             wait = busy[i].pass_from + last > now ? busy[i].pass_from + last - now : 0;
             wait = (wait > last ? last : wait) + (ACMPCA_CRL_PACE + 1) * last;
-        }
-        else if (busy[i].state == PACING && !busy[i].built) {
-            wait = 0;
         }
         else { /* idle or pacing: the rest of the pace (pace_then_build's), then our pass */
             wait = busy[i].next_from > now ? busy[i].next_from - now : 0;
             wait = (wait > PACE_MAX ? PACE_MAX : wait) + last;
         }
-        break;
     }
     pthread_mutex_unlock(&busy_lock);
     return wait;

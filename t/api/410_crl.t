@@ -170,9 +170,10 @@ revoke($X ? $X->{arn} : '', $third ? $third->{serial} : '', 'SUPERSEDED');
 my $xe = crl_entries(crl_text(crl_der_from_url($xurl)));
 ok(!$xe->{ $short ? $short->{serial} : '' } && $xe->{ $keep ? $keep->{serial} : '' }, '... and gone from the next one');
 
-# A burst of revocations at once: one builder per CA and process, and a newcomer takes
-# over from a builder that has built twice for others (crl.c busy_claim). Whoever
-# builds, every revocation ends up on the CRL, without the job's help.
+# A burst of revocations at once: one builder per CA and process (crl_busy.c); a
+# revocation that builds builds its own pass only and leaves the passes owed to the
+# others to the process's CRL builder thread (crl_builder.c). Whoever builds, every
+# revocation ends up on the CRL, without the job's help.
 my $B = crl_root(cn => uniq('Burst Root'));
 my @burst = $B ? map { issue_leaf($B, cn => "burst $_") } 1 .. 40 : ();
 my @kids;
