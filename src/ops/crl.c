@@ -423,10 +423,17 @@ static apr_status_t publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, cons
             again = acmpca_crl_busy_release(slot, wanted, hand_off);
         }
         /* The passes for others are the builder thread's; if it cannot take them, ours. */
-        if (again == ACMPCA_CRL_BUSY_OWED
-            && (acmpca_crl_builder_queue(ctx->env, ctx->account, ca_arn)
-                || (slot = acmpca_crl_busy_claim(ref.id, &took_over)) == -1)) {
-            again = 0;
+        if (again == ACMPCA_CRL_BUSY_OWED) {
+            if (acmpca_crl_builder_queue(ctx->env, ctx->account, ca_arn)) {
+                acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_INFO, 0, p,
+                           "ACMPCA0714: CA %s: revocations came during this CRL pass; the "
+                           "CRL builder of this process builds the next",
+                           ref.id);
+                again = 0;
+            }
+            else if ((slot = acmpca_crl_busy_claim(ref.id, &took_over)) == -1) {
+                again = 0;
+            }
         }
         if (!again) {
             break;
