@@ -13,7 +13,6 @@
 #include <apr_atomic.h>
 #include <apr_general.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include <apr_reslist.h>
 
 #include <hiredis/hiredis.h>
@@ -413,10 +412,7 @@ typedef struct rd_store_t {
     int no_cache;                /* cache=off: every CA read asks the server */
     const char *target;          /* for the log: where, never the password */
 
-    apr_pool_t *pool;          /* the store's config-time pool */
-    apr_thread_mutex_t *mutex; /* guards conns and conns_pid */
-    apr_reslist_t *conns;      /* this process's connections (rd_conn_t) */
-    pid_t conns_pid;           /* the process conns belongs to */
+    acmpca_conns_t conns; /* this process's connections (rd_conn_t) */
     /* Bumped on every lost connection: a pooled connection made before the last loss is
      * reopened before use, so a server restart costs each process one failed call at
      * most, not one per pooled connection. */
@@ -655,69 +651,6 @@ static apr_status_t conn_close(void *res, void *params, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-/* A list made in a pool that is going away; st outlives it (pchild vs pconf). */
-typedef struct conns_owner_t {
-    rd_store_t *st;
-    apr_reslist_t *conns;
-} conns_owner_t;
-
-static apr_status_t conns_forget(void *data)
-{
-    conns_owner_t *owner = data;
-
-    if (owner->st->conns == owner->conns) {
-        owner->st->conns = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-/* Called with st->mutex held. A list inherited from the parent process is abandoned,
- * never used: its sockets are shared with the parent, and a reply meant for one process
- * would be read by the other. */
-static apr_status_t conns_make(rd_store_t *st, apr_pool_t *pool)
-{
-    conns_owner_t *owner;
-    apr_status_t rv;
-
-    rv = apr_reslist_create(&st->conns, 0, RD_KEEP_CONNS, RD_MAX_CONNS, RD_CONN_TTL, conn_make,
-                            conn_close, st, pool);
-    if (rv != APR_SUCCESS) {
-        st->conns = NULL;
-        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, pool,
-                   "ACMPCA0411: redis cannot create the connection list for %s", st->target);
-        return rv;
-    }
-    /* A thread beyond RD_MAX_CONNS waits for a connection, but not for ever. */
-    apr_reslist_timeout_set(st->conns, apr_time_from_msec(st->timeout_ms));
-    __atomic_store_n(&st->conns_pid, acmpca_pid(), __ATOMIC_RELEASE); /* conns_get's fast path */
-    owner = apr_palloc(pool, sizeof(*owner));
-    owner->st = st;
-    owner->conns = st->conns;
-    apr_pool_cleanup_register(pool, owner, conns_forget, apr_pool_cleanup_null);
-    return APR_SUCCESS;
-}
-
-/* The connection list of this process, made on first use when attach was not called
- * (unit tests, a call in post_config). */
-static apr_status_t conns_get(rd_store_t *st, apr_reslist_t **pconns)
-{
-    pid_t pid = acmpca_pid();
-    apr_status_t rv = APR_SUCCESS;
-
-    /* Made once per process: every later call takes no lock (conns_pid is set last). */
-    if (__atomic_load_n(&st->conns_pid, __ATOMIC_ACQUIRE) == pid
-        && (*pconns = __atomic_load_n(&st->conns, __ATOMIC_ACQUIRE)) != NULL) {
-        return APR_SUCCESS;
-    }
-    apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != pid) {
-        rv = conns_make(st, st->pool);
-    }
-    *pconns = st->conns;
-    apr_thread_mutex_unlock(st->mutex);
-    return rv;
-}
-
 static apr_status_t call_begin(rd_call_t *call, acmpca_store_t *s, const char *op, apr_pool_t *p)
 {
     void *res;
@@ -731,7 +664,7 @@ static apr_status_t call_begin(rd_call_t *call, acmpca_store_t *s, const char *o
         call->ptemp = NULL;
         return rv;
     }
-    if ((rv = conns_get(call->st, &call->conns)) != APR_SUCCESS) {
+    if ((rv = acmpca_conns_get(&call->st->conns, &call->conns)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = apr_reslist_acquire(call->conns, &res)) != APR_SUCCESS) {
@@ -1605,6 +1538,12 @@ static apr_status_t watch_open(void *baton, redisContext **pctx, apr_pool_t *p)
 static const char *create_impl(acmpca_store_t **ps, const char *args, rd_spec_kind kind,
                                const acmpca_store_provider_t *provider, apr_pool_t *p)
 {
+    acmpca_conns_spec_t conns_spec = {.keep = RD_KEEP_CONNS,
+                                      .max = RD_MAX_CONNS,
+                                      .ttl = RD_CONN_TTL,
+                                      .make = conn_make,
+                                      .close = conn_close,
+                                      .log_prefix = "ACMPCA0411: redis"};
     acmpca_store_t *s;
     rd_store_t *st;
     const char *err;
@@ -1620,8 +1559,10 @@ static const char *create_impl(acmpca_store_t **ps, const char *args, rd_spec_ki
     if ((err = spec_parse(st, args, kind, p)) != NULL) {
         return err;
     }
-    st->pool = p;
-    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+    conns_spec.timeout = apr_time_from_msec(st->timeout_ms);
+    conns_spec.params = st;
+    conns_spec.target = st->target;
+    if (acmpca_conns_init(&st->conns, &conns_spec, p) != APR_SUCCESS) {
         return "cannot create a mutex";
     }
     st->memo_id = acmpca_memo_store_id();
@@ -1728,14 +1669,8 @@ static apr_status_t rd_open(acmpca_store_t *s, long owner_uid, long owner_gid, a
 static apr_status_t rd_attach(acmpca_store_t *s, apr_pool_t *pchild)
 {
     rd_store_t *st = s->impl;
-    apr_status_t rv = APR_SUCCESS;
 
-    apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != acmpca_pid()) {
-        rv = conns_make(st, pchild);
-    }
-    apr_thread_mutex_unlock(st->mutex);
-    return rv;
+    return acmpca_conns_attach(&st->conns, pchild);
 }
 
 /**************************************************************************************

@@ -20,7 +20,6 @@
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include <apr_reslist.h>
 
 #include <openssl/evp.h>
@@ -406,10 +405,8 @@ typedef struct sq_job_t sq_job_t;
 
 typedef struct sq_store_t {
     const char *path;
-    apr_pool_t *pool;          /* the store's config-time pool */
-    apr_thread_mutex_t *mutex; /* guards conns and conns_pid */
-    apr_reslist_t *conns;      /* this process's connections (sq_conn_t) */
-    pid_t conns_pid;           /* the process conns belongs to */
+    apr_pool_t *pool;     /* the store's config-time pool */
+    acmpca_conns_t conns; /* this process's connections (sq_conn_t) */
     /* Group commit (see "Group commit" below), per process: writes waiting for the
      * leader, and whether a thread leads. Guarded by group_mutex. */
     pthread_mutex_t group_mutex;
@@ -647,67 +644,6 @@ static apr_status_t conn_open(void **pres, void *params, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-/* A list made in a pool that is going away; st outlives it (pchild vs pconf). */
-typedef struct conns_owner_t {
-    sq_store_t *st;
-    apr_reslist_t *conns;
-} conns_owner_t;
-
-static apr_status_t conns_forget(void *data)
-{
-    conns_owner_t *owner = data;
-
-    if (owner->st->conns == owner->conns) {
-        owner->st->conns = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-/* Called with st->mutex held. A list inherited from the parent process is abandoned,
- * not destroyed: SQLite connections must not be used across fork(), and closing one is
- * a use (it may checkpoint or remove the -wal file the parent's connection relies on). */
-static apr_status_t conns_make(sq_store_t *st, apr_pool_t *pool)
-{
-    conns_owner_t *owner;
-    apr_status_t rv;
-
-    rv = apr_reslist_create(&st->conns, 0, SQ_MAX_CONNS, SQ_MAX_CONNS, 0, conn_open, conn_close, st,
-                            pool);
-    if (rv != APR_SUCCESS) {
-        st->conns = NULL;
-        acmpca_log(ACMPCA_LOG_MARK, ACMPCA_LOG_ERR, rv, pool,
-                   "ACMPCA0302: sqlite cannot create the connection list for %s", st->path);
-        return rv;
-    }
-    __atomic_store_n(&st->conns_pid, acmpca_pid(), __ATOMIC_RELEASE); /* conns_get's fast path */
-    owner = apr_palloc(pool, sizeof(*owner));
-    owner->st = st;
-    owner->conns = st->conns;
-    apr_pool_cleanup_register(pool, owner, conns_forget, apr_pool_cleanup_null);
-    return APR_SUCCESS;
-}
-
-/* The connection list of this process, made on first use when attach was not called
- * (unit tests, a call in post_config). */
-static apr_status_t conns_get(sq_store_t *st, apr_reslist_t **pconns)
-{
-    pid_t pid = acmpca_pid();
-    apr_status_t rv = APR_SUCCESS;
-
-    /* Made once per process: every later call takes no lock (conns_pid is set last). */
-    if (__atomic_load_n(&st->conns_pid, __ATOMIC_ACQUIRE) == pid
-        && (*pconns = __atomic_load_n(&st->conns, __ATOMIC_ACQUIRE)) != NULL) {
-        return APR_SUCCESS;
-    }
-    apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != pid) {
-        rv = conns_make(st, st->pool);
-    }
-    *pconns = st->conns;
-    apr_thread_mutex_unlock(st->mutex);
-    return rv;
-}
-
 static apr_status_t call_begin(sq_call_t *call, acmpca_store_t *s, const char *op, apr_pool_t *p)
 {
     void *res;
@@ -717,7 +653,7 @@ static apr_status_t call_begin(sq_call_t *call, acmpca_store_t *s, const char *o
     call->st = s->impl;
     call->op = op;
     call->p = p;
-    if ((rv = conns_get(call->st, &call->conns)) != APR_SUCCESS) {
+    if ((rv = acmpca_conns_get(&call->st->conns, &call->conns)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = apr_reslist_acquire(call->conns, &res)) != APR_SUCCESS) {
@@ -922,6 +858,11 @@ static apr_status_t group_mutex_destroy(void *data)
 
 static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *p)
 {
+    acmpca_conns_spec_t conns_spec = {.keep = SQ_MAX_CONNS,
+                                      .max = SQ_MAX_CONNS,
+                                      .make = conn_open,
+                                      .close = conn_close,
+                                      .log_prefix = "ACMPCA0302: sqlite"};
     acmpca_store_t *s;
     sq_store_t *st;
     apr_size_t len = args ? strlen(args) : 0;
@@ -939,7 +880,9 @@ static const char *sq_create(acmpca_store_t **ps, const char *args, apr_pool_t *
     st = apr_pcalloc(p, sizeof(*st));
     st->path = apr_pstrdup(p, args);
     st->pool = p;
-    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+    conns_spec.params = st;
+    conns_spec.target = st->path;
+    if (acmpca_conns_init(&st->conns, &conns_spec, p) != APR_SUCCESS
         || pthread_mutex_init(&st->group_mutex, NULL) != 0) {
         return "cannot create a mutex";
     }
@@ -1218,14 +1161,8 @@ leave:
 static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
 {
     sq_store_t *st = s->impl;
-    apr_status_t rv = APR_SUCCESS;
 
-    apr_thread_mutex_lock(st->mutex);
-    if (st->conns == NULL || st->conns_pid != acmpca_pid()) {
-        rv = conns_make(st, pchild);
-    }
-    apr_thread_mutex_unlock(st->mutex);
-    return rv;
+    return acmpca_conns_attach(&st->conns, pchild);
 }
 
 /**************************************************************************************
