@@ -16,7 +16,6 @@
 #include <apr_reslist.h>
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 
 #include "redis_cmd.h"
 #include "redis_int.h"
@@ -2500,30 +2499,6 @@ leave:
  * Objects, reports and counters
  */
 
-/* A strong ETag from the bytes, as the sqlite provider makes it: equal content gives an
- * equal tag, on every host and with either provider. */
-static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t *p)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-    char *etag;
-
-    if (!EVP_Digest(len ? (const void *)data : "", len, md, &mdlen, EVP_sha256(), NULL)
-        || mdlen < 16) {
-        return NULL;
-    }
-    etag = apr_palloc(p, 1 + 32 + 1 + 1);
-    etag[0] = '"';
-    for (i = 0; i < 16; ++i) {
-        etag[1 + 2 * i] = hex[md[i] >> 4];
-        etag[2 + 2 * i] = hex[md[i] & 0x0f];
-    }
-    etag[33] = '"';
-    etag[34] = '\0';
-    return etag;
-}
-
 static apr_status_t rd_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_pool_t *p)
 {
     rd_call_t call;
@@ -2536,9 +2511,7 @@ static apr_status_t rd_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_p
     if (!obj->data && obj->len) {
         return APR_EINVAL;
     }
-    etag = obj->etag_basis ? etag_of(obj->etag_basis, obj->etag_basis_len, p)
-                           : etag_of(obj->data, obj->len, p);
-    if (etag == NULL) {
+    if ((etag = acmpca_store_etag(obj, p)) == NULL) {
         return APR_EGENERAL;
     }
     obj->etag = etag;

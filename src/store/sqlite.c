@@ -22,7 +22,6 @@
 #include <apr_strings.h>
 #include <apr_reslist.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "acmpca/err.h"
@@ -2283,29 +2282,6 @@ leave:
  * Objects, reports and counters
  */
 
-/* A strong ETag from the bytes: equal content gives an equal tag, on every host. */
-static const char *etag_of(const unsigned char *data, apr_size_t len, apr_pool_t *p)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-    char *etag;
-
-    if (!EVP_Digest(len ? (const void *)data : "", len, md, &mdlen, EVP_sha256(), NULL)
-        || mdlen < 16) {
-        return NULL;
-    }
-    etag = apr_palloc(p, 1 + 32 + 1 + 1);
-    etag[0] = '"';
-    for (i = 0; i < 16; ++i) {
-        etag[1 + 2 * i] = hex[md[i] >> 4];
-        etag[2 + 2 * i] = hex[md[i] & 0x0f];
-    }
-    etag[33] = '"';
-    etag[34] = '\0';
-    return etag;
-}
-
 /* Write the bytes into the zeroblob of the row just inserted, a chunk at a time: SQLite
  * pages them out through its cache, so no copy of the whole object is made. The price is
  * I/O: the zeroed pages spill to the WAL before the bytes overwrite them, which is why
@@ -2441,9 +2417,7 @@ static apr_status_t sq_object_put(acmpca_store_t *s, acmpca_object_t *obj, apr_p
     if ((!obj->data && obj->len) || obj->len > INT_MAX) {
         return APR_EINVAL;
     }
-    etag = obj->etag_basis ? etag_of(obj->etag_basis, obj->etag_basis_len, p)
-                           : etag_of(obj->data, obj->len, p);
-    if (etag == NULL) {
+    if ((etag = acmpca_store_etag(obj, p)) == NULL) {
         return APR_EGENERAL;
     }
     obj->etag = etag;

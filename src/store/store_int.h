@@ -50,6 +50,9 @@ apr_status_t acmpca_conns_attach(acmpca_conns_t *c, apr_pool_t *pchild);
 /** This process's list, made now when need be. */
 apr_status_t acmpca_conns_get(acmpca_conns_t *c, apr_reslist_t **plist);
 
+/** The quoted ETag of an object (etag.c): of its etag_basis when set, else of its data. */
+const char *acmpca_store_etag(const acmpca_object_t *obj, apr_pool_t *p);
+
 /* The per-thread memo of CA records (memo.c), at a generation of the provider's. */
 
 /** A number naming a store in the memos, unique in the process (an address may be
