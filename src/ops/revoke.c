@@ -73,6 +73,15 @@ static apr_status_t own_root(acmpca_err_t *err, apr_pool_t *p)
                           "authority.");
 }
 
+static apr_status_t no_such_cert(acmpca_err_t *err, const char *given, const acmpca_ca_t *ca,
+                                 apr_pool_t *p)
+{
+    return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p,
+                          "Could not find certificate with serial number %s issued by "
+                          "certificate authority %s.",
+                          given, ca->ref.arn);
+}
+
 apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, const cJSON *in,
                                    acmpca_err_t *err, apr_pool_t *p)
 {
@@ -102,10 +111,7 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
     }
     rv = s->provider->cert_get(s, ca->ref.id, serial, &rec, p);
     if (rv == APR_NOTFOUND) {
-        return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p,
-                              "Could not find certificate with serial number %s issued by "
-                              "certificate authority %s.",
-                              given, ca->ref.arn);
+        return no_such_cert(err, given, ca, p);
     }
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "loading a certificate");
@@ -134,10 +140,7 @@ apr_status_t acmpca_op_revoke_cert(cJSON **pout, const acmpca_op_ctx_t *ctx, con
                               given);
     }
     if (rv == APR_NOTFOUND) {
-        return acmpca_err_set(err, ACMPCA_ERR_NOT_FOUND, p,
-                              "Could not find certificate with serial number %s issued by "
-                              "certificate authority %s.",
-                              given, ca->ref.arn);
+        return no_such_cert(err, given, ca, p);
     }
     if (rv != APR_SUCCESS) {
         return acmpca_ops_store_error(err, rv, "revoking a certificate");
