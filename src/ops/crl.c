@@ -383,7 +383,8 @@ static apr_status_t build_rounds(const acmpca_op_ctx_t *ctx, const char *ca_arn,
     return rv;
 }
 
-/* hand_off: a request that builds its own pass only (acmpca_crl_publish_revocation). */
+/* hand_off: one pass only, its own (a revocation, or the builder thread): a pass owed to
+ * others goes to the builder thread's queue. */
 static apr_status_t publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
                             int hand_off, apr_pool_t *p)
 {
@@ -448,6 +449,11 @@ apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, 
                                 apr_pool_t *p)
 {
     return publish(ctx, ca_arn, why, 0, p);
+}
+
+void acmpca_crl_publish_queued(const acmpca_op_ctx_t *ctx, const char *ca_arn, apr_pool_t *p)
+{
+    publish(ctx, ca_arn, ACMPCA_CRL_WHY_REVOCATION, 1, p); /* failures are logged */
 }
 
 void acmpca_crl_publish_revocation(const acmpca_op_ctx_t *ctx, const acmpca_ca_t *ca, apr_pool_t *p)

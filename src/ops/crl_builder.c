@@ -7,13 +7,16 @@
  *
  * The thread starts with the process's first queued CA and stops with the process
  * (acmpca_crl_builder_stop, a pre-cleanup of the child's pool: the store must outlive
- * it). It builds the queued CAs one at a time through acmpca_crl_publish, whose claim
- * paces a CA's passes and hands a build that runs elsewhere in the process the
- * revocation instead; the store's lock does so across processes and hosts. A CA queued
- * again while it is built is built again after. A CA left queued when the process goes
- * is the CRL job's: it repairs a CRL that lacks revocations (crl_job.c). */
+ * it). It builds one pass of one queued CA at a time (acmpca_crl_publish_queued): the
+ * first in the queue whose pace (crl_busy.c) lets its next pass begin now, so that a CA
+ * that waits for its pace holds no other back. A build that runs elsewhere in the
+ * process takes the revocation instead; the store's lock does so across processes and
+ * hosts. Revocations that come during a pass queue the CA again. A CA left queued when
+ * the process goes is the CRL job's: it repairs a CRL that lacks revocations
+ * (crl_job.c). */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <apr_allocator.h>
 #include <apr_strings.h>
@@ -29,11 +32,12 @@
 typedef struct queued_ca {
     const acmpca_env_t *env;
     char account[16];
-    char arn[ARN_BYTES];
+    char arn[ARN_BYTES]; /* the CA's id follows its last '/' */
 } queued_ca;
 
 static pthread_mutex_t builder_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t builder_wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t builder_wake; /* on CLOCK_MONOTONIC: see builder_init */
+static pthread_once_t builder_once = PTHREAD_ONCE_INIT;
 static struct {
     pid_t pid; /* of the process whose thread runs; 0: none */
     pthread_t thread;
@@ -42,18 +46,57 @@ static struct {
     queued_ca queue[QUEUE_SLOTS];
 } builder;
 
-/* Under builder_lock: the first queued CA into *out, 0 once the builder is to stop. */
+static void builder_init(void)
+{
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&builder_wake, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+/* Under builder_lock: sleep until woken (a CA queued, the stop) or for wait at most. */
+static void sleep_for(apr_interval_time_t wait)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(wait / APR_USEC_PER_SEC);
+    ts.tv_nsec += (long)(wait % APR_USEC_PER_SEC) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&builder_wake, &builder_lock, &ts);
+}
+
+/* Under builder_lock: the first queued CA whose pace lets its next pass begin now into
+ * *out, once there is one; 0 once the builder is to stop. */
 static int next_ca(queued_ca *out)
 {
-    while (!builder.n && !builder.stopping) {
-        pthread_cond_wait(&builder_wake, &builder_lock);
+    apr_interval_time_t left, soonest;
+    int i;
+
+    for (;;) {
+        while (!builder.n && !builder.stopping) {
+            pthread_cond_wait(&builder_wake, &builder_lock);
+        }
+        if (builder.stopping) {
+            return 0;
+        }
+        for (i = 0, soonest = 0; i < builder.n; i++) {
+            if ((left = acmpca_crl_busy_pace_left(strrchr(builder.queue[i].arn, '/') + 1)) == 0) {
+                *out = builder.queue[i];
+                builder.n--;
+                memmove(&builder.queue[i], &builder.queue[i + 1],
+                        (size_t)(builder.n - i) * sizeof(queued_ca));
+                return 1;
+            }
+            soonest = soonest && soonest < left ? soonest : left;
+        }
+        sleep_for(soonest);
     }
-    if (builder.stopping) {
-        return 0;
-    }
-    *out = builder.queue[0];
-    memmove(&builder.queue[0], &builder.queue[1], (size_t)(--builder.n) * sizeof(queued_ca));
-    return 1;
 }
 
 static void *builder_main(void *arg)
@@ -83,7 +126,7 @@ static void *builder_main(void *arg)
             acmpca_op_ctx_t sys;
 
             acmpca_ops_system_ctx(&sys, ca.env, ca.account, apr_time_now());
-            acmpca_crl_publish(&sys, ca.arn, ACMPCA_CRL_WHY_REVOCATION, p);
+            acmpca_crl_publish_queued(&sys, ca.arn, p);
             apr_pool_clear(p);
         }
         pthread_mutex_lock(&builder_lock);
@@ -125,9 +168,11 @@ int acmpca_crl_builder_queue(const acmpca_env_t *env, const char *account, const
 {
     int i, queued = 0;
 
-    if (strlen(ca_arn) >= ARN_BYTES || strlen(account) >= sizeof(builder.queue[0].account)) {
+    if (strlen(ca_arn) >= ARN_BYTES || strlen(account) >= sizeof(builder.queue[0].account)
+        || !strchr(ca_arn, '/')) {
         return 0;
     }
+    pthread_once(&builder_once, builder_init);
     pthread_mutex_lock(&builder_lock);
     if (builder.stopping || !builder_running()) {
         pthread_mutex_unlock(&builder_lock);

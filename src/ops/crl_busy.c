@@ -23,7 +23,8 @@
  *
  * A revocation (acmpca_crl_publish_revocation) builds one pass at most, its own, and
  * only when acmpca_crl_busy_wait foresees a short wait for it: the passes for others
- * are the process's CRL builder thread's (crl_builder.c), which goes on as above. */
+ * are the process's CRL builder thread's (crl_builder.c), which builds one pass at a
+ * time too, each once the CA's pace allows (acmpca_crl_busy_pace_left). */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -197,6 +198,20 @@ apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
     }
     pthread_mutex_unlock(&busy_lock);
     return wait;
+}
+
+apr_interval_time_t acmpca_crl_busy_pace_left(const char *ca_id)
+{
+    apr_time_t now = busy_now();
+    apr_interval_time_t left = 0;
+    int i;
+
+    pthread_mutex_lock(&busy_lock);
+    if ((i = slot_of(ca_id)) >= 0 && busy[i].state != BUILDING && busy[i].next_from > now) {
+        left = busy[i].next_from - now > PACE_MAX ? PACE_MAX : busy[i].next_from - now;
+    }
+    pthread_mutex_unlock(&busy_lock);
+    return left;
 }
 
 int acmpca_crl_busy_release(int slot, int keep, int hand_off)

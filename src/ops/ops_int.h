@@ -281,6 +281,11 @@ int acmpca_crl_builder_queue(const acmpca_env_t *env, const char *account, const
 apr_status_t acmpca_crl_publish(const acmpca_op_ctx_t *ctx, const char *ca_arn, const char *why,
                                 apr_pool_t *p);
 
+/** One pass of the CA's CRL for the revocations queued to the process's CRL builder
+ *  thread (crl_builder.c): as acmpca_crl_publish, but a pass owed to revocations that
+ *  came meanwhile is queued again rather than built (and paced) at once. */
+void acmpca_crl_publish_queued(const acmpca_op_ctx_t *ctx, const char *ca_arn, apr_pool_t *p);
+
 /** A revocation's rebuild of the CA's CRL (revoke.c): as acmpca_crl_publish, unless it
  *  would keep the request waiting longer than env->crl_sync_time (acmpca_crl_busy_wait,
  *  ACMPCACrlSyncTime): then the process's CRL builder thread (crl_builder.c) builds
@@ -310,6 +315,10 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over);
  *  the process's CRL builder, or to claim anew). */
 int acmpca_crl_busy_release(int slot, int keep, int hand_off);
 #define ACMPCA_CRL_BUSY_OWED 2
+
+/** How long ca_id's pace still holds its next pass back (at most the longest pace); 0
+ *  when a claim would not wait for it. */
+apr_interval_time_t acmpca_crl_busy_pace_left(const char *ca_id);
 
 /** About how long a revocation of ca_id that builds its CRL would wait now before that
  *  CRL is out: the rest of the CA's pace, a pass under way it would take over, its own

@@ -222,12 +222,35 @@ static void test_busy_hand_off_and_wait(void **state)
     assert_int_equal(acmpca_crl_busy_release(slot, 0, 1), 0); /* nothing new: done */
 }
 
+/* What the CRL builder thread asks before it claims a queued CA: how long the CA's pace
+ * still holds its next pass back. Nothing for a CA never built here, nor during a
+ * pass; after a pass of d, ACMPCA_CRL_PACE * d less the time gone by since; nothing
+ * once that is over. */
+static void test_busy_pace_left(void **state)
+{
+    apr_interval_time_t left;
+    int slot, took_over;
+
+    (void)state;
+    assert_int_equal(acmpca_crl_busy_pace_left("ca-left"), 0);
+    slot = acmpca_crl_busy_claim("ca-left", &took_over);
+    assert_true(slot >= 0);
+    assert_int_equal(acmpca_crl_busy_pace_left("ca-left"), 0);
+    usleep(PASS_MS * 1000);
+    assert_int_equal(acmpca_crl_busy_release(slot, 0, 1), 0);
+    left = acmpca_crl_busy_pace_left("ca-left");
+    assert_true(left >= apr_time_from_msec(ACMPCA_CRL_PACE * PASS_MS - 10));
+    usleep((useconds_t)left + 1000);
+    assert_int_equal(acmpca_crl_busy_pace_left("ca-left"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_busy_coalesces),        UNIT_TEST(test_busy_hand_off_and_wait),
         UNIT_TEST(test_busy_hands_over),       UNIT_TEST(test_busy_paces),
         UNIT_TEST(test_busy_pacer_taken_over), UNIT_TEST(test_busy_fresh_lead_covers),
+        UNIT_TEST(test_busy_pace_left),
     };
 
     return cmocka_run_group_tests_name("crl_busy", tests, unit_group_setup, unit_group_teardown);
