@@ -113,4 +113,14 @@ typedef struct acmpca_thread_slot_t {
  *  has none (make unset) or none can be had. */
 void *acmpca_thread_obj(acmpca_thread_slot_t *slot, int make);
 
+/* ---- waits on the monotonic clock (thread.c): a wall clock set back stretches none --- */
+
+/** Now on CLOCK_MONOTONIC, in microseconds. */
+apr_time_t acmpca_mono_now(void);
+/** Make c a condition variable whose timed waits run on CLOCK_MONOTONIC. */
+void acmpca_cond_init_mono(pthread_cond_t *c);
+/** Wait on c (made by acmpca_cond_init_mono), m held, until woken or until the monotonic
+ *  time until (acmpca_mono_now's), whichever comes first. */
+void acmpca_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, apr_time_t until);
+
 #endif

@@ -16,7 +16,6 @@
  * (crl_job.c). */
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 
 #include <apr_allocator.h>
 #include <apr_strings.h>
@@ -48,27 +47,7 @@ static struct {
 
 static void builder_init(void)
 {
-    pthread_condattr_t attr;
-
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&builder_wake, &attr);
-    pthread_condattr_destroy(&attr);
-}
-
-/* Under builder_lock: sleep until woken (a CA queued, the stop) or for wait at most. */
-static void sleep_for(apr_interval_time_t wait)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(wait / APR_USEC_PER_SEC);
-    ts.tv_nsec += (long)(wait % APR_USEC_PER_SEC) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&builder_wake, &builder_lock, &ts);
+    acmpca_cond_init_mono(&builder_wake);
 }
 
 /* Under builder_lock: the first queued CA whose pace lets its next pass begin now into
@@ -95,7 +74,7 @@ static int next_ca(queued_ca *out)
             }
             soonest = soonest && soonest < left ? soonest : left;
         }
-        sleep_for(soonest);
+        acmpca_cond_wait_until(&builder_wake, &builder_lock, acmpca_mono_now() + soonest);
     }
 }
 

@@ -27,10 +27,10 @@
  * time too, each once the CA's pace allows (acmpca_crl_busy_pace_left). */
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 
 #include <apr_strings.h>
 
+#include "acmpca/util.h"
 #include "ops_int.h"
 
 #define BUSY_SLOTS 64
@@ -41,7 +41,7 @@ enum { IDLE, PACING, BUILDING };
 enum { NO_SUCCESSOR, SUCCESSOR_WAITS, SUCCESSOR_LEADS };
 
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t busy_handed; /* on CLOCK_MONOTONIC: see busy_init */
+static pthread_cond_t busy_handed; /* on the monotonic clock, as the pace: see busy_init */
 static pthread_once_t busy_once = PTHREAD_ONCE_INIT;
 static struct {
     char ca_id[40];                /* "" when free */
@@ -58,21 +58,7 @@ static struct {
 
 static void busy_init(void)
 {
-    pthread_condattr_t attr;
-
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&busy_handed, &attr);
-    pthread_condattr_destroy(&attr);
-}
-
-/* Monotonic: a wall clock set back would stretch the pace. */
-static apr_time_t busy_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC + ts.tv_nsec / 1000;
+    acmpca_cond_init_mono(&busy_handed);
 }
 
 /* Under busy_lock: wait for slot i's next pass, then begin it; 0 when a newcomer took
@@ -80,18 +66,15 @@ static apr_time_t busy_now(void)
 static int pace_then_build(int i)
 {
     unsigned int lead = busy[i].lead;
-    apr_time_t now = busy_now(), until = busy[i].next_from;
+    apr_time_t now = acmpca_mono_now(), until = busy[i].next_from;
 
     if (until > now + PACE_MAX) {
         until = now + PACE_MAX;
     }
     busy[i].state = PACING;
     while (now < until && busy[i].lead == lead) {
-        struct timespec ts = {(time_t)(until / APR_USEC_PER_SEC),
-                              (long)(until % APR_USEC_PER_SEC) * 1000};
-
-        pthread_cond_timedwait(&busy_handed, &busy_lock, &ts);
-        now = busy_now();
+        acmpca_cond_wait_until(&busy_handed, &busy_lock, until);
+        now = acmpca_mono_now();
     }
     if (busy[i].lead != lead) {
         return 0;
@@ -127,7 +110,7 @@ static int covered(int i)
 
 int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
 {
-    apr_time_t now = busy_now();
+    apr_time_t now = acmpca_mono_now();
     int i, slot = -2, free_slot = -2;
 
     pthread_once(&busy_once, busy_init);
@@ -180,7 +163,7 @@ int acmpca_crl_busy_claim(const char *ca_id, int *took_over)
 
 apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
 {
-    apr_time_t now = busy_now();
+    apr_time_t now = acmpca_mono_now();
     apr_interval_time_t wait = 0, last;
     int i;
 
@@ -202,7 +185,7 @@ apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
 
 apr_interval_time_t acmpca_crl_busy_pace_left(const char *ca_id)
 {
-    apr_time_t now = busy_now();
+    apr_time_t now = acmpca_mono_now();
     apr_interval_time_t left = 0;
     int i;
 
@@ -216,7 +199,7 @@ apr_interval_time_t acmpca_crl_busy_pace_left(const char *ca_id)
 
 int acmpca_crl_busy_release(int slot, int keep, int hand_off)
 {
-    apr_time_t now = busy_now();
+    apr_time_t now = acmpca_mono_now();
     int again;
 
     if (slot < 0) {
