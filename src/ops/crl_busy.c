@@ -61,16 +61,21 @@ static void busy_init(void)
     acmpca_cond_init_mono(&busy_handed);
 }
 
+/* Under busy_lock: how long slot i's pace still holds its next pass back at now. */
+static apr_interval_time_t pace_rest(int i, apr_time_t now)
+{
+    apr_interval_time_t rest = busy[i].next_from - now;
+
+    return rest <= 0 ? 0 : rest > PACE_MAX ? PACE_MAX : rest;
+}
+
 /* Under busy_lock: wait for slot i's next pass, then begin it; 0 when a newcomer took
  * the lead meanwhile (it builds instead). */
 static int pace_then_build(int i)
 {
     unsigned int lead = busy[i].lead;
-    apr_time_t now = acmpca_mono_now(), until = busy[i].next_from;
+    apr_time_t now = acmpca_mono_now(), until = now + pace_rest(i, now);
 
-    if (until > now + PACE_MAX) {
-        until = now + PACE_MAX;
-    }
     busy[i].state = PACING;
     while (now < until && busy[i].lead == lead) {
         acmpca_cond_wait_until(&busy_handed, &busy_lock, until);
@@ -175,8 +180,7 @@ apr_interval_time_t acmpca_crl_busy_wait(const char *ca_id)
             wait = (wait > last ? last : wait) + (ACMPCA_CRL_PACE + 1) * last;
         }
         else { /* idle or pacing: the rest of the pace (pace_then_build's), then our pass */
-            wait = busy[i].next_from > now ? busy[i].next_from - now : 0;
-            wait = (wait > PACE_MAX ? PACE_MAX : wait) + last;
+            wait = pace_rest(i, now) + last;
         }
     }
     pthread_mutex_unlock(&busy_lock);
@@ -190,8 +194,8 @@ apr_interval_time_t acmpca_crl_busy_pace_left(const char *ca_id)
     int i;
 
     pthread_mutex_lock(&busy_lock);
-    if ((i = slot_of(ca_id)) >= 0 && busy[i].state != BUILDING && busy[i].next_from > now) {
-        left = busy[i].next_from - now > PACE_MAX ? PACE_MAX : busy[i].next_from - now;
+    if ((i = slot_of(ca_id)) >= 0 && busy[i].state != BUILDING) {
+        left = pace_rest(i, now);
     }
     pthread_mutex_unlock(&busy_lock);
     return left;
