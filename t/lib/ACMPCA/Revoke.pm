@@ -34,7 +34,7 @@ our @EXPORT = qw(
     crl_text crl_number crl_entries crl_verify crl_dates crl_der_from_url
     ocsp_query ocsp_request_der ocsp_response_text
     der_tlvs crl_issuer_der cert_subject_der raw_http
-    store_db sqlite redis seed_revoked store_revoke_quietly store_report_put store_report_created
+    store_db certquota_db sqlite redis seed_revoked store_revoke_quietly store_report_put store_report_created
     children vm_hwm vm_rss error_log_lines
     wait_for
 );
@@ -371,6 +371,9 @@ sub revoke_store { Apache::Test::vars('acmpca_revoke_store') // '' }
 # The sqlite file of the store, or undef when it is redis.
 sub store_db { revoke_store() =~ /^sqlite:(.+)$/ ? $1 : undef }
 
+# The sqlite file of the vhost acmpca_certquota (always sqlite: t/TEST.PL).
+sub certquota_db { (Apache::Test::vars('acmpca_certquota_store') // '') =~ /^sqlite:(.+)$/ ? $1 : undef }
+
 # redis(@args) -> {rc, out, err}: redis-cli on the store (an error reply is rc 1).
 sub redis {
     my $r = run_cmd(['redis-cli', '-u', revoke_store(), @_], timeout => 300);
@@ -398,8 +401,10 @@ sub sqlite {
 # Serials: 7e<hex of i> padded to 16 octets; revoked at $when with reasons cycling.
 # sqlite: the WAL is checkpointed at once, so that the next write of the server does not
 # pay for copying this bulk into the database. redis: the layout of src/store/redis.c.
+# %o: now (epoch seconds), db (another vhost's sqlite file, e.g. certquota_db()).
 sub seed_revoked {
     my($ca_id, $n, %o) = @_;
+    my $db = $o{db} // store_db();
     my $now = $o{now} // time;
     my $nb = ($now - 3600) * 1_000_000;
     my $na = ($now + 365 * 86400) * 1_000_000;
@@ -416,7 +421,7 @@ for i = 1, tonumber(ARGV[1]) do
 end
 return 0
 LUA
-                 "acmpca:{$ca_id}:revoked", $n, $nb, $na, $rv) unless store_db();
+                 "acmpca:{$ca_id}:revoked", $n, $nb, $na, $rv) unless $db;
     my $sql = <<"SQL";
 BEGIN;
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
@@ -430,7 +435,7 @@ FROM c;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
-    sqlite($sql);
+    sqlite($sql, db => $db);
 }
 
 # Mark a certificate revoked in the store alone, as if the CRL rebuild after it had
