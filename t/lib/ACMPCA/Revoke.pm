@@ -34,7 +34,7 @@ our @EXPORT = qw(
     crl_text crl_number crl_entries crl_verify crl_dates crl_der_from_url
     ocsp_query ocsp_request_der ocsp_response_text
     der_tlvs crl_issuer_der cert_subject_der raw_http
-    store_db certquota_db sqlite redis seed_revoked store_revoke_quietly store_report_put store_report_created
+    store_db certquota_db main_store sqlite redis seed_revoked store_revoke_quietly store_report_put store_report_created
     children vm_hwm vm_rss error_log_lines
     wait_for
 );
@@ -374,9 +374,16 @@ sub store_db { revoke_store() =~ /^sqlite:(.+)$/ ? $1 : undef }
 # The sqlite file of the vhost acmpca_certquota (always sqlite: t/TEST.PL).
 sub certquota_db { (Apache::Test::vars('acmpca_certquota_store') // '') =~ /^sqlite:(.+)$/ ? $1 : undef }
 
+# The ACMPCAStore of the main vhost acmpca: sqlite:<file>, or redis://.../0.
+sub main_store { Apache::Test::vars('acmpca_store') // '' }
+
 # redis(@args) -> {rc, out, err}: redis-cli on the store (an error reply is rc 1).
-sub redis {
-    my $r = run_cmd(['redis-cli', '-u', revoke_store(), @_], timeout => 300);
+sub redis { redis_at(revoke_store(), @_) }
+
+# redis_at($url, @args): the same on the store at $url.
+sub redis_at {
+    my $url = shift;
+    my $r = run_cmd(['redis-cli', '-u', $url, @_], timeout => 300);
     $r->{rc} ||= $r->{out} =~ /^(?:ERR|WRONGTYPE|NOSCRIPT)\b/ ? 1 : 0;
     $r;
 }
@@ -401,15 +408,17 @@ sub sqlite {
 # Serials: 7e<hex of i> padded to 16 octets; revoked at $when with reasons cycling.
 # sqlite: the WAL is checkpointed at once, so that the next write of the server does not
 # pay for copying this bulk into the database. redis: the layout of src/store/redis.c.
-# %o: now (epoch seconds), db (another vhost's sqlite file, e.g. certquota_db()).
+# %o: now (epoch seconds), db (another vhost's sqlite file, e.g. certquota_db()), store
+# (another vhost's ACMPCAStore, e.g. main_store()).
 sub seed_revoked {
     my($ca_id, $n, %o) = @_;
-    my $db = $o{db} // store_db();
+    my $store = $o{store} // ($o{db} ? "sqlite:$o{db}" : revoke_store());
+    my($db) = $store =~ /^sqlite:(.+)$/;
     my $now = $o{now} // time;
     my $nb = ($now - 3600) * 1_000_000;
     my $na = ($now + 365 * 86400) * 1_000_000;
     my $rv = ($now - 60) * 1_000_000;
-    return redis('EVAL', <<'LUA', 3, "acmpca:{$ca_id}:cert:", "acmpca:{$ca_id}:certs",
+    return redis_at($store, 'EVAL', <<'LUA', 3, "acmpca:{$ca_id}:cert:", "acmpca:{$ca_id}:certs",
 local reasons = {[0] = 'KEY_COMPROMISE', [1] = 'SUPERSEDED', [2] = 'UNSPECIFIED'}
 for i = 1, tonumber(ARGV[1]) do
   local s = string.format('7e%030x', i)
