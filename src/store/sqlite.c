@@ -235,6 +235,8 @@ typedef enum {
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_ROLLBACK_TO,
+    ST_SYNC_NORMAL,
+    ST_SYNC_FULL,
     ST_IDEM_REAP,
     ST_IDEM_CLAIM,
     ST_IDEM_GET,
@@ -302,6 +304,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT w",
     [ST_RELEASE] = "RELEASE w",
     [ST_ROLLBACK_TO] = "ROLLBACK TO w",
+    /* A group of unsynced writes only (SQ_WRITES_UNSYNCED) commits without the fsync. */
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_IDEM_REAP] = "DELETE FROM idempotency WHERE rowid IN"
                      " (SELECT rowid FROM idempotency WHERE expires <= ?1 LIMIT ?2)",
     /* Claims a new token, or takes over an expired one; an unexpired one is untouched
@@ -1190,11 +1195,15 @@ static apr_status_t sq_attach(acmpca_store_t *s, apr_pool_t *pchild)
  *   The writes that arrive while another process commits make the next group larger.
  */
 
-/* What a write may change, for the memos of CA records (sqlite_gen.c): only a group
- * with a write that may change the cas table moves the generation. An issuance, the
- * most frequent write, then leaves every thread's memo of its CA valid: each one used
- * to read its CA back from the file, 5 % of an issuance's CPU. */
-enum { SQ_WRITES_OTHER = 0, SQ_WRITES_CAS = 1 };
+/* What a write is, as flags. SQ_WRITES_CAS, for the memos of CA records (sqlite_gen.c):
+ * only a group with a write that may change the cas table moves the generation. An
+ * issuance, the most frequent write, then leaves every thread's memo of its CA valid:
+ * each one used to read its CA back from the file, 5 % of an issuance's CPU.
+ * SQ_WRITES_UNSYNCED: coordination, not state (the locks), which a power loss may undo
+ * harmlessly (a lock lost, or held until it expires): a group of such writes alone
+ * commits without syncing the WAL; the next synced commit syncs them too, as the WAL is
+ * written in order. A CRL pass took and released its lock with two fsyncs of its five. */
+enum { SQ_WRITES_OTHER = 0, SQ_WRITES_CAS = 1, SQ_WRITES_UNSYNCED = 2 };
 
 /** A write run by the leader on its connection: statements only, no BEGIN/COMMIT. */
 typedef apr_status_t sq_write_fn(sq_call_t *call, void *baton);
@@ -1203,7 +1212,7 @@ struct sq_job_t {
     sq_write_fn *fn;
     void *baton;
     const char *op;  /* the provider function, for the log */
-    int cas;         /* SQ_WRITES_CAS: may change a CA record, which memos hold */
+    int what;        /* SQ_WRITES_* flags */
     apr_pool_t *p;   /* the caller's pool: the caller sleeps while the leader uses it */
     apr_status_t rv; /* the write's own result, then the commit's when that failed */
     int lead;        /* set by the leader handing over: the caller leads the next group */
@@ -1337,15 +1346,17 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     sq_call_t call;
     sq_job_t *job;
     apr_status_t rv;
-    int turn, cas = 0;
+    int turn, cas = 0, unsynced = SQ_WRITES_UNSYNCED;
 
     for (job = jobs; job; job = job->next) {
-        cas |= job->cas;
+        cas |= job->what & SQ_WRITES_CAS;
+        unsynced &= job->what;
     }
     turn = write_turn_take(st, cas);
 
     if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS) {
-        rv = group_exec(&call, ST_BEGIN);
+        rv = unsynced ? group_exec(&call, ST_SYNC_NORMAL) : APR_SUCCESS;
+        rv = rv == APR_SUCCESS ? group_exec(&call, ST_BEGIN) : rv;
     }
     for (job = jobs; rv == APR_SUCCESS && job; job = job->next) {
         rv = jobs->next ? group_run_one(&call, job) : group_run_alone(&call, job);
@@ -1359,6 +1370,15 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     if (rv != APR_SUCCESS) {
         for (job = jobs; job; job = job->next) {
             job->rv = rv;
+        }
+    }
+    /* Back to FULL outside the transaction; a connection that cannot is not used again. */
+    if (unsynced && call.conn) {
+        stmts_reset(call.conn);
+        if ((!sqlite3_get_autocommit(call.conn->db)
+             && sqlite3_exec(call.conn->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+            || group_exec(&call, ST_SYNC_FULL) != APR_SUCCESS) {
+            call.broken = 1;
         }
     }
     call_end(&call, rv);
@@ -1417,11 +1437,11 @@ static void checkpoint_due(acmpca_store_t *s, apr_pool_t *p)
 /* Queue a write and return once it is committed (or has failed). A caller sleeps on a
  * semaphore of its own (on its stack) until the leader posts it: two futex calls per
  * waiting writer, and no thundering herd on the group mutex. */
-static apr_status_t group_write(acmpca_store_t *s, const char *op, int cas, sq_write_fn *fn,
+static apr_status_t group_write(acmpca_store_t *s, const char *op, int what, sq_write_fn *fn,
                                 void *baton, apr_pool_t *p)
 {
     sq_store_t *st = s->impl;
-    sq_job_t job = {fn, baton, op, cas, p, APR_SUCCESS, 0, {{0}}, NULL};
+    sq_job_t job = {fn, baton, op, what, p, APR_SUCCESS, 0, {{0}}, NULL};
     sq_job_t *group;
 
     sem_init(&job.posted, 0, 0);
@@ -2698,7 +2718,7 @@ static apr_status_t sq_lock_acquire(acmpca_store_t *s, const char *ca_id, const 
                                     const char *owner, int ttl_ms, int want, apr_pool_t *p)
 {
     lock_args a = {ca_id, name, owner, ttl_ms, want, 0, 0, 0};
-    apr_status_t rv = group_write(s, "lock_acquire", SQ_WRITES_OTHER, lock_acquire_write, &a, p);
+    apr_status_t rv = group_write(s, "lock_acquire", SQ_WRITES_UNSYNCED, lock_acquire_write, &a, p);
 
     return rv == APR_SUCCESS && a.busy ? APR_EBUSY : rv;
 }
@@ -2725,7 +2745,7 @@ static apr_status_t sq_lock_release(acmpca_store_t *s, const char *ca_id, const 
                                     const char *owner, int *pwanted, apr_pool_t *p)
 {
     lock_args a = {ca_id, name, owner, 0, 0, 0, 0, 0};
-    apr_status_t rv = group_write(s, "lock_release", SQ_WRITES_OTHER, lock_release_write, &a, p);
+    apr_status_t rv = group_write(s, "lock_release", SQ_WRITES_UNSYNCED, lock_release_write, &a, p);
 
     if (pwanted) {
         *pwanted = rv == APR_SUCCESS && a.wanted;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1814,6 +1815,48 @@ static void test_sqlite_memo(void **state)
     }
 }
 
+/* Every fdatasync of this process, SQLite's included (it calls libc's): the executable's
+ * definition comes first. */
+static int fdatasyncs;
+
+int fdatasync(int fd)
+{
+    __atomic_add_fetch(&fdatasyncs, 1, __ATOMIC_RELAXED);
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
+static int fdatasyncs_now(void)
+{
+    return __atomic_load_n(&fdatasyncs, __ATOMIC_RELAXED);
+}
+
+/* Locks are coordination, not state: taking and releasing one commits without syncing
+ * the WAL, and the connection syncs again for the next write (a counter), which makes
+ * the lock's frames durable too. */
+static void test_sqlite_unsynced_locks(void **state)
+{
+    fx_t *fx = *state;
+    apr_int64_t v = 0;
+    int before, round;
+
+    /* The first write after the store's checkpoint restarts the WAL, which syncs its
+     * header whatever the transaction. */
+    assert_int_equal(fx->api->counter_next(fx->s, "unsynced", &v, fx->p), APR_SUCCESS);
+    for (round = 0; round < 2; round++) {
+        before = fdatasyncs_now();
+        assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "a", 60000, 0, fx->p),
+                         APR_SUCCESS);
+        assert_int_equal(fx->api->lock_acquire(fx->s, "ca-1", "crl", "b", 60000, 1, fx->p),
+                         APR_EBUSY);
+        assert_int_equal(fx->api->lock_release(fx->s, "ca-1", "crl", "a", NULL, fx->p),
+                         APR_SUCCESS);
+        assert_int_equal(fdatasyncs_now(), before);
+        assert_int_equal(fx->api->counter_next(fx->s, "unsynced", &v, fx->p), APR_SUCCESS);
+        assert_int_equal(v, round + 2);
+        assert_int_equal(fdatasyncs_now(), before + 1);
+    }
+}
+
 /* A child whose user may only read the -writer file (made by root, not given to it)
  * still takes its turn at writing: it falls back to a read-only descriptor, whose lock
  * works the same, and moves the generation through the mapping it inherited. Root only:
@@ -2896,6 +2939,7 @@ int main(void)
         STORE_TEST(test_sqlite_file, (void *)&backends[0]),
         STORE_TEST(test_sqlite_memo, (void *)&backends[0]),
         STORE_TEST(test_sqlite_checkpoint, (void *)&backends[0]),
+        STORE_TEST(test_sqlite_unsynced_locks, (void *)&backends[0]),
         STORE_TEST(test_sqlite_writer_read_only, (void *)&backends[0]),
     };
     const struct CMUnitTest redis_tests[] = {
