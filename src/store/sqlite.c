@@ -236,7 +236,6 @@ typedef enum {
     ST_RELEASE,
     ST_ROLLBACK_TO,
     ST_SYNC_NORMAL,
-    ST_SYNC_FULL,
     ST_IDEM_REAP,
     ST_IDEM_CLAIM,
     ST_IDEM_GET,
@@ -304,9 +303,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT w",
     [ST_RELEASE] = "RELEASE w",
     [ST_ROLLBACK_TO] = "ROLLBACK TO w",
-    /* A group of unsynced writes only (SQ_WRITES_UNSYNCED) commits without the fsync. */
+    /* A group of unsynced writes only (SQ_WRITES_UNSYNCED) commits without the fsync;
+     * call_end sets FULL again. */
     [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_IDEM_REAP] = "DELETE FROM idempotency WHERE rowid IN"
                      " (SELECT rowid FROM idempotency WHERE expires <= ?1 LIMIT ?2)",
     /* Claims a new token, or takes over an expired one; an unexpired one is untouched
@@ -445,7 +444,8 @@ typedef struct sq_call_t {
     sq_conn_t *conn;
     const char *op; /* the provider function, for the log */
     apr_pool_t *p;
-    int broken; /* the connection failed: close it rather than reuse it */
+    int broken;   /* the connection failed: close it rather than reuse it */
+    int unsynced; /* the call lowered synchronous (ST_SYNC_NORMAL): call_end restores it */
 } sq_call_t;
 
 #define SQ_OK(x)                                                                                   \
@@ -695,6 +695,12 @@ static apr_status_t call_end(sq_call_t *call, apr_status_t rv)
     stmts_reset(conn);
     if (!sqlite3_get_autocommit(conn->db)
         && sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) {
+        call->broken = 1;
+    }
+    /* Outside a transaction only (SQLite refuses it inside); a connection that cannot
+     * sync again is not used again. */
+    if (call->unsynced && !call->broken
+        && sqlite3_exec(conn->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
         call->broken = 1;
     }
     if (call->broken) {
@@ -1354,9 +1360,12 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     }
     turn = write_turn_take(st, cas);
 
-    if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS) {
-        rv = unsynced ? group_exec(&call, ST_SYNC_NORMAL) : APR_SUCCESS;
-        rv = rv == APR_SUCCESS ? group_exec(&call, ST_BEGIN) : rv;
+    if ((rv = call_begin(&call, s, "group_commit", jobs->p)) == APR_SUCCESS && unsynced) {
+        call.unsynced = 1;
+        rv = group_exec(&call, ST_SYNC_NORMAL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = group_exec(&call, ST_BEGIN);
     }
     for (job = jobs; rv == APR_SUCCESS && job; job = job->next) {
         rv = jobs->next ? group_run_one(&call, job) : group_run_alone(&call, job);
@@ -1370,15 +1379,6 @@ static void group_commit(acmpca_store_t *s, sq_job_t *jobs)
     if (rv != APR_SUCCESS) {
         for (job = jobs; job; job = job->next) {
             job->rv = rv;
-        }
-    }
-    /* Back to FULL outside the transaction; a connection that cannot is not used again. */
-    if (unsynced && call.conn) {
-        stmts_reset(call.conn);
-        if ((!sqlite3_get_autocommit(call.conn->db)
-             && sqlite3_exec(call.conn->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-            || group_exec(&call, ST_SYNC_FULL) != APR_SUCCESS) {
-            call.broken = 1;
         }
     }
     call_end(&call, rv);
