@@ -16,12 +16,20 @@
 # With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate,
 # then the same for a static file of the answer's size: an A/B check of two builds
 # (MODULE=...) without a profiler's overhead.
+# With MODULE_B as well (wrk only; issuance and the signed reads), a second httpd loads
+# MODULE_B on the fourth and fifth ports, is set up alike, and the runs alternate between
+# the two (ABBA), PROFILE_RUNS of SECONDS each, then the median of each: an A/B in which
+# both builds see the machine alike, where one build after the other sees it move by a
+# third within minutes. The same build on both sides came out within 2 %.
 # With PROFILE_STORE=redis the module runs on the Redis provider instead: a private
 # redis-server (appendfsync always, as make bench runs it) on the third port; perf then
 # samples redis-server beside the httpd children, and the server's INFO commandstats of
 # the measured runs (the time each command took inside it) is printed after them.
-# Environment: MODULE, BENCH_PORT (18580: three ports), PROFILE_KEEP=1 (keep the work
-# directory with perf.data), BENCH_THREADS/BENCH_CONNS (wrk: 2/16), PROFILE_N (2000).
+# Environment: MODULE, MODULE_B, BENCH_PORT (18580: three ports, five with MODULE_B),
+# PROFILE_KEEP=1 (keep the work directory with perf.data), PROFILE_CALLGRAPH (perf's
+# call-graph option, -g: "--call-graph dwarf" resolves callers through inlined code and
+# libraries built without frame pointers), BENCH_THREADS/BENCH_CONNS (wrk: 2/16),
+# PROFILE_N (2000), PROFILE_RUNS (5).
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -46,6 +54,14 @@ sqlite) ;;
 redis) [ "$TOOL" != callgrind ] || { echo "profile: callgrind runs on sqlite only" >&2; exit 2; } ;;
 *) echo "profile: PROFILE_STORE is sqlite or redis" >&2; exit 2 ;;
 esac
+if [ -n "${MODULE_B:-}" ]; then
+    case $TOOL/${PROFILE_STORE:-sqlite}/$OP in
+    wrk/sqlite/CRL-* | wrk/sqlite/OCSP | wrk/sqlite/RevokeCertificate | wrk/redis/*)
+        echo "profile: MODULE_B is for issuance and signed reads on sqlite" >&2; exit 2 ;;
+    wrk/*) ports_free profile $((PORT + 3)) $((PORT + 4)) ;;
+    *) echo "profile: MODULE_B needs PROFILE_TOOL=wrk" >&2; exit 2 ;;
+    esac
+fi
 case $OP/$TOOL in
 RevokeCertificate/callgrind) echo "profile: callgrind replays one request file: not for revocations" >&2; exit 2 ;;
 esac
@@ -57,6 +73,7 @@ vg=""
 cleanup() {
     if [ -n "$vg" ]; then kill "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true; fi
     sh "$B/httpd.sh" stop "$W/httpd" || true
+    [ -z "${MODULE_B:-}" ] || sh "$B/httpd.sh" stop "$W/httpd_b" || true
     sh "$ROOT/scripts/redis-server.sh" stop "$W/redis" >/dev/null 2>&1 || true
     if [ -n "${PROFILE_KEEP:-}" ]; then echo "profile: kept $W"; else rm -rf "$W"; fi
 }
@@ -202,13 +219,42 @@ redis_report() {
     redis-cli -p $((PORT + 2)) info commandstats | tr -d '\r' | grep '^cmdstat_' || true
 }
 
+wrk_run() { # URL REQS MODE: one run of SECS, its JSON line
+    wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
+        -s "$B/req.lua" "$1" -- "$2" "$3" "${BENCH_THREADS:-2}" | grep '^{' || true
+}
 load() { # [N]: the requests of load N (RevokeCertificate: each sent once), else reqs
     reqs=$W/reqs
     [ "${MODE:-cycle}" = cycle ] || reqs=$W/reqs.$1
-    wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNS:-16}" -d"${SECS}s" --timeout 10s \
-        -s "$B/req.lua" "$URL" -- "$reqs" "${MODE:-cycle}" "${BENCH_THREADS:-2}" |
-        grep '^{' || true
+    wrk_run "$URL" "$reqs" "${MODE:-cycle}"
 }
+if [ -n "${MODULE_B:-}" ]; then
+    MODULE=$MODULE_B sh "$B/httpd.sh" start "$W/httpd_b" $((PORT + 3)) $((PORT + 4))
+    mkdir -p "$W/module_b"
+    "$PY" "$B/setup.py" "http://127.0.0.1:$((PORT + 3))" "$W/csr" "$W/module_b" >/dev/null
+    case $OP in
+    IssueCertificate*) "$PY" "$B/sign.py" "$OP" "$W/module_b/state.json" "$W/csr" 0 "$W/reqs_b" ;;
+    *) "$PY" "$B/sign.py" "$OP" "$W/module_b/state.json" - 1000 "$W/reqs_b" ;;
+    esac
+    ab() { # A or B: one run of SECS on that build
+        case $1 in
+        A) load ;;
+        B) wrk_run "http://127.0.0.1:$((PORT + 3))/" "$W/reqs_b" cycle ;;
+        esac | sed "s/^/$1 /"
+    }
+    ab A >/dev/null # warm up both
+    ab B >/dev/null
+    run=1
+    while [ $run -le "${PROFILE_RUNS:-5}" ]; do # ABBA: a drift of the machine weighs alike
+        if [ $((run % 2)) -eq 1 ]; then ab A; ab B; else ab B; ab A; fi
+        run=$((run + 1))
+    done | tee "$W/ab"
+    for side in A B; do
+        sed -n "s/^$side .*\"rps\":\([0-9.]*\).*/\1/p" "$W/ab" | sort -n |
+            awk -v s=$side '{ r[NR] = $1 } END { printf "%s median %.1f req/s\n", s, r[int((NR + 1) / 2)] }'
+    done
+    exit 0
+fi
 if [ "$TOOL" = wrk ]; then
     load 0 >/dev/null # warm up
     redis_reset
@@ -226,7 +272,7 @@ pids=$(pgrep -d, -P "$(cat "$W/httpd/httpd.pid")")
 if [ "${PROFILE_STORE:-sqlite}" = redis ]; then
     pids="$pids,$(cat "$W/redis/redis.pid")"
 fi
-perf record -q -e cpu-clock -g -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
+perf record -q -e cpu-clock ${PROFILE_CALLGRAPH:--g} -o "$W/perf.data" -p "$pids" -- sleep "$SECS" 2>/dev/null &
 rec=$!
 redis_reset
 load 1
