@@ -18,9 +18,10 @@
 # (MODULE=...) without a profiler's overhead.
 # With MODULE_B as well (wrk only; issuance and the signed reads), a second httpd loads
 # MODULE_B on the fourth and fifth ports, is set up alike, and the runs alternate between
-# the two (ABBA), PROFILE_RUNS of SECONDS each, then the median of each: an A/B in which
-# both builds see the machine alike, where one build after the other sees it move by a
-# third within minutes. The same build on both sides came out within 2 %.
+# the two (ABBA), PROFILE_RUNS of SECONDS each, then the median of each (an error answer
+# fails it, as in make bench): an A/B in which both builds see the machine alike, where
+# one build after the other sees it move by a third within minutes. The same build on
+# both sides came out within 2 %.
 # With PROFILE_STORE=redis the module runs on the Redis provider instead: a private
 # redis-server (appendfsync always, as make bench runs it) on the third port; perf then
 # samples redis-server beside the httpd children, and the server's INFO commandstats of
@@ -99,6 +100,12 @@ case $OP in CRL-1M) scale=scale ;; *) scale= ;; esac
 URL=http://127.0.0.1:$PORT/
 state() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]] or "")' \
     "$W/module/state.json" "$1"; }
+signed() { # STATE OUT: OP's requests (issuance or a signed read), signed for STATE's module
+    case $OP in
+    IssueCertificate*) "$PY" "$B/sign.py" "$OP" "$1" "$W/csr" 0 "$2" ;;
+    *) "$PY" "$B/sign.py" "$OP" "$1" - 1000 "$2" ;;
+    esac
+}
 case $OP in
 CRL-small)
     URL=$(state crl_url)
@@ -119,8 +126,6 @@ OCSP)
     openssl ocsp -issuer "$W/module/ca.pem" -cert "$W/module/cert.pem" -no_nonce \
         -reqout "$W/ocsp.der" >/dev/null 2>&1
     "$PY" "$B/rawreq.py" ocsp "$URL" "$W/ocsp.der" "$W/reqs" ;;
-IssueCertificate*)
-    "$PY" "$B/sign.py" "$OP" "$W/module/state.json" "$W/csr" 0 "$W/reqs" ;;
 RevokeCertificate)
     # Each certificate can be revoked once: as many are issued first as the four loads
     # (warm-up and three runs, or one under perf) take, dealt to one request file each
@@ -136,7 +141,7 @@ RevokeCertificate)
     "$PY" "$B/sign.py" RevokeCertificate "$W/module/state.json" "$W/pool.twin" 0 "$W/reqs"
     MODE=once ;;
 *)
-    "$PY" "$B/sign.py" "$OP" "$W/module/state.json" - 1000 "$W/reqs" ;;
+    signed "$W/module/state.json" "$W/reqs" ;;
 esac
 
 # A static file of the size of OP's answer on the static port, and its request.
@@ -232,10 +237,7 @@ if [ -n "${MODULE_B:-}" ]; then
     MODULE=$MODULE_B sh "$B/httpd.sh" start "$W/httpd_b" $((PORT + 3)) $((PORT + 4))
     mkdir -p "$W/module_b"
     "$PY" "$B/setup.py" "http://127.0.0.1:$((PORT + 3))" "$W/csr" "$W/module_b" >/dev/null
-    case $OP in
-    IssueCertificate*) "$PY" "$B/sign.py" "$OP" "$W/module_b/state.json" "$W/csr" 0 "$W/reqs_b" ;;
-    *) "$PY" "$B/sign.py" "$OP" "$W/module_b/state.json" - 1000 "$W/reqs_b" ;;
-    esac
+    signed "$W/module_b/state.json" "$W/reqs_b"
     ab() { # A or B: one run of SECS on that build
         case $1 in
         A) load ;;
@@ -244,15 +246,31 @@ if [ -n "${MODULE_B:-}" ]; then
     }
     ab A >/dev/null # warm up both
     ab B >/dev/null
+    # ABBA, where measure.py's --twin (scale.sh) runs each pair in the same order: in a
+    # check of one build against itself that order favoured the second by 3-9 %.
     run=1
-    while [ $run -le "${PROFILE_RUNS:-5}" ]; do # ABBA: a drift of the machine weighs alike
+    while [ $run -le "${PROFILE_RUNS:-5}" ]; do
         if [ $((run % 2)) -eq 1 ]; then ab A; ab B; else ab B; ab A; fi
         run=$((run + 1))
     done | tee "$W/ab"
-    for side in A B; do
-        sed -n "s/^$side .*\"rps\":\([0-9.]*\).*/\1/p" "$W/ab" | sort -n |
-            awk -v s=$side '{ r[NR] = $1 } END { printf "%s median %.1f req/s\n", s, r[int((NR + 1) / 2)] }'
-    done
+    # measure.py's own checks and medians: an error answer fails the A/B as it fails a
+    # make bench run.
+    "$PY" - "$W/ab" <<'PYEOF'
+import json, sys
+sys.path.insert(0, "scripts/bench")
+import measure
+runs = {"A": [], "B": []}
+try:
+    for line in open(sys.argv[1]):
+        side, rec = line.split(" ", 1)
+        runs[side].append(measure.checked(len(runs[side]), json.loads(rec)))
+except RuntimeError as e:
+    sys.exit(f"profile: {side}: {e}")
+for side, rs in runs.items():
+    m = measure.median_of(rs)
+    print(f"{side} median {m['rps']:.1f} req/s, p50 {m['p50_us'] / 1000:.2f} ms, "
+          f"p99 {m['p99_us'] / 1000:.2f} ms")
+PYEOF
     exit 0
 fi
 if [ "$TOOL" = wrk ]; then
