@@ -76,8 +76,11 @@ unit: $(UNIT_BIN)
 	@sh scripts/redis-sentinel.sh run sh scripts/redis-server.sh run sh -c \
 	    'set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done'
 
+# The sqlite pass runs under the worker MPM, the benchmark's (scripts/bench/common.sh);
+# the redis pass and the ASan slice under event, Debian's default.
+API_MPM ?= worker
 api: $(MODULE)
-	@sh t/run-api.sh
+	@ACMPCA_TEST_MPM=$(API_MPM) sh t/run-api.sh
 
 # The suite again with the main test store (vhosts acmpca, acmpca_visible; acmpca_revoke
 # in database 1) in a private redis-server, the two-host tests (t/multi: two httpd on one
@@ -167,7 +170,7 @@ clean:
 #                        t/multi), module under ASan + UBSan (build-asan/)
 #   make test-valgrind   unit tests under valgrind
 #   make soak            the crash-safety tests (t/api/7xx) at full length: 200 kill rounds,
-#                        50 graceful restarts, under event and prefork
+#                        50 graceful restarts, under event, worker and prefork
 #   make hardening-ci    the bounded slices make test runs: fuzz-replay, the unit tests
 #                        under ASan, the module under ASan through ASAN_CI_TESTS, a
 #                        valgrind subset
@@ -277,9 +280,9 @@ hardening-ci: fuzz-replay valgrind-ci
 	@$(MAKE) --no-print-directory asan-unit
 	@$(MAKE) --no-print-directory asan-api-ci
 
-# The crash-safety tests (t/api/7xx) at full length, under the event and the prefork MPM.
+# The crash-safety tests (t/api/7xx) at full length, under each MPM.
 SOAK_TESTS ?= $(sort $(wildcard t/api/7[0-9][0-9]_*.t))
 soak: deps all
-	@set -e; for mpm in event prefork; do echo "== soak, $$mpm MPM"; \
+	@set -e; for mpm in event worker prefork; do echo "== soak, $$mpm MPM"; \
 	    ACMPCA_SOAK=1 ACMPCA_TEST_MPM=$$mpm ACMPCA_TEST_TIMEOUT=7200 TESTS="$(SOAK_TESTS)" \
 	    sh t/run-api.sh; done

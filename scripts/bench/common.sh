@@ -1,5 +1,17 @@
 # Licensed under the Apache License, Version 2.0.
-# Sourced by bench.sh and profile.sh: what every benchmark run sets up first.
+# Sourced by bench.sh, profile.sh and httpd.sh: what every benchmark run sets up first.
+
+# The MPM of the benchmark's httpd (BENCH_MPM: worker or event; its configuration is one
+# child of many threads, which prefork has not). worker: each thread reads its own
+# keep-alive connection, where event's listener thread takes each request and wakes a
+# worker for it, one more thread switch per request.
+# On the 2-core VM of 2026-12-02 (A/B, the same build on both sides) worker answered
+# 23 % more GetCertificate, 5-7 % more P-256 and 15 % more RSA-2048 issuances.
+: "${BENCH_MPM:=worker}"
+case $BENCH_MPM in
+worker | event) export BENCH_MPM ;;
+*) echo "bench: BENCH_MPM is worker or event" >&2; exit 2 ;;
+esac
 
 # ports_free WHO PORT...: exit 2 unless every port is free on loopback.
 ports_free() {

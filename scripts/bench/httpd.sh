@@ -6,11 +6,13 @@
 #   httpd.sh start DIR API_PORT STATIC_PORT   writes DIR/httpd.conf, kek, credentials.json
 #   httpd.sh stop DIR                         stops it and waits (bounded) for the exit
 # Environment: HTTPD (default /usr/sbin/apache2), MODULE (the .so to load),
-# BENCH_AKID / BENCH_SECRET (the access key written into credentials.json), BENCH_STORE
-# (ACMPCAStore; default sqlite:DIR/store/acmpca.db), BENCH_LOGLEVEL (LogLevel, default
-# warn; info logs every request and CRL build, for a look at what a run did).
+# BENCH_AKID / BENCH_SECRET (the access key written into credentials.json), BENCH_MPM
+# (common.sh), BENCH_STORE (ACMPCAStore; default sqlite:DIR/store/acmpca.db),
+# BENCH_LOGLEVEL (LogLevel, default warn; info logs every request and CRL build, for a
+# look at what a run did).
 set -eu
 HTTPD=${HTTPD:-/usr/sbin/apache2}
+. "$(dirname "$0")/common.sh"
 MODS=/usr/lib/apache2/modules
 cmd=$1 dir=$2
 
@@ -36,7 +38,7 @@ Listen 127.0.0.1:$static
 PidFile $dir/httpd.pid
 ErrorLog $dir/logs/error_log
 LogLevel ${BENCH_LOGLEVEL:-warn}
-LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule mpm_${BENCH_MPM}_module $MODS/mod_mpm_$BENCH_MPM.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
 LoadModule acmpca_module $MODULE
 $user

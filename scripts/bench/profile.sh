@@ -21,7 +21,8 @@
 # the two (ABBA), PROFILE_RUNS of SECONDS each, then the median of each (an error answer
 # fails it, as in make bench): an A/B in which both builds see the machine alike, where
 # one build after the other sees it move by a third within minutes. The same build on
-# both sides came out within 2 %.
+# both sides came out within 2 %. BENCH_MPM_B gives the second httpd another MPM (the
+# same MODULE_B as MODULE then compares the MPMs).
 # With PROFILE_STORE=redis the module runs on the Redis provider instead: a private
 # redis-server (appendfsync always, as make bench runs it) on the third port; perf then
 # samples redis-server beside the httpd children, and the server's INFO commandstats of
@@ -234,7 +235,7 @@ load() { # [N]: the requests of load N (RevokeCertificate: each sent once), else
     wrk_run "$URL" "$reqs" "${MODE:-cycle}"
 }
 if [ -n "${MODULE_B:-}" ]; then
-    MODULE=$MODULE_B sh "$B/httpd.sh" start "$W/httpd_b" $((PORT + 3)) $((PORT + 4))
+    MODULE=$MODULE_B BENCH_MPM=${BENCH_MPM_B:-$BENCH_MPM} sh "$B/httpd.sh" start "$W/httpd_b" $((PORT + 3)) $((PORT + 4))
     mkdir -p "$W/module_b"
     "$PY" "$B/setup.py" "http://127.0.0.1:$((PORT + 3))" "$W/csr" "$W/module_b" >/dev/null
     signed "$W/module_b/state.json" "$W/reqs_b"

@@ -333,6 +333,7 @@ def machine():
     return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
             "openssl": cmd("openssl", "version").split(" (")[0],
             "httpd": cmd("/usr/sbin/apache2", "-v").replace("Server version: ", ""),
+            "mpm": os.environ.get("BENCH_MPM", "?"),
             "commit": rev, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
@@ -349,7 +350,8 @@ def markdown(rows, info, a, speed, notes):
              if few else "") +
             f"{'QUICK run' if a.quick else 'Full run'}: median of {a.runs} wrk runs of "
             f"{a.duration} s each, {a.elapsed} s in all. Machine: {info['nproc']} × "
-            f"{info['cpu']}, Linux {info['kernel']}, {info['openssl']}, {info['httpd']}; "
+            f"{info['cpu']}, Linux {info['kernel']}, {info['openssl']}, {info['httpd']} "
+            f"({info.get('mpm', '?')} MPM); "
             f"commit {info['commit']}, {info['date']}; load average "
             f"{info.get('load_start', '?')} at the start, {info.get('load_end', '?')} at the end."]
     return "\n".join(out) + "\n"
