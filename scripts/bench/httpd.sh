@@ -69,6 +69,10 @@ Timeout 60
 </VirtualHost>
 <VirtualHost 127.0.0.1:$static>
     DocumentRoot $dir/htdocs
+    # A file under 256 bytes is read, not sent with sendfile, and EnableMMAP maps it for
+    # each request: munmap then interrupts the other core (TLB shootdown), which held a
+    # 2-byte or 111-byte file to 5,400-6,500/s against 22,000-25,000/s without it.
+    EnableMMAP Off
     <Directory $dir/htdocs>
         Require all granted
     </Directory>
