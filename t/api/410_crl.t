@@ -206,9 +206,7 @@ my $wl = $W ? issue_leaf($W) : undef;
 store_revoke_quietly($W ? $W->{id} : '', $wl ? $wl->{serial} : '', time * 1_000_000, 'KEY_COMPROMISE');
 ok(wait_for(sub { crl_entries(crl_text(crl_der_from_url("http://127.0.0.1:$port/crl/$W->{id}.crl")))->{ $wl ? $wl->{serial} : '' } }, 40),
     '... and adds a revocation the CRL lacks (after a grace period of 15 s)');
-# A generation starts with the MPM's "resuming normal operations": AH00489 (event),
-# AH00292 (worker), AH00163 (prefork).
-my $resuming = qr/AH00(?:489|292|163)/;
+my $resuming = mpm_log_re('resuming');
 my @gens = split $resuming, join '', error_log_lines(qr/$resuming|ACMPCA0760|ACMPCA0702.*(?:first CRL|revocations not on)/);
 my %pids = map { /\[pid (\d+)/ ? ($1 => 1) : () } grep { /ACMPCA07(?:60|02)/ } split /\n/, $gens[-1] // '';
 is(scalar keys %pids, 1, 'the job ran in one process of the current server generation (mod_watchdog singleton)')

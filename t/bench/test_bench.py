@@ -129,6 +129,13 @@ check(calls == [("http://module/", "reqs.0", "once", "module/issued1m"),
 check([r.get("bound") for r in runs] == [5000.0, 5000.0] and len(twin_runs) == 2
       and "bound" not in twin_runs[0], "the bound goes with the module's runs only")
 
+# The machine line names the MPM the run's httpd loaded (BENCH_MPM, set by common.sh).
+os.environ["BENCH_MPM"] = "worker"
+info = report.machine()
+md = report.markdown([], info, SimpleNamespace(quick=1, runs=3, duration=2, elapsed=1), {},
+                     {"keys": set(), "peers": {}})
+check(info["mpm"] == "worker" and "(worker MPM)" in md, "the table names the MPM it ran under")
+
 # The bound itself, from the real openssl speed through crypto.sh.
 _, sp, _ = report.digest([speed("ecdsap256", 70000, 21000)])
 check(abs(report.bound(sp, "ecdsap256") - 1 / (1 / 70000 + 1 / 21000)) < 1e-6,

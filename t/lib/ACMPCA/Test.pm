@@ -44,7 +44,7 @@ our @EXPORT = qw(
     cert_subject csr_subject csr_rdns cert_issuer same_serial verify_cert make_openssl_root key_id spki_sha1
     openssl_sign_csr openssl_key_csr default_signing key_family
     ca_config create_ca describe_ca ca_status get_ca_csr issue_ca_cert get_cert
-    import_ca_cert make_root_active make_sub_active restart_server
+    import_ca_cert make_root_active make_sub_active restart_server mpm_log_re
 );
 
 use constant ACCOUNT       => '123456789012';
@@ -691,6 +691,16 @@ sub make_sub_active {
 
 ##########################################################################
 # Server control
+
+# The error-log lines each MPM writes under its own message ID: 'resuming' starts a server
+# generation ("configured -- resuming normal operations"), 'graceful' is a graceful
+# restart being taken (event AH00489/AH00493, worker AH00292/AH00297, prefork
+# AH00163/AH00171).
+my %MPM_LOG = (
+    resuming => qr/AH00(?:489|292|163): .* configured -- resuming normal operations/,
+    graceful => qr/AH00(?:493|297): SIGUSR1 received|AH00171: Graceful restart requested/,
+);
+sub mpm_log_re { $MPM_LOG{ $_[0] } // die "mpm_log_re: no such line: $_[0]\n" }
 
 # restart_server(): stop the test httpd as Debian's apache2.service does (apachectl
 # graceful-stop: SIGWINCH, each child finishes what it is doing; bounded wait) and start
