@@ -13,9 +13,10 @@
 # one keep-alive connection (after as many to warm up), then the same for a static file
 # of the size of OP's answer; it prints the instructions per request of both and the
 # functions of OP's run (callgrind_annotate, warm-up included). Not for issuance.
-# With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate,
-# then the same for a static file of the answer's size: an A/B check of two builds
-# (MODULE=...) without a profiler's overhead.
+# With PROFILE_TOOL=wrk it only runs wrk, three times SECONDS, and prints each run's rate
+# and how the cores were shared meanwhile (sched.py: idle, and httpd's threads waiting
+# for a core), then the same for a static file of the answer's size: an A/B check of two
+# builds (MODULE=...) without a profiler's overhead.
 # With MODULE_B as well (wrk only; issuance and the signed reads), a second httpd loads
 # MODULE_B on the fourth and fifth ports, is set up alike, and the runs alternate between
 # the two (ABBA), PROFILE_RUNS of SECONDS each, then the median of each (an error answer
@@ -277,7 +278,14 @@ fi
 if [ "$TOOL" = wrk ]; then
     load 0 >/dev/null # warm up
     redis_reset
-    for run in 1 2 3; do load $run; done
+    httpd_pids=$(pgrep -P "$(cat "$W/httpd/httpd.pid")" | tr '\n' ' ')
+    for run in 1 2 3; do
+        # the middle of the run, clear of wrk's start and end
+        (sleep $((SECS / 4)) && "$PY" "$B/sched.py" $((SECS / 2)) $httpd_pids >"$W/sched") &
+        load $run
+        wait
+        cat "$W/sched"
+    done
     redis_report
     static_twin
     echo "== static file of $size bytes"

@@ -10,7 +10,9 @@ the real `openssl speed` for a second.
 
 import importlib
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from types import SimpleNamespace
@@ -143,6 +145,17 @@ check(abs(report.bound(sp, "ecdsap256") - 1 / (1 / 70000 + 1 / 21000)) < 1e-6,
 measure = importlib.reload(measure)  # the real wrk and speed_bound again
 got = measure.speed_bound("ecdsap256", tmp)
 check(got > 100, f"crypto.sh measures a P-256 bound now ({got:,.0f}/s)")
+
+# sched.py reads the scheduler's accounting of a process's threads: a busy one ran.
+spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+line = subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "scripts", "bench",
+                                                    "sched.py"), "0.5", str(spin.pid)],
+                      capture_output=True, text=True, check=False).stdout
+spin.kill()
+spin.wait()
+ran = re.search(r"httpd ran on ([0-9.]+) cores, and ([0-9.]+) of its threads waited", line)
+check(ran and 0.5 < float(ran.group(1)) <= 1.05,
+      f"sched.py counts a busy thread's cores ({line.strip()})")
 
 shutil.rmtree(tmp)
 print(f"1..{n}")
