@@ -3,7 +3,7 @@
 """The benchmark's own decisions (scripts/bench), which `make bench` alone would only
 show in a table: what a row is compared with, which runs fail the measurement, how the
 runs and their twins alternate. No server: wrk is replaced by a recorder; crypto.sh runs
-the real `openssl speed` for a second.
+the real `openssl speed` for a second, and sched.py reads a spinning process's schedstat.
 
     test_bench.py      prints one TAP-like line per check; exit status 0 when all pass
 """
