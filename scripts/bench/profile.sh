@@ -275,15 +275,16 @@ for side, rs in runs.items():
 PYEOF
     exit 0
 fi
+children=$(pgrep -d ' ' -P "$(cat "$W/httpd/httpd.pid")") # httpd's, which perf and sched.py watch
 if [ "$TOOL" = wrk ]; then
     load 0 >/dev/null # warm up
     redis_reset
-    httpd_pids=$(pgrep -P "$(cat "$W/httpd/httpd.pid")" | tr '\n' ' ')
     for run in 1 2 3; do
         # the middle of the run, clear of wrk's start and end
-        (sleep $((SECS / 4)) && "$PY" "$B/sched.py" $((SECS / 2)) $httpd_pids >"$W/sched") &
+        (sleep $((SECS / 4)) && "$PY" "$B/sched.py" $((SECS / 2)) $children >"$W/sched") &
+        sched=$!
         load $run
-        wait
+        wait $sched
         cat "$W/sched"
     done
     redis_report
@@ -295,7 +296,7 @@ if [ "$TOOL" = wrk ]; then
     for run in 1 2 3; do load; done
     exit 0
 fi
-pids=$(pgrep -d, -P "$(cat "$W/httpd/httpd.pid")")
+pids=$(echo $children | tr ' ' ,)
 if [ "${PROFILE_STORE:-sqlite}" = redis ]; then
     pids="$pids,$(cat "$W/redis/redis.pid")"
 fi

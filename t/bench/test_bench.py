@@ -3,7 +3,7 @@
 """The benchmark's own decisions (scripts/bench), which `make bench` alone would only
 show in a table: what a row is compared with, which runs fail the measurement, how the
 runs and their twins alternate. No server: wrk is replaced by a recorder; crypto.sh runs
-the real `openssl speed` for a second, and sched.py reads a spinning process's schedstat.
+the real `openssl speed` for a second; sched.py reads two processes spinning on one core.
 
     test_bench.py      prints one TAP-like line per check; exit status 0 when all pass
 """
@@ -146,16 +146,23 @@ measure = importlib.reload(measure)  # the real wrk and speed_bound again
 got = measure.speed_bound("ecdsap256", tmp)
 check(got > 100, f"crypto.sh measures a P-256 bound now ({got:,.0f}/s)")
 
-# sched.py reads the scheduler's accounting of a process's threads: a busy one ran.
-spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+# sched.py reads the scheduler's accounting of processes' threads: two busy ones that share
+# one core ran on one core between them, and one of the two waited for it at any time.
+def one_core():
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+spins = [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=one_core)
+         for _ in range(2)]
 line = subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "scripts", "bench",
-                                                    "sched.py"), "0.5", str(spin.pid)],
+                                                    "sched.py"), "1", *(str(s.pid) for s in spins)],
                       capture_output=True, text=True, check=False).stdout
-spin.kill()
-spin.wait()
+for s in spins:
+    s.kill()
+    s.wait()
 ran = re.search(r"httpd ran on ([0-9.]+) cores, and ([0-9.]+) of its threads waited", line)
-check(ran and 0.5 < float(ran.group(1)) <= 1.05,
-      f"sched.py counts a busy thread's cores ({line.strip()})")
+check(ran and 0.6 < float(ran.group(1)) <= 1.05 and 0.6 < float(ran.group(2)) <= 1.05,
+      f"sched.py counts the cores threads ran on and the threads waiting ({line.strip()})")
 
 shutil.rmtree(tmp)
 print(f"1..{n}")
