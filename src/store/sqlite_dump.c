@@ -15,7 +15,7 @@
 #include "store_int.h"
 
 /* The tables and columns read and written here are those of migrations 1 to 3 of
- * sqlite.c; a later migration may add to them but must keep these. */
+ * sqlite_schema.c; a later migration may add to them but must keep these. */
 #define SD_MIN_SCHEMA      3
 #define SD_BUSY_TIMEOUT_MS 5000
 
@@ -51,7 +51,7 @@ static void sd_close(sd_db_t *d)
 
 /* The store's file, which must exist with its schema: a dump never creates a file (a
  * mistyped source would be an empty store), and a load follows the provider's open(),
- * which made the file, its schema and its ownership. As in sqlite.c, synchronous and
+ * which made the file, its schema and its ownership. As in sqlite_conn.c, synchronous and
  * foreign_keys are per connection. */
 static apr_status_t sd_open(sd_db_t *d, acmpca_store_t *s, apr_pool_t *p)
 {
