@@ -149,11 +149,14 @@ install: all
 boundary:
 	@! grep -rlE '#include [<"](httpd|http_|ap_|util_|mpm_|scoreboard)' src include
 
+# Every C file and header of ours, the core's internal headers (src/*/*.h) included.
+FORMAT_SRC := mod_acmpca*.[ch] tools/*.c $(CORE_SRC) src/*/*.h include/acmpca/*.h t/unit/*.[ch]
+
 format:
-	clang-format -i mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run -Werror mod_acmpca*.[ch] tools/*.c $(CORE_SRC) include/acmpca/*.h t/unit/*.[ch]
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf $(BUILD) t/logs t/conf/httpd.conf t/conf/apache_test_config.pm t/conf/extra.conf \

@@ -41,12 +41,11 @@ typedef apr_status_t acmpca_op_fn(cJSON **pout, const acmpca_op_ctx_t *ctx, cons
                                   acmpca_err_t *err, apr_pool_t *p);
 
 /* The operations, by family file. */
-acmpca_op_fn acmpca_op_create_ca, acmpca_op_describe_ca, acmpca_op_list_cas,
-    acmpca_op_update_ca, acmpca_op_delete_ca, acmpca_op_restore_ca;
+acmpca_op_fn acmpca_op_create_ca, acmpca_op_describe_ca, acmpca_op_list_cas, acmpca_op_update_ca,
+    acmpca_op_delete_ca, acmpca_op_restore_ca;
 acmpca_op_fn acmpca_op_get_ca_csr, acmpca_op_import_ca_cert, acmpca_op_get_ca_cert;
 acmpca_op_fn acmpca_op_issue_cert, acmpca_op_get_cert;
 acmpca_op_fn acmpca_op_tag_ca, acmpca_op_untag_ca, acmpca_op_list_tags;
-
 
 /* ---- the CA document (ca_doc.c) ----------------------------------------------------
  * A CA is one store record holding a JSON document: the members Describe returns, plus
@@ -92,7 +91,7 @@ const cJSON *acmpca_ca_doc_view(acmpca_doc_entry_t **pentry, const void *store,
 enum {
     ACMPCA_ANSWER_DESCRIBE,
     ACMPCA_ANSWER_CA_CERT,
-    ACMPCA_ANSWER_CHAIN, /* GetCertificate's CertificateChain, a quoted JSON string */
+    ACMPCA_ANSWER_CHAIN,     /* GetCertificate's CertificateChain, a quoted JSON string */
     ACMPCA_ANSWER_LIST_TAGS, /* ListTags, all tags on one page */
     ACMPCA_ANSWERS
 };
@@ -108,8 +107,7 @@ const cJSON *acmpca_ca_doc_hint(acmpca_ca_rec_t **prec, acmpca_doc_entry_t **pen
 const char *acmpca_ca_doc_answer(acmpca_doc_entry_t *e, int which, const char *tag);
 
 /** Keep text as the answer of kind which for tag (the first one kept stays). */
-void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag,
-                               const char *text);
+void acmpca_ca_doc_answer_keep(acmpca_doc_entry_t *e, int which, const char *tag, const char *text);
 
 /** GetCertificate's certificate of (store, CA, serial) as a quoted JSON string, copied
  *  into p, and whether it is self-signed; APR_NOTFOUND unless this process read that
@@ -209,9 +207,9 @@ apr_status_t acmpca_tags_check(const cJSON *tags, acmpca_err_t *err, apr_pool_t 
  *  short_lived caps the lifetime at 7 days. Violations -> ValidationException, a bad
  *  ValidityNotBefore type -> InvalidArgsException. */
 apr_status_t acmpca_validity_compute(apr_time_t *pnot_before, apr_time_t *pnot_after,
-                                     const cJSON *validity, const cJSON *not_before,
-                                     apr_time_t now, apr_time_t ca_not_after, int short_lived,
-                                     acmpca_err_t *err, apr_pool_t *p);
+                                     const cJSON *validity, const cJSON *not_before, apr_time_t now,
+                                     apr_time_t ca_not_after, int short_lived, acmpca_err_t *err,
+                                     apr_pool_t *p);
 
 /* ---- identity and access (ca_doc.c, policy.c, perm.c; PCA-API.md §5.15-5.18) ------- */
 
@@ -219,8 +217,7 @@ apr_status_t acmpca_validity_compute(apr_time_t *pnot_before, apr_time_t *pnot_a
 #define ACMPCA_D_PERMISSIONS "_Permissions" /* [{Principal, SourceAccount, Actions, CreatedAt}] */
 
 acmpca_op_fn acmpca_op_put_policy, acmpca_op_get_policy, acmpca_op_delete_policy;
-acmpca_op_fn acmpca_op_create_permission, acmpca_op_list_permissions,
-    acmpca_op_delete_permission;
+acmpca_op_fn acmpca_op_create_permission, acmpca_op_list_permissions, acmpca_op_delete_permission;
 
 /** May the caller run ctx->operation on ca (called by acmpca_ca_load)? The owner account
  *  may, unless the CA's resource policy denies it explicitly (AccessDeniedException).
@@ -351,8 +348,7 @@ void acmpca_ca_cache_stats(acmpca_ca_cache_stats_t *st);
 /** The CRL of CA ca_id served by env while the CA's record is at version (and, when
  *  bucket is given, recorded at bucket/key): 1 and out filled (copies in p), else 0. */
 int acmpca_crl_cache_get(acmpca_served_t *out, const acmpca_env_t *env, const char *ca_id,
-                         apr_int64_t version, const char *bucket, const char *key,
-                         apr_pool_t *p);
+                         apr_int64_t version, const char *bucket, const char *key, apr_pool_t *p);
 
 /** Keep served, the current CRL of ca (loaded for env, at its record's version), when
  *  ca's document records exactly that CRL; otherwise, or when it is too large, not. */
@@ -392,7 +388,6 @@ int acmpca_ocsp_cache_get(acmpca_ocsp_reply_t *reply, const acmpca_ocsp_cache_ke
 /** Remember reply (signed at this_update) for k; too large ones are not kept. */
 void acmpca_ocsp_cache_put(const acmpca_ocsp_cache_key_t *k, const acmpca_ocsp_reply_t *reply,
                            apr_time_t this_update);
-
 
 /** acmpca_cert_issue (src/x509/cert.c) for a certificate that is only read and encoded,
  *  as IssueCertificate does: the same bytes, but an EC subject key is copied from the
