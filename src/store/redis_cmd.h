@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  * Inside the redis provider: a command built argument by argument for
- * redisCommandArgv / redisAppendCommandArgv, binary-safe, and the elements of an array
- * reply read back (redis.c, redis_dump.c). */
+ * redisCommandArgv / redisAppendCommandArgv, binary-safe, and replies read back: the
+ * elements of an array reply, an error's text, binary values (redis*.c). */
 #ifndef ACMPCA_REDIS_CMD_H
 #define ACMPCA_REDIS_CMD_H
 
@@ -57,6 +57,11 @@ static inline void cmd_i64(rd_cmd_t *cmd, apr_int64_t v)
     cmd_str(cmd, apr_psprintf(cmd->p, "%" APR_INT64_T_FMT, v));
 }
 
+static inline const char *i64_str(apr_int64_t v, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
 /* A field and its value, or nothing when the value is NULL: absent fields read back as
  * NULL, as sqlite's NULL columns do. */
 static inline void cmd_field(rd_cmd_t *cmd, const char *name, const char *value)
@@ -94,6 +99,28 @@ static inline apr_int64_t elem_i64(const redisReply *r, size_t i)
     }
     s = elem_str(r, i, NULL);
     return s ? apr_atoi64(s) : 0;
+}
+
+static inline void reply_free(redisReply *r)
+{
+    if (r) {
+        freeReplyObject(r);
+    }
+}
+
+/* An error text of a reply that is an error, else NULL. */
+static inline const char *reply_error_text(const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        return r->str ? r->str : "error";
+    }
+    return NULL;
+}
+
+/* Binary bytes in p; an empty value is an empty buffer, never NULL. */
+static inline const unsigned char *bytes_dup(const char *data, apr_size_t len, apr_pool_t *p)
+{
+    return len ? apr_pmemdup(p, data, len) : apr_pcalloc(p, 1);
 }
 
 #endif

@@ -611,7 +611,7 @@ static const char *const load_src[LX_COUNT] = {
         "  else redis.call('ZREM', KEYS[3], ARGV[1]) end "
         "return {0}",
 
-    /* As redis.c's report_put: the first write's ord is kept, a new report takes the
+    /* As redis_object.c's report_put: the first write's ord is kept, a new report takes the
      * next, so reports loaded in dump order keep their order.
      * KEYS: report, reports, reportseq, ca. ARGV: id, created, field/value... */
     [LX_REPORT] =
@@ -671,12 +671,7 @@ static void script_init(load_t *l, rd_cmd_t *cmd, load_script_id id, int numkeys
     cmd_i64(cmd, numkeys);
 }
 
-static const char *i64_str(apr_int64_t v, apr_pool_t *p)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
-/* The command that writes rec, in the key layout of redis.c. */
+/* The command that writes rec, in the key layout of redis_keys.c. */
 static apr_status_t load_cmd(load_t *l, rd_cmd_t *cmd, const acmpca_dump_rec_t *rec, apr_pool_t *p)
 {
     const acmpca_cert_rec_t *c = &rec->cert;

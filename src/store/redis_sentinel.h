@@ -1,5 +1,5 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
- * Redis Sentinel discovery for the redis store provider (src/store/redis.c): which node
+ * Redis Sentinel discovery for the redis store provider (src/store/redis*.c): which node
  * is the master of a named set now, as the sentinels say. Internal to src/store. */
 #ifndef ACMPCA_REDIS_SENTINEL_H
 #define ACMPCA_REDIS_SENTINEL_H

@@ -64,7 +64,7 @@ const char *acmpca_store_create(acmpca_store_t **ps, const char *spec, apr_pool_
     return NULL;
 }
 
-/* The one query option whose value is a secret (redis-sentinel://, src/store/redis.c). */
+/* The one query option whose value is a secret (redis-sentinel://, src/store/redis_spec.c). */
 #define SECRET_OPTION "sentinel_password="
 
 /* A query ("?a=1&b=2", or "") with the value of SECRET_OPTION hidden. */
