@@ -264,7 +264,7 @@ const char *acmpca_store_redact(const char *spec, apr_pool_t *p);
 extern const acmpca_store_provider_t *const acmpca_store_providers[];
 
 extern const acmpca_store_provider_t acmpca_store_sqlite;
-/* "redis://[user:password@]host[:port][/db][?options]" (src/store/redis.c), and its alias
+/* "redis://[user:password@]host[:port][/db][?options]" (src/store/redis_spec.c), and its alias
  * for a unix socket, "unix:/path/to/redis.sock[?db=N&options]". */
 extern const acmpca_store_provider_t acmpca_store_redis;
 extern const acmpca_store_provider_t acmpca_store_redis_unix;

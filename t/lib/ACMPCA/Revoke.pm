@@ -407,7 +407,7 @@ sub sqlite {
 # shortcut: issuing 100,000 certificates through the API would take many minutes).
 # Serials: 7e<hex of i> padded to 16 octets; revoked at $when with reasons cycling.
 # sqlite: the WAL is checkpointed at once, so that the next write of the server does not
-# pay for copying this bulk into the database. redis: the layout of src/store/redis.c.
+# pay for copying this bulk into the database. redis: the key layout of src/store/redis_keys.c.
 # %o: now (epoch seconds), db (another vhost's sqlite file, e.g. certquota_db()), store
 # (another vhost's ACMPCAStore, e.g. main_store()).
 sub seed_revoked {
